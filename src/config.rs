@@ -1,0 +1,97 @@
+//! Typed settings, read from flags and `AETHENOX_*` environment variables by `main.rs` and
+//! passed around in `AppState` (never global).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub allow_private_targets: bool,
+    pub retry_schedule: Vec<Duration>,
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// The defaults of DESIGN.md, with the data directory given.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: data_dir.into(),
+            allow_private_targets: false,
+            retry_schedule: parse_retry_schedule(DEFAULT_RETRY_SCHEDULE).unwrap_or_default(),
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("aethenox.db")
+    }
+}
+
+pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
+
+/// Parses `500ms`, `5s`, `5m`, `2h`, `5d`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let s = raw.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration (write it like 500ms, 5s, 5m, 2h or 5d)"))?;
+    let ms_per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("'{raw}' has no known unit (use ms, s, m, h or d)")),
+    };
+    n.checked_mul(ms_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{raw}' is too long"))
+}
+
+/// A positive duration, for timeouts.
+pub fn parse_timeout(raw: &str) -> Result<Duration, String> {
+    match parse_duration(raw)? {
+        d if d.is_zero() => Err("the timeout must be longer than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// A comma-separated list of delays between attempts, e.g. `5s,5m,30m`.
+pub fn parse_retry_schedule(raw: &str) -> Result<Vec<Duration>, String> {
+    if raw.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    raw.split(',').map(parse_duration).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("5d"), Ok(Duration::from_secs(432_000)));
+        for bad in ["", "5", "s", "5x", "-5s", "1.5s", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_timeout("0s").is_err());
+    }
+
+    #[test]
+    fn default_schedule_is_seven_delays_over_about_27_and_a_half_hours() {
+        let s = parse_retry_schedule(DEFAULT_RETRY_SCHEDULE).unwrap();
+        assert_eq!(s.len(), 7);
+        let total: Duration = s.iter().sum();
+        assert_eq!(total, Duration::from_secs(5 + 300 + 1800 + 7200 + 18000 + 36000 + 36000));
+        assert!(parse_retry_schedule("5s,,5m").is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! The event catalogue: every type a webhook can subscribe to, with the sample payload
+//! that Send Test delivers.
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventType {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+pub const CATALOGUE: [EventType; 8] = [
+    EventType {
+        name: "message.received",
+        description: "Triggered when an incoming message is received from a contact.",
+    },
+    EventType {
+        name: "message.sent",
+        description: "Triggered when a message is sent to a contact.",
+    },
+    EventType {
+        name: "message.delivered",
+        description: "Triggered when a sent message is confirmed as delivered.",
+    },
+    EventType {
+        name: "message.read",
+        description: "Triggered when a sent message is marked as read by the contact.",
+    },
+    EventType {
+        name: "call.completed",
+        description: "Triggered when a voice call ends successfully.",
+    },
+    EventType {
+        name: "call.missed",
+        description: "Triggered when an incoming call is missed or unanswered.",
+    },
+    EventType {
+        name: "contact.created",
+        description: "Triggered when a new contact is added to the system.",
+    },
+    EventType {
+        name: "contact.updated",
+        description: "Triggered when contact information is modified.",
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static EventType> {
+    CATALOGUE.iter().find(|e| e.name == name)
+}
+
+pub fn is_known(name: &str) -> bool {
+    find(name).is_some()
+}
+
+/// Sorts event type names into catalogue order (the order users see them in).
+pub fn catalogue_order(names: &mut [String]) {
+    names.sort_by_key(|n| CATALOGUE.iter().position(|e| e.name == n).unwrap_or(usize::MAX));
+}
+
+fn contact() -> Value {
+    json!({
+        "id": "con_01jd8k2m4q7r9s3t5v6w8x0y1z",
+        "name": "Amara Okafor",
+        "phone": "+14155550132",
+        "email": "amara.okafor@example.com"
+    })
+}
+
+/// A realistic `data` object for each type, used by Send Test.
+pub fn sample_data(name: &str) -> Option<Value> {
+    let message = |direction: &str, status: &str| {
+        json!({
+            "message_id": "msg_01jd8k3a6b8c0d2e4f6g8h0j2k",
+            "conversation_id": "cnv_01jd8k1x2y3z4a5b6c7d8e9f0g",
+            "channel": "whatsapp",
+            "direction": direction,
+            "status": status,
+            "contact": contact(),
+            "body": "Hi! Is my order #4821 on its way?",
+            "sent_at": "2026-11-27T19:58:12Z"
+        })
+    };
+    let call = |status: &str, duration: u32| {
+        json!({
+            "call_id": "call_01jd8k4n5p6q7r8s9t0v1w2x3y",
+            "direction": "inbound",
+            "status": status,
+            "from": "+14155550132",
+            "to": "+14155550100",
+            "contact": contact(),
+            "started_at": "2026-11-27T19:41:03Z",
+            "ended_at": "2026-11-27T19:47:21Z",
+            "duration_seconds": duration
+        })
+    };
+    Some(match name {
+        "message.received" => message("inbound", "received"),
+        "message.sent" => message("outbound", "sent"),
+        "message.delivered" => message("outbound", "delivered"),
+        "message.read" => message("outbound", "read"),
+        "call.completed" => call("completed", 378),
+        "call.missed" => call("missed", 0),
+        "contact.created" => json!({
+            "contact": contact(),
+            "source": "inbound_message",
+            "created_at": "2026-11-27T19:58:12Z"
+        }),
+        "contact.updated" => json!({
+            "contact": contact(),
+            "changed_fields": ["email", "name"],
+            "previous": {"name": "Amara O.", "email": null},
+            "updated_at": "2026-11-27T20:03:45Z"
+        }),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_has_an_object_sample() {
+        for e in CATALOGUE {
+            assert!(sample_data(e.name).is_some_and(|v| v.is_object()), "{}", e.name);
+            assert!(is_known(e.name));
+        }
+        assert!(!is_known("message.deleted"));
+        assert!(sample_data("nope").is_none());
+    }
+
+    #[test]
+    fn orders_by_catalogue() {
+        let mut v = vec!["contact.updated".to_string(), "message.sent".into(), "call.missed".into()];
+        catalogue_order(&mut v);
+        assert_eq!(v, ["message.sent", "call.missed", "contact.updated"]);
+    }
+}

@@ -1,0 +1,131 @@
+//! Validation of what an administrator or an API client submits for a webhook.
+
+use super::events;
+use super::url_policy;
+
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// What was typed, kept as typed so a form can show it again.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookInput {
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+}
+
+/// A webhook that passed every rule that needs no network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidWebhook {
+    pub url: url::Url,
+    pub description: String,
+    pub events: Vec<String>,
+}
+
+/// Messages keyed by the field they belong to, in the order they were found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn first(&self) -> Option<(&'static str, &str)> {
+        self.0.first().map(|(f, m)| (*f, m.as_str()))
+    }
+}
+
+pub fn validate_description(raw: &str) -> Result<String, String> {
+    let d = raw.trim();
+    if d.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(format!("Keep the description under {MAX_DESCRIPTION_CHARS} characters."));
+    }
+    if d.chars().any(char::is_control) {
+        return Err("The description cannot contain control characters.".into());
+    }
+    Ok(d.to_string())
+}
+
+pub fn validate_events(raw: &[String]) -> Result<Vec<String>, String> {
+    if raw.is_empty() {
+        return Err("Choose at least one event.".into());
+    }
+    if let Some(unknown) = raw.iter().find(|e| !events::is_known(e)) {
+        let shown: String = unknown.chars().take(64).collect();
+        return Err(format!("Unknown event type: {shown}"));
+    }
+    let mut out = raw.to_vec();
+    events::catalogue_order(&mut out);
+    out.dedup();
+    Ok(out)
+}
+
+/// Checks the URL's form and policy, the description and the events. The URL's host is
+/// resolved separately (see `url_policy::resolve`), because that needs the network.
+pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhook, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let url = url_policy::parse(&input.url, allow_private)
+        .map_err(|e| errors.add("url", e.to_string()))
+        .ok();
+    let description = validate_description(&input.description)
+        .map_err(|e| errors.add("description", e))
+        .ok();
+    let events = validate_events(&input.events).map_err(|e| errors.add("events", e)).ok();
+    match (url, description, events) {
+        (Some(url), Some(description), Some(events)) => Ok(ValidWebhook { url, description, events }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(url: &str, description: &str, events: &[&str]) -> WebhookInput {
+        WebhookInput {
+            url: url.into(),
+            description: description.into(),
+            events: events.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn valid_input_is_normalised() {
+        let v = validate(
+            &input(" https://Example.COM/hook ", "  CRM sync ", &["contact.updated", "message.sent", "message.sent"]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(v.url.as_str(), "https://example.com/hook");
+        assert_eq!(v.description, "CRM sync");
+        assert_eq!(v.events, ["message.sent", "contact.updated"]);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let e = validate(&input("http://10.0.0.1/", &"x".repeat(501), &[]), false).unwrap_err();
+        assert_eq!(e.get("url"), Some("The URL must start with https://."));
+        assert!(e.get("description").unwrap().contains("500"));
+        assert_eq!(e.get("events"), Some("Choose at least one event."));
+    }
+
+    #[test]
+    fn unknown_events_and_control_characters_are_refused() {
+        let e = validate(&input("https://example.com/", "a\0b", &["message.sent", "user.deleted"]), false)
+            .unwrap_err();
+        assert_eq!(e.get("events"), Some("Unknown event type: user.deleted"));
+        assert!(e.get("description").unwrap().contains("control"));
+        assert_eq!(e.get("url"), None);
+    }
+
+    #[test]
+    fn description_limit_counts_characters_not_bytes() {
+        assert!(validate_description(&"é".repeat(500)).is_ok());
+        assert!(validate_description(&"é".repeat(501)).is_err());
+    }
+}

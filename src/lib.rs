@@ -1,0 +1,51 @@
+//! aethenox-webhooks: the webhooks subsystem of AethenoxAI as one self-hosted binary.
+//!
+//! `build_state` opens the database; `run` serves the app on a listener. Tests start the
+//! real app through the same two functions.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod web;
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web::Data};
+use std::net::TcpListener;
+use std::sync::Mutex;
+
+pub use config::Config;
+
+/// Everything a request handler may need; cloned cheaply through `web::Data`.
+pub struct AppState {
+    pub config: Config,
+    pub pool: db::DbPool,
+    /// The token of the one-time /setup link while no administrator exists.
+    pub setup_token: Mutex<Option<String>>,
+}
+
+/// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
+pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
+    let pool = db::open(&config.db_path())?;
+    let needs_setup = {
+        let mut conn = pool.get()?;
+        !store::users::any_admin(&mut conn)?
+    };
+    let setup_token = needs_setup.then(domain::ids::random_token::<24>);
+    Ok(Data::new(AppState { config, pool, setup_token: Mutex::new(setup_token) }))
+}
+
+/// Serves the app on `listener` until the returned server is stopped (or gets SIGINT/SIGTERM).
+pub fn run(state: Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::forms::payload_config())
+            .wrap(from_fn(web::guard::guard))
+            .configure(web::configure)
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}

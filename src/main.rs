@@ -1,0 +1,238 @@
+//! The command line: `serve` (the default), `users add`, `api-keys create`, `verify`.
+
+use aethenox_webhooks::config::{self, Config};
+use aethenox_webhooks::domain::{ids, passwords, signing, time};
+use aethenox_webhooks::store::{self, users::Role};
+use aethenox_webhooks::{build_state, db, run};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "aethenox-webhooks", version, about = "Signed, retried, logged webhook deliveries for AethenoxAI")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage API keys.
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(ApiKeysCommand),
+    /// Check an X-Aethenox-Signature against a body (from FILE or stdin); exit 0 valid, 1 not.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Clone)]
+struct DataDir {
+    /// Holds aethenox.db and generated keys; created if missing.
+    #[arg(long, env = "AETHENOX_DATA_DIR", default_value = "./data", value_name = "DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AETHENOX_BIND", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    bind: String,
+    #[command(flatten)]
+    data: DataDir,
+    /// Allow http:// URLs and loopback, private and link-local targets.
+    #[arg(long, env = "AETHENOX_ALLOW_PRIVATE_TARGETS")]
+    allow_private_targets: bool,
+    /// Delays between delivery attempts.
+    #[arg(long, env = "AETHENOX_RETRY_SCHEDULE", default_value = config::DEFAULT_RETRY_SCHEDULE,
+        value_name = "LIST", value_parser = config::parse_retry_schedule)]
+    retry_schedule: Vec<Duration>,
+    /// Timeout of one delivery attempt.
+    #[arg(long, env = "AETHENOX_REQUEST_TIMEOUT", default_value = "15s", value_name = "DUR",
+        value_parser = config::parse_timeout)]
+    request_timeout: Duration,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long, value_name = "E")]
+        email: String,
+        #[arg(long, value_parser = ["admin", "support"])]
+        role: String,
+        /// Read the password from standard input (required: passwords never go in arguments).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeysCommand {
+    /// Create an API key and print it alone on standard output.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The webhook's signing secret (whsec_…).
+    #[arg(long, value_name = "S")]
+    secret: String,
+    /// The X-Aethenox-Signature header value.
+    #[arg(long, value_name = "HEX")]
+    signature: String,
+    /// The raw body; standard input when absent.
+    file: Option<PathBuf>,
+}
+
+/// A bad flag or value: one line naming it, exit code 2, nothing written.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let rendered = e.render().to_string();
+            let line = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{}", line.trim());
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => serve(args),
+        Command::Users(UsersCommand::Add { email, role, password_stdin: _, data }) => add_user(&email, &role, data),
+        Command::ApiKeys(ApiKeysCommand::Create { name, data }) => create_api_key(&name, data),
+        Command::Verify(args) => return verify(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AETHENOX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let listener = match std::net::TcpListener::bind(&args.bind) {
+        Ok(l) => l,
+        Err(e) => return Ok(usage_error(format!("--bind {}: {e}", args.bind))),
+    };
+    let config = Config {
+        bind: args.bind,
+        data_dir: args.data.data_dir,
+        allow_private_targets: args.allow_private_targets,
+        retry_schedule: args.retry_schedule,
+        request_timeout: args.request_timeout,
+    };
+    let state = build_state(config)?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    tracing::info!(database = %state.config.db_path().display(), "database ready");
+    if state.config.allow_private_targets {
+        tracing::warn!("--allow-private-targets is on: http:// and private addresses are allowed as webhook targets");
+    }
+    let setup_token = state.setup_token.lock().map(|t| t.clone()).unwrap_or_default();
+    match setup_token {
+        // The link is the only way in until an administrator exists, so it is logged once.
+        Some(token) => tracing::info!("no administrator yet: open {base}/setup?token={token} to create one"),
+        None => tracing::info!("open {base}/webhooks"),
+    }
+    actix_web::rt::System::new().block_on(async move { run(state, listener)?.await })?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add_user(email: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> {
+    let email = match passwords::check_email(email) {
+        Ok(e) => e,
+        Err(m) => return Ok(usage_error(format!("--email: {m}"))),
+    };
+    let Some(role) = Role::parse(role) else {
+        return Ok(usage_error("--role: use admin or support"));
+    };
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if let Err(m) = passwords::check_new_password(password) {
+        return Ok(usage_error(format!("--password-stdin: {m}")));
+    }
+    let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
+    let mut conn = pool.get()?;
+    let hash = passwords::hash(password)?;
+    let created = conn.immediate_transaction(|conn| {
+        if store::users::find_by_email(conn, &email)?.is_some() {
+            return Ok(None);
+        }
+        store::users::create(conn, &email, role, &hash, time::now_ms()).map(Some)
+    });
+    match created.context("creating the user")? {
+        Some(user) => {
+            eprintln!("created {} {} (id {})", user.role, user.email, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => anyhow::bail!("a user with the e-mail address {email} already exists"),
+    }
+}
+
+fn create_api_key(name: &str, data: DataDir) -> anyhow::Result<ExitCode> {
+    let name = match ids::check_key_name(name) {
+        Ok(n) => n,
+        Err(m) => return Ok(usage_error(format!("--name: {m}"))),
+    };
+    let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
+    let mut conn = pool.get()?;
+    let key = ids::new_api_key();
+    store::api_keys::create_for_key(&mut conn, &name, &key, time::now_ms()).context("storing the key")?;
+    println!("{key}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let mut body = Vec::new();
+    let read = match &args.file {
+        Some(path) => std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut body)),
+        None => std::io::stdin().lock().read_to_end(&mut body),
+    };
+    if let Err(e) = read {
+        let source = args.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "standard input".into());
+        return usage_error(format!("reading {source}: {e}"));
+    }
+    if signing::verify_aethenox_signature(&args.secret, &body, &args.signature) {
+        println!("valid");
+        ExitCode::SUCCESS
+    } else {
+        println!("invalid");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,72 @@
+use crate::db::DbConn;
+use crate::db::schema::api_keys;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    pub id: i32,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn create(conn: &mut DbConn, name: &str, prefix: &str, key_hash: &str, now: i64) -> QueryResult<ApiKey> {
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::name.eq(name),
+            api_keys::prefix.eq(prefix),
+            api_keys::key_hash.eq(key_hash),
+            api_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    api_keys::table
+        .filter(api_keys::key_hash.eq(key_hash))
+        .select(ApiKey::as_select())
+        .first(conn)
+}
+
+/// Keys that still work, newest first.
+pub fn list_active(conn: &mut DbConn) -> QueryResult<Vec<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::revoked_at.is_null())
+        .order(api_keys::id.desc())
+        .select(ApiKey::as_select())
+        .load(conn)
+}
+
+pub fn find_active_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<ApiKey>> {
+    api_keys::table
+        .filter(api_keys::key_hash.eq(key_hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn get(conn: &mut DbConn, id: i32) -> QueryResult<ApiKey> {
+    api_keys::table.find(id).select(ApiKey::as_select()).first(conn)
+}
+
+pub fn touch(conn: &mut DbConn, id: i32, now: i64) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set(api_keys::last_used_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Returns how many keys were revoked (0 when it was already revoked or never existed).
+pub fn revoke(conn: &mut DbConn, id: i32, now: i64) -> QueryResult<usize> {
+    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(now))
+        .execute(conn)
+}
+
+/// Stores a new key for `name`; only its hash and display prefix are kept.
+pub fn create_for_key(conn: &mut DbConn, name: &str, key: &str, now: i64) -> QueryResult<ApiKey> {
+    use crate::domain::ids::{api_key_display_prefix, token_hash};
+    create(conn, name, &api_key_display_prefix(key), &token_hash(key), now)
+}

@@ -1,0 +1,77 @@
+use crate::db::DbConn;
+use crate::db::schema::users;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Support,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "support" => Some(Role::Support),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Support => "support",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub role: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Support)
+    }
+    pub fn is_admin(&self) -> bool {
+        self.role() == Role::Admin
+    }
+}
+
+pub fn create(conn: &mut DbConn, email: &str, role: Role, password_hash: &str, now: i64) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values((
+            users::email.eq(email),
+            users::role.eq(role.as_str()),
+            users::password_hash.eq(password_hash),
+            users::disabled.eq(false),
+            users::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn)
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email.trim()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::role.eq(Role::Admin.as_str())).filter(users::disabled.eq(false)),
+    ))
+    .get_result(conn)
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}

@@ -1,0 +1,226 @@
+use crate::db::DbConn;
+use crate::db::schema::{webhook_events, webhook_secrets, webhooks};
+use crate::domain::events;
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+struct WebhookRow {
+    id: String,
+    url: String,
+    description: String,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A webhook with the event types it subscribes to (in catalogue order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub events: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Webhook {
+    fn from_row(row: WebhookRow, mut events: Vec<String>) -> Self {
+        events::catalogue_order(&mut events);
+        Webhook {
+            id: row.id,
+            url: row.url,
+            description: row.description,
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            events,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub struct NewWebhook<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+    pub description: &'a str,
+    pub enabled: bool,
+    pub events: &'a [String],
+    pub secret: &'a str,
+}
+
+fn insert_events(conn: &mut DbConn, id: &str, types: &[String]) -> QueryResult<()> {
+    let rows: Vec<_> = types
+        .iter()
+        .map(|t| (webhook_events::webhook_id.eq(id), webhook_events::event_type.eq(t)))
+        .collect();
+    diesel::insert_into(webhook_events::table).values(rows).execute(conn).map(|_| ())
+}
+
+pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<()> {
+    diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::id.eq(new.id),
+            webhooks::url.eq(new.url),
+            webhooks::description.eq(new.description),
+            webhooks::enabled.eq(new.enabled),
+            webhooks::created_at.eq(now),
+            webhooks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    insert_events(conn, new.id, new.events)?;
+    diesel::insert_into(webhook_secrets::table)
+        .values((
+            webhook_secrets::webhook_id.eq(new.id),
+            webhook_secrets::secret.eq(new.secret),
+            webhook_secrets::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn events_of(conn: &mut DbConn, ids: &[&str]) -> QueryResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = webhook_events::table
+        .filter(webhook_events::webhook_id.eq_any(ids))
+        .select((webhook_events::webhook_id, webhook_events::event_type))
+        .load(conn)?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (id, t) in rows {
+        map.entry(id).or_default().push(t);
+    }
+    Ok(map)
+}
+
+/// Fails with `NotFound` when there is no such webhook.
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Webhook> {
+    let row: WebhookRow = webhooks::table.find(id).select(WebhookRow::as_select()).first(conn)?;
+    let events = events_of(conn, &[id])?.remove(id).unwrap_or_default();
+    Ok(Webhook::from_row(row, events))
+}
+
+/// Newest first; `before` is the id of the last webhook of the previous page.
+pub fn list(conn: &mut DbConn, before: Option<&str>, limit: i64) -> QueryResult<Vec<Webhook>> {
+    let mut query = webhooks::table
+        .order(webhooks::id.desc())
+        .limit(limit)
+        .select(WebhookRow::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(webhooks::id.lt(before));
+    }
+    let rows = query.load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut events = events_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let e = events.remove(&r.id).unwrap_or_default();
+            Webhook::from_row(r, e)
+        })
+        .collect())
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    id: &str,
+    url: &str,
+    description: &str,
+    types: &[String],
+    now: i64,
+) -> QueryResult<()> {
+    let n = diesel::update(webhooks::table.find(id))
+        .set((
+            webhooks::url.eq(url),
+            webhooks::description.eq(description),
+            webhooks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(diesel::result::Error::NotFound);
+    }
+    diesel::delete(webhook_events::table.filter(webhook_events::webhook_id.eq(id))).execute(conn)?;
+    insert_events(conn, id, types)
+}
+
+/// Enabling clears the reason; disabling records who or what disabled it.
+pub fn set_enabled(conn: &mut DbConn, id: &str, enabled: bool, reason: Option<&str>, now: i64) -> QueryResult<()> {
+    let n = diesel::update(webhooks::table.find(id))
+        .set((
+            webhooks::enabled.eq(enabled),
+            webhooks::disabled_reason.eq(if enabled { None } else { reason }),
+            webhooks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 { Err(diesel::result::Error::NotFound) } else { Ok(()) }
+}
+
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    let n = diesel::delete(webhooks::table.find(id)).execute(conn)?;
+    if n == 0 { Err(diesel::result::Error::NotFound) } else { Ok(()) }
+}
+
+/// The secret new signatures are made with.
+pub fn current_secret(conn: &mut DbConn, id: &str) -> QueryResult<String> {
+    webhook_secrets::table
+        .filter(webhook_secrets::webhook_id.eq(id))
+        .filter(webhook_secrets::expires_at.is_null())
+        .order(webhook_secrets::id.desc())
+        .select(webhook_secrets::secret)
+        .first(conn)
+}
+
+/// Every secret a receiver may still be checking against at `now`: the current one first,
+/// then rotated-out ones still inside their grace period, newest first.
+pub fn valid_secrets(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Vec<String>> {
+    let rows: Vec<(String, Option<i64>)> = webhook_secrets::table
+        .filter(webhook_secrets::webhook_id.eq(id))
+        .filter(webhook_secrets::expires_at.is_null().or(webhook_secrets::expires_at.gt(now)))
+        .order(webhook_secrets::id.desc())
+        .select((webhook_secrets::secret, webhook_secrets::expires_at))
+        .load(conn)?;
+    let (mut current, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, exp)| exp.is_none());
+    current.extend(rest);
+    Ok(current.into_iter().map(|(s, _)| s).collect())
+}
+
+/// When the most recently rotated-out secret stops working, if it still works at `now`.
+pub fn previous_secret_expiry(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Option<i64>> {
+    webhook_secrets::table
+        .filter(webhook_secrets::webhook_id.eq(id))
+        .filter(webhook_secrets::expires_at.gt(now))
+        .select(diesel::dsl::max(webhook_secrets::expires_at))
+        .first(conn)
+}
+
+/// Makes `new_secret` current; the old one keeps working for `grace_ms` (0 = stops now).
+pub fn rotate_secret(conn: &mut DbConn, id: &str, new_secret: &str, grace_ms: i64, now: i64) -> QueryResult<()> {
+    diesel::update(
+        webhook_secrets::table
+            .filter(webhook_secrets::webhook_id.eq(id))
+            .filter(webhook_secrets::expires_at.is_null()),
+    )
+    .set(webhook_secrets::expires_at.eq(now + grace_ms))
+    .execute(conn)?;
+    diesel::delete(
+        webhook_secrets::table
+            .filter(webhook_secrets::webhook_id.eq(id))
+            .filter(webhook_secrets::expires_at.le(now)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(webhook_secrets::table)
+        .values((
+            webhook_secrets::webhook_id.eq(id),
+            webhook_secrets::secret.eq(new_secret),
+            webhook_secrets::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::update(webhooks::table.find(id))
+        .set(webhooks::updated_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}

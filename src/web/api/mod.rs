@@ -1,0 +1,19 @@
+//! The JSON API under /api/v1, authenticated with API keys (`Authorization: Bearer <key>`).
+
+pub mod auth;
+pub mod body;
+pub mod openapi;
+pub mod webhooks;
+
+use crate::error::{ApiError, AppError};
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi::spec))
+        .configure(webhooks::configure)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError(AppError::NotFound))
+}

@@ -1,0 +1,231 @@
+//! Sign-in, sign-out and the one-time setup of the first administrator.
+
+use super::forms::Form;
+use super::guard::{CSRF_COOKIE, SESSION_COOKIE, SessionHash, cookie, is_secure};
+use super::page::{Ctx, Layout, Nav, render, render_status, safe_next, see_other};
+use crate::AppState;
+use crate::domain::ids::{random_token, secure_eq, token_hash};
+use crate::domain::passwords;
+use crate::domain::time::now_ms;
+use crate::error::AppError;
+use crate::store::{self, users::Role};
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/setup", web::get().to(setup_page))
+        .route("/setup", web::post().to(setup));
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    notice: String,
+}
+
+async fn login_page(ctx: Ctx, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+    if ctx.user.is_some() {
+        return Ok(see_other(safe_next(&query.next)));
+    }
+    let notice = match query.notice.as_str() {
+        "signed-out" => Some("You have signed out."),
+        _ => None,
+    };
+    render(&LoginPage {
+        layout: ctx.layout("Sign in", Nav::None),
+        email: String::new(),
+        next: safe_next(&query.next).to_owned(),
+        error: None,
+        notice,
+    })
+}
+
+/// Starts a session for `user_id` and answers with a redirect to `next`, setting a fresh
+/// session cookie and a fresh CSRF cookie (so no token from before sign-in survives it).
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: i32,
+    next: &str,
+) -> Result<HttpResponse, AppError> {
+    let token = random_token::<32>();
+    let hash = token_hash(&token);
+    crate::db::run(&state.pool, move |conn| {
+        store::sessions::create(conn, &hash, user_id, now_ms()).map_err(AppError::from)
+    })
+    .await?;
+    let secure = is_secure(req);
+    let mut res = see_other(safe_next(next));
+    let _ = res.add_cookie(&cookie(SESSION_COOKIE, token, secure));
+    let _ = res.add_cookie(&cookie(CSRF_COOKIE, random_token::<32>(), secure));
+    Ok(res)
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ctx: Ctx,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    let email = form.get("email").trim().to_owned();
+    let password = form.get("password").to_owned();
+    let next = form.get("next").to_owned();
+    let lookup = email.clone();
+    // Argon2 is slow on purpose: keep it off the async workers.
+    let user = crate::db::run(&state.pool, move |conn| {
+        let user = store::users::find_by_email(conn, &lookup)?;
+        Ok::<_, AppError>(match user {
+            Some(u) if !u.disabled && passwords::verify(&password, &u.password_hash) => Some(u),
+            Some(_) => None,
+            None => {
+                passwords::verify_dummy(&password);
+                None
+            }
+        })
+    })
+    .await?;
+    match user {
+        Some(user) => {
+            tracing::info!(user_id = user.id, "signed in");
+            start_session(&state, &req, user.id, &next).await
+        }
+        None => {
+            tracing::info!("sign-in failed");
+            render_status(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    layout: ctx.layout("Sign in", Nav::None),
+                    email,
+                    next: safe_next(&next).to_owned(),
+                    error: Some("Incorrect e-mail or password.".into()),
+                    notice: None,
+                },
+            )
+        }
+    }
+}
+
+async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let hash = req.extensions().get::<SessionHash>().map(|s| s.0.clone());
+    if let Some(hash) = hash {
+        crate::db::run(&state.pool, move |conn| {
+            store::sessions::delete(conn, &hash).map_err(AppError::from)
+        })
+        .await?;
+    }
+    let mut res = see_other("/login?notice=signed-out");
+    let mut gone = cookie(SESSION_COOKIE, String::new(), is_secure(&req));
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    layout: Layout,
+    token: String,
+    email: String,
+    email_error: Option<String>,
+    password_error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn setup_token_ok(state: &AppState, presented: &str) -> bool {
+    let guard = state.setup_token.lock().unwrap_or_else(|p| p.into_inner());
+    guard.as_deref().is_some_and(|t| secure_eq(t, presented))
+}
+
+fn setup_link_invalid() -> AppError {
+    AppError::Forbidden(
+        "This setup link is not valid. Setup links work once, until the first administrator exists; \
+         after that, sign in, or add users with `aethenox-webhooks users add`."
+            .into(),
+    )
+}
+
+async fn setup_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    query: web::Query<SetupQuery>,
+) -> Result<HttpResponse, AppError> {
+    if !setup_token_ok(&state, &query.token) {
+        return Err(setup_link_invalid());
+    }
+    render(&SetupPage {
+        layout: ctx.layout("Set up", Nav::None),
+        token: query.token.clone(),
+        email: String::new(),
+        email_error: None,
+        password_error: None,
+    })
+}
+
+async fn setup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ctx: Ctx,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
+    let token = form.get("token").to_owned();
+    if !setup_token_ok(&state, &token) {
+        return Err(setup_link_invalid());
+    }
+    let email = passwords::check_email(form.get("email"));
+    let mut password_error = passwords::check_new_password(form.get("password")).err();
+    if password_error.is_none() && form.get("password") != form.get("password_confirm") {
+        password_error = Some("The two passwords differ.".into());
+    }
+    let (email, password) = match (email, password_error) {
+        (Ok(email), None) => (email, form.get("password").to_owned()),
+        (email, password_error) => {
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetupPage {
+                    layout: ctx.layout("Set up", Nav::None),
+                    token,
+                    email: form.get("email").to_owned(),
+                    email_error: email.err(),
+                    password_error,
+                },
+            );
+        }
+    };
+    let user = crate::db::run(&state.pool, move |conn| {
+        let hash = passwords::hash(&password)?;
+        conn.immediate_transaction(|conn| {
+            if store::users::any_admin(conn)? {
+                return Err(setup_link_invalid());
+            }
+            if store::users::find_by_email(conn, &email)?.is_some() {
+                return Err(AppError::Conflict("A user with this e-mail address already exists.".into()));
+            }
+            Ok(store::users::create(conn, &email, Role::Admin, &hash, now_ms())?)
+        })
+    })
+    .await?;
+    *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    tracing::info!(user_id = user.id, "first administrator created through the setup link");
+    start_session(&state, &req, user.id, "/webhooks").await
+}

@@ -1,0 +1,193 @@
+//! The one middleware in front of every browser route. In order: security headers, the CSRF
+//! cookie and check on every state-changing request, then the session: nothing but /login,
+//! /setup, /healthz and static assets is reachable without signing in. `/api/v1` is guarded
+//! by API keys instead (see `api::ApiKeyAuth`).
+
+use super::forms::Form;
+use super::page::{CsrfToken, CurrentUser};
+use crate::AppState;
+use crate::domain::ids::{random_token, secure_eq, token_hash};
+use crate::domain::time::now_ms;
+use crate::error::AppError;
+use crate::store;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+
+pub const SESSION_COOKIE: &str = "aethenox_session";
+pub const CSRF_COOKIE: &str = "aethenox_csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+/// A session ends after this long without a request...
+pub const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
+/// ...and in any case this long after sign-in.
+pub const SESSION_ABSOLUTE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// `last_seen_at` is written at most this often per session.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+const PUBLIC_PATHS: [&str; 3] = ["/login", "/setup", "/logout"];
+
+fn is_unguarded(path: &str) -> bool {
+    path == "/healthz" || path.starts_with("/static/") || path == "/api/v1" || path.starts_with("/api/v1/")
+}
+
+pub fn is_secure(req: &actix_web::HttpRequest) -> bool {
+    req.connection_info().scheme() == "https"
+}
+
+/// A cookie with the attributes every cookie of ours has.
+pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .finish()
+}
+
+fn add_security_headers(res: &mut HttpResponse<impl MessageBody>) {
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+}
+
+fn valid_token_shape(t: &str) -> bool {
+    t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An `Origin` header, when present, must be this site.
+fn origin_ok(req: &ServiceRequest) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let info = req.connection_info();
+    origin.to_str().is_ok_and(|o| o == format!("{}://{}", info.scheme(), info.host()))
+}
+
+/// The token the request presents: the header (htmx) or the form field (plain forms).
+async fn presented_token(req: &mut ServiceRequest) -> Option<String> {
+    if let Some(h) = req.headers().get(CSRF_HEADER) {
+        return h.to_str().ok().map(str::to_owned);
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return None;
+    }
+    let body = req.extract::<web::Bytes>().await.ok()?;
+    let token = Form::parse(&body).get(CSRF_FIELD).to_owned();
+    // Put the body back for the handler.
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Some(token)
+}
+
+fn csrf_rejected() -> HttpResponse {
+    AppError::Forbidden(
+        "This form has expired or did not come from this site. Reload the page and try again.".into(),
+    )
+    .error_response()
+}
+
+fn sign_in_required(req: &ServiceRequest) -> HttpResponse {
+    if req.headers().contains_key("HX-Request") {
+        return HttpResponse::Unauthorized().insert_header(("HX-Redirect", "/login")).finish();
+    }
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let target: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+        return HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/login?{target}"))).finish();
+    }
+    AppError::Unauthorized.error_response()
+}
+
+async fn signed_in_user(req: &ServiceRequest) -> Result<Option<(store::users::User, String)>, AppError> {
+    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(None);
+    };
+    if !valid_token_shape(&token) {
+        return Ok(None);
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(AppError::Internal(anyhow::anyhow!("app state missing")));
+    };
+    let hash = token_hash(&token);
+    crate::db::run(&state.pool, move |conn| {
+        let now = now_ms();
+        let found = store::sessions::find_user(conn, &hash, now, SESSION_IDLE_MS, SESSION_ABSOLUTE_MS)?;
+        if let Some((_, last_seen)) = &found
+            && now - last_seen > TOUCH_EVERY_MS
+        {
+            store::sessions::touch(conn, &hash, now)?;
+        }
+        Ok(found.map(|(user, _)| (user, hash)))
+    })
+    .await
+}
+
+/// The hash of the session token this request carries, for sign-out.
+#[derive(Debug, Clone)]
+pub struct SessionHash(pub String);
+
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let path = req.path().to_owned();
+    if is_unguarded(&path) {
+        let mut res = next.call(req).await?;
+        add_security_headers(res.response_mut());
+        return Ok(res.map_into_left_body());
+    }
+
+    let existing = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|t| valid_token_shape(t));
+    let csrf_is_new = existing.is_none();
+    let csrf = existing.unwrap_or_else(random_token::<32>);
+
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let presented = presented_token(&mut req).await;
+        let ok = !csrf_is_new && origin_ok(&req) && presented.is_some_and(|p| secure_eq(&p, &csrf));
+        if !ok {
+            tracing::warn!(path = %path, method = %req.method(), "request refused: CSRF check failed");
+            let mut res = csrf_rejected();
+            add_security_headers(&mut res);
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    }
+    req.extensions_mut().insert(CsrfToken(csrf.clone()));
+
+    let user = match signed_in_user(&req).await {
+        Ok(u) => u,
+        Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
+    };
+    match user {
+        Some((user, hash)) => {
+            req.extensions_mut().insert(CurrentUser(user));
+            req.extensions_mut().insert(SessionHash(hash));
+        }
+        None if !PUBLIC_PATHS.contains(&path.as_str()) => {
+            let mut res = sign_in_required(&req);
+            add_security_headers(&mut res);
+            if csrf_is_new {
+                let _ = res.add_cookie(&cookie(CSRF_COOKIE, csrf, is_secure(req.request())));
+            }
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+        None => {}
+    }
+
+    let secure = is_secure(req.request());
+    let mut res = next.call(req).await?;
+    add_security_headers(res.response_mut());
+    if csrf_is_new {
+        let _ = res.response_mut().add_cookie(&cookie(CSRF_COOKIE, csrf, secure));
+    }
+    Ok(res.map_into_left_body())
+}

@@ -1,0 +1,47 @@
+//! The site map: one `configure` per area.
+
+pub mod api;
+pub mod api_keys;
+pub mod assets;
+pub mod auth;
+pub mod forms;
+pub mod guard;
+pub mod page;
+pub mod webhooks;
+
+use crate::AppState;
+use crate::error::AppError;
+use actix_web::{HttpResponse, web};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .service(assets::asset)
+        .service(web::scope("/api/v1").configure(api::configure))
+        .configure(auth::configure)
+        .configure(webhooks::configure)
+        .configure(api_keys::configure)
+        .route("/", web::get().to(home))
+        .default_service(web::to(not_found));
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let ok = crate::db::run(&state.pool, |conn| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT 1").execute(conn).map_err(AppError::from)
+    })
+    .await
+    .is_ok();
+    if ok {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+    }
+}
+
+async fn home() -> HttpResponse {
+    page::see_other("/webhooks")
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,52 @@
+// Small behaviours for the admin UI. No inline scripts anywhere: this file is all there is.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // Every htmx request carries the CSRF token as a header.
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  // Copy buttons: data-copy="#selector" copies that element's text.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+
+  // Select-all checkboxes: data-select-all="name" ticks every checkbox with that name.
+  function syncSelectAll(form) {
+    form.querySelectorAll("[data-select-all]").forEach(function (all) {
+      var boxes = form.querySelectorAll('input[type="checkbox"][name="' + all.getAttribute("data-select-all") + '"]');
+      var ticked = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+      all.checked = ticked === boxes.length && boxes.length > 0;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    var form = target.form;
+    if (!form) return;
+    if (target.hasAttribute("data-select-all")) {
+      form.querySelectorAll('input[type="checkbox"][name="' + target.getAttribute("data-select-all") + '"]')
+        .forEach(function (b) { b.checked = target.checked; });
+    }
+    syncSelectAll(form);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(syncSelectAll);
+  });
+})();
