@@ -37,9 +37,9 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let s = raw.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{raw}' is not a duration (write it like 500ms, 5s, 5m, 2h or 5d)"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("'{raw}' is not a duration (write it like 500ms, 5s, 5m, 2h or 5d)")
+    })?;
     let ms_per_unit: u64 = match unit {
         "ms" => 1,
         "s" => 1000,
@@ -91,7 +91,10 @@ mod tests {
         let s = parse_retry_schedule(DEFAULT_RETRY_SCHEDULE).unwrap();
         assert_eq!(s.len(), 7);
         let total: Duration = s.iter().sum();
-        assert_eq!(total, Duration::from_secs(5 + 300 + 1800 + 7200 + 18000 + 36000 + 36000));
+        assert_eq!(
+            total,
+            Duration::from_secs(5 + 300 + 1800 + 7200 + 18000 + 36000 + 36000)
+        );
         assert!(parse_retry_schedule("5s,,5m").is_err());
     }
 }

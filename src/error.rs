@@ -27,11 +27,17 @@ pub enum AppError {
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Validation { field: field.into(), message: message.into() }
+        AppError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::BadRequest { code, message: message.into() }
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -119,7 +125,11 @@ impl ResponseError for AppError {
             AppError::BadRequest { message, .. } => ("Bad request", message.clone()),
             AppError::Validation { .. } => ("Invalid input", self.to_string()),
         };
-        let page = ErrorPage { status: status.as_u16(), title, message };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message,
+        };
         let body = page
             .render()
             .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
@@ -154,7 +164,9 @@ impl ResponseError for ApiError {
         self.0.log_if_internal();
         let message = match &self.0 {
             AppError::NotFound => "No such resource.".to_string(),
-            AppError::Unauthorized => "A valid API key is required (Authorization: Bearer <key>).".to_string(),
+            AppError::Unauthorized => {
+                "A valid API key is required (Authorization: Bearer <key>).".to_string()
+            }
             AppError::Internal(_) => "The server could not complete this request.".to_string(),
             other => other.to_string(),
         };

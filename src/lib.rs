@@ -32,7 +32,11 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         !store::users::any_admin(&mut conn)?
     };
     let setup_token = needs_setup.then(domain::ids::random_token::<24>);
-    Ok(Data::new(AppState { config, pool, setup_token: Mutex::new(setup_token) }))
+    Ok(Data::new(AppState {
+        config,
+        pool,
+        setup_token: Mutex::new(setup_token),
+    }))
 }
 
 /// Serves the app on `listener` until the returned server is stopped (or gets SIGINT/SIGTERM).

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "aethenox-webhooks", version, about = "Signed, retried, logged webhook deliveries for AethenoxAI")]
+#[command(
+    name = "aethenox-webhooks",
+    version,
+    about = "Signed, retried, logged webhook deliveries for AethenoxAI"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -38,14 +42,24 @@ enum Command {
 #[derive(Args, Clone)]
 struct DataDir {
     /// Holds aethenox.db and generated keys; created if missing.
-    #[arg(long, env = "AETHENOX_DATA_DIR", default_value = "./data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "AETHENOX_DATA_DIR",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
     data_dir: PathBuf,
 }
 
 #[derive(Args, Clone)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "AETHENOX_BIND", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "AETHENOX_BIND",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
     bind: String,
     #[command(flatten)]
     data: DataDir,
@@ -54,8 +68,8 @@ struct ServeArgs {
     allow_private_targets: bool,
     /// Delays between delivery attempts.
     #[arg(long, env = "AETHENOX_RETRY_SCHEDULE", default_value = config::DEFAULT_RETRY_SCHEDULE,
-        value_name = "LIST", value_parser = config::parse_retry_schedule)]
-    retry_schedule: Vec<Duration>,
+        value_name = "LIST", value_parser = parse_schedule)]
+    retry_schedule: Schedule,
     /// Timeout of one delivery attempt.
     #[arg(long, env = "AETHENOX_REQUEST_TIMEOUT", default_value = "15s", value_name = "DUR",
         value_parser = config::parse_timeout)]
@@ -101,6 +115,14 @@ struct VerifyArgs {
     file: Option<PathBuf>,
 }
 
+/// One value holding the whole list (clap would read a `Vec` as a repeated flag).
+#[derive(Clone)]
+struct Schedule(Vec<Duration>);
+
+fn parse_schedule(raw: &str) -> Result<Schedule, String> {
+    config::parse_retry_schedule(raw).map(Schedule)
+}
+
 /// A bad flag or value: one line naming it, exit code 2, nothing written.
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -124,7 +146,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => serve(args),
-        Command::Users(UsersCommand::Add { email, role, password_stdin: _, data }) => add_user(&email, &role, data),
+        Command::Users(UsersCommand::Add {
+            email,
+            role,
+            password_stdin: _,
+            data,
+        }) => add_user(&email, &role, data),
         Command::ApiKeys(ApiKeysCommand::Create { name, data }) => create_api_key(&name, data),
         Command::Verify(args) => return verify(args),
     };
@@ -143,6 +170,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing_subscriber::EnvFilter::try_from_env("AETHENOX_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let listener = match std::net::TcpListener::bind(&args.bind) {
         Ok(l) => l,
@@ -152,7 +180,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bind: args.bind,
         data_dir: args.data.data_dir,
         allow_private_targets: args.allow_private_targets,
-        retry_schedule: args.retry_schedule,
+        retry_schedule: args.retry_schedule.0,
         request_timeout: args.request_timeout,
     };
     let state = build_state(config)?;
@@ -160,12 +188,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let base = format!("http://{addr}");
     tracing::info!(database = %state.config.db_path().display(), "database ready");
     if state.config.allow_private_targets {
-        tracing::warn!("--allow-private-targets is on: http:// and private addresses are allowed as webhook targets");
+        tracing::warn!(
+            "--allow-private-targets is on: http:// and private addresses are allowed as webhook targets"
+        );
     }
-    let setup_token = state.setup_token.lock().map(|t| t.clone()).unwrap_or_default();
+    let setup_token = state
+        .setup_token
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
     match setup_token {
         // The link is the only way in until an administrator exists, so it is logged once.
-        Some(token) => tracing::info!("no administrator yet: open {base}/setup?token={token} to create one"),
+        Some(token) => {
+            tracing::info!("no administrator yet: open {base}/setup?token={token} to create one")
+        }
         None => tracing::info!("open {base}/webhooks"),
     }
     actix_web::rt::System::new().block_on(async move { run(state, listener)?.await })?;
@@ -182,7 +218,10 @@ fn add_user(email: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> 
         return Ok(usage_error("--role: use admin or support"));
     };
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']);
     if let Err(m) = passwords::check_new_password(password) {
         return Ok(usage_error(format!("--password-stdin: {m}")));
@@ -213,7 +252,8 @@ fn create_api_key(name: &str, data: DataDir) -> anyhow::Result<ExitCode> {
     let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
     let mut conn = pool.get()?;
     let key = ids::new_api_key();
-    store::api_keys::create_for_key(&mut conn, &name, &key, time::now_ms()).context("storing the key")?;
+    store::api_keys::create_for_key(&mut conn, &name, &key, time::now_ms())
+        .context("storing the key")?;
     println!("{key}");
     Ok(ExitCode::SUCCESS)
 }
@@ -225,7 +265,11 @@ fn verify(args: VerifyArgs) -> ExitCode {
         None => std::io::stdin().lock().read_to_end(&mut body),
     };
     if let Err(e) = read {
-        let source = args.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "standard input".into());
+        let source = args
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "standard input".into());
         return usage_error(format!("reading {source}: {e}"));
     }
     if signing::verify_aethenox_signature(&args.secret, &body, &args.signature) {

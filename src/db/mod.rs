@@ -36,12 +36,16 @@ pub fn open(path: &Path) -> anyhow::Result<DbPool> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
-    let url = path.to_str().context("the database path is not valid UTF-8")?;
+    let url = path
+        .to_str()
+        .context("the database path is not valid UTF-8")?;
     {
         let mut conn = SqliteConnection::establish(url)
             .with_context(|| format!("opening the database {}", path.display()))?;
-        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-            .context("setting up the database")?;
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+        )
+        .context("setting up the database")?;
         conn.run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
     }

@@ -65,4 +65,11 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(webhook_events -> webhooks (webhook_id));
 diesel::joinable!(webhook_secrets -> webhooks (webhook_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, api_keys, webhooks, webhook_events, webhook_secrets);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    api_keys,
+    webhooks,
+    webhook_events,
+    webhook_secrets
+);

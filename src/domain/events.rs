@@ -54,7 +54,12 @@ pub fn is_known(name: &str) -> bool {
 
 /// Sorts event type names into catalogue order (the order users see them in).
 pub fn catalogue_order(names: &mut [String]) {
-    names.sort_by_key(|n| CATALOGUE.iter().position(|e| e.name == n).unwrap_or(usize::MAX));
+    names.sort_by_key(|n| {
+        CATALOGUE
+            .iter()
+            .position(|e| e.name == n)
+            .unwrap_or(usize::MAX)
+    });
 }
 
 fn contact() -> Value {
@@ -122,7 +127,11 @@ mod tests {
     #[test]
     fn every_type_has_an_object_sample() {
         for e in CATALOGUE {
-            assert!(sample_data(e.name).is_some_and(|v| v.is_object()), "{}", e.name);
+            assert!(
+                sample_data(e.name).is_some_and(|v| v.is_object()),
+                "{}",
+                e.name
+            );
             assert!(is_known(e.name));
         }
         assert!(!is_known("message.deleted"));
@@ -131,7 +140,11 @@ mod tests {
 
     #[test]
     fn orders_by_catalogue() {
-        let mut v = vec!["contact.updated".to_string(), "message.sent".into(), "call.missed".into()];
+        let mut v = vec![
+            "contact.updated".to_string(),
+            "message.sent".into(),
+            "call.missed".into(),
+        ];
         catalogue_order(&mut v);
         assert_eq!(v, ["message.sent", "call.missed", "contact.updated"]);
     }

@@ -64,7 +64,10 @@ mod tests {
     fn tokens_are_url_safe_and_long() {
         let t = random_token::<32>();
         assert_eq!(t.len(), 43);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_ne!(t, random_token::<32>());
     }
 }

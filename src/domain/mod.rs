@@ -1,9 +1,9 @@
 //! Pure code: no database, no HTTP. Everything here is unit-tested in place.
 pub mod events;
 pub mod ids;
+pub mod passwords;
 pub mod secrets;
 pub mod signing;
 pub mod time;
 pub mod url_policy;
 pub mod webhook;
-pub mod passwords;

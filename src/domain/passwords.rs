@@ -13,13 +13,16 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 }
 
 pub fn verify(password: &str, phc: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
 }
 
 /// Spends the same work as a real check, so a missing account answers as slowly as a wrong password.
 pub fn verify_dummy(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let phc = DUMMY.get_or_init(|| hash("not a real password, only for timing").unwrap_or_default());
+    let phc =
+        DUMMY.get_or_init(|| hash("not a real password, only for timing").unwrap_or_default());
     let _ = verify(password, phc);
 }
 
@@ -38,9 +41,18 @@ pub fn check_email(email: &str) -> Result<String, String> {
     let e = email.trim();
     let ok = e.len() <= 254
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        && e.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
-    if ok { Ok(e.to_string()) } else { Err("Enter an e-mail address such as admin@example.com.".into()) }
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err("Enter an e-mail address such as admin@example.com.".into())
+    }
 }
 
 #[cfg(test)]
@@ -62,8 +74,20 @@ mod tests {
     fn password_and_email_rules() {
         assert!(check_new_password("short").is_err());
         assert!(check_new_password("long enough!").is_ok());
-        assert_eq!(check_email(" ada@example.com "), Ok("ada@example.com".into()));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@localhost", "a b@example.com", "ada@@example.com", "ada@example.com."] {
+        assert_eq!(
+            check_email(" ada@example.com "),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@localhost",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@example.com.",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }

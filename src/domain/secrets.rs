@@ -6,7 +6,10 @@ use base64::engine::general_purpose::STANDARD;
 pub const PREFIX: &str = "whsec_";
 
 pub fn generate() -> String {
-    format!("{PREFIX}{}", STANDARD.encode(super::ids::random_bytes::<32>()))
+    format!(
+        "{PREFIX}{}",
+        STANDARD.encode(super::ids::random_bytes::<32>())
+    )
 }
 
 /// The key bytes Standard Webhooks signs with: the base64-decoded part after `whsec_`.

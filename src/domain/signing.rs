@@ -31,7 +31,12 @@ pub fn verify_aethenox_signature(secret: &str, body: &[u8], signature_hex: &str)
 }
 
 /// One Standard Webhooks `v1,<base64>` entry over `{id}.{timestamp}.{body}`.
-pub fn standard_signature(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+pub fn standard_signature(
+    secret: &str,
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Option<String> {
     let key = super::secrets::standard_key(secret)?;
     let mut m = mac(&key);
     m.update(msg_id.as_bytes());
@@ -68,7 +73,10 @@ mod tests {
             1_614_265_330,
             br#"{"test": 2432232314}"#,
         );
-        assert_eq!(sig.as_deref(), Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="));
+        assert_eq!(
+            sig.as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
     }
 
     #[test]
@@ -80,7 +88,11 @@ mod tests {
         );
         let sig = aethenox_signature("whsec_abc", b"{}");
         assert!(verify_aethenox_signature("whsec_abc", b"{}", &sig));
-        assert!(verify_aethenox_signature("whsec_abc", b"{}", &sig.to_uppercase()));
+        assert!(verify_aethenox_signature(
+            "whsec_abc",
+            b"{}",
+            &sig.to_uppercase()
+        ));
         assert!(!verify_aethenox_signature("whsec_abd", b"{}", &sig));
         assert!(!verify_aethenox_signature("whsec_abc", b"{} ", &sig));
         assert!(!verify_aethenox_signature("whsec_abc", b"{}", "zz"));

@@ -35,8 +35,12 @@ impl fmt::Display for UrlError {
         match self {
             UrlError::Empty => write!(f, "Enter the endpoint URL that should receive events."),
             UrlError::TooLong => write!(f, "The URL is longer than {MAX_URL_LEN} characters."),
-            UrlError::Invalid => write!(f, "Enter a full URL such as https://example.com/webhooks."),
-            UrlError::Scheme { allow_http: false } => write!(f, "The URL must start with https://."),
+            UrlError::Invalid => {
+                write!(f, "Enter a full URL such as https://example.com/webhooks.")
+            }
+            UrlError::Scheme { allow_http: false } => {
+                write!(f, "The URL must start with https://.")
+            }
             UrlError::Scheme { allow_http: true } => {
                 write!(f, "The URL must start with https:// or http://.")
             }
@@ -50,7 +54,10 @@ impl fmt::Display for UrlError {
                 "{host} is a local or internal name; use a public domain name."
             ),
             UrlError::Unresolvable(host) => {
-                write!(f, "The host {host} could not be resolved; check the spelling.")
+                write!(
+                    f,
+                    "The host {host} could not be resolved; check the spelling."
+                )
             }
         }
     }
@@ -76,7 +83,11 @@ pub fn parse(raw: &str, allow_private: bool) -> Result<Url, UrlError> {
     match url.scheme() {
         "https" => {}
         "http" if allow_private => {}
-        _ => return Err(UrlError::Scheme { allow_http: allow_private }),
+        _ => {
+            return Err(UrlError::Scheme {
+                allow_http: allow_private,
+            });
+        }
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlError::Userinfo);
@@ -125,27 +136,31 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
     u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
     const REFUSED: [([u8; 4], u32); 16] = [
-        ([0, 0, 0, 0], 8),        // "this network", 0.0.0.0 included
-        ([10, 0, 0, 0], 8),       // private
-        ([100, 64, 0, 0], 10),    // CGNAT
-        ([127, 0, 0, 0], 8),      // loopback
-        ([169, 254, 0, 0], 16),   // link-local, cloud metadata included
-        ([172, 16, 0, 0], 12),    // private
-        ([192, 0, 0, 0], 24),     // IETF protocol assignments
-        ([192, 0, 2, 0], 24),     // TEST-NET-1
-        ([192, 88, 99, 0], 24),   // 6to4 relay anycast
-        ([192, 168, 0, 0], 16),   // private
-        ([198, 18, 0, 0], 15),    // benchmarking
-        ([198, 51, 100, 0], 24),  // TEST-NET-2
-        ([203, 0, 113, 0], 24),   // TEST-NET-3
-        ([224, 0, 0, 0], 4),      // multicast
-        ([240, 0, 0, 0], 4),      // reserved, broadcast included
+        ([0, 0, 0, 0], 8),       // "this network", 0.0.0.0 included
+        ([10, 0, 0, 0], 8),      // private
+        ([100, 64, 0, 0], 10),   // CGNAT
+        ([127, 0, 0, 0], 8),     // loopback
+        ([169, 254, 0, 0], 16),  // link-local, cloud metadata included
+        ([172, 16, 0, 0], 12),   // private
+        ([192, 0, 0, 0], 24),    // IETF protocol assignments
+        ([192, 0, 2, 0], 24),    // TEST-NET-1
+        ([192, 88, 99, 0], 24),  // 6to4 relay anycast
+        ([192, 168, 0, 0], 16),  // private
+        ([198, 18, 0, 0], 15),   // benchmarking
+        ([198, 51, 100, 0], 24), // TEST-NET-2
+        ([203, 0, 113, 0], 24),  // TEST-NET-3
+        ([224, 0, 0, 0], 4),     // multicast
+        ([240, 0, 0, 0], 4),     // reserved, broadcast included
         ([255, 255, 255, 255], 32),
     ];
     !REFUSED.iter().any(|(net, prefix)| in_v4(ip, *net, *prefix))
@@ -163,11 +178,21 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     }
     if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         // NAT64 well-known prefix.
-        return is_public_v4(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8));
+        return is_public_v4(Ipv4Addr::new(
+            (s[6] >> 8) as u8,
+            s[6] as u8,
+            (s[7] >> 8) as u8,
+            s[7] as u8,
+        ));
     }
     if s[0] == 0x2002 {
         // 6to4 embeds the IPv4 address in bits 16..48.
-        return is_public_v4(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+        return is_public_v4(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ));
     }
     // Only global unicast (2000::/3) is public, minus its special-purpose blocks.
     if s[0] & 0xe000 != 0x2000 {
@@ -192,7 +217,9 @@ pub fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, UrlErr
             .collect(),
     };
     if addrs.is_empty() {
-        return Err(UrlError::Unresolvable(url.host_str().unwrap_or_default().to_string()));
+        return Err(UrlError::Unresolvable(
+            url.host_str().unwrap_or_default().to_string(),
+        ));
     }
     if !allow_private {
         for a in &addrs {
@@ -230,20 +257,38 @@ mod tests {
     fn refuses_other_schemes_and_garbage() {
         assert_eq!(refused(""), UrlError::Empty);
         assert_eq!(refused("   "), UrlError::Empty);
-        assert_eq!(refused("http://example.com/"), UrlError::Scheme { allow_http: false });
-        assert_eq!(refused("ftp://example.com/"), UrlError::Scheme { allow_http: false });
-        assert_eq!(refused("javascript:alert(1)"), UrlError::Scheme { allow_http: false });
-        assert_eq!(refused("file:///etc/passwd"), UrlError::Scheme { allow_http: false });
+        assert_eq!(
+            refused("http://example.com/"),
+            UrlError::Scheme { allow_http: false }
+        );
+        assert_eq!(
+            refused("ftp://example.com/"),
+            UrlError::Scheme { allow_http: false }
+        );
+        assert_eq!(
+            refused("javascript:alert(1)"),
+            UrlError::Scheme { allow_http: false }
+        );
+        assert_eq!(
+            refused("file:///etc/passwd"),
+            UrlError::Scheme { allow_http: false }
+        );
         assert_eq!(refused("example.com"), UrlError::Invalid);
         assert_eq!(refused("https://"), UrlError::Invalid);
         assert_eq!(refused("https://exa mple.com/"), UrlError::Invalid);
         assert_eq!(refused("https://example.com/\0"), UrlError::Invalid);
-        assert_eq!(refused(&format!("https://example.com/{}", "a".repeat(2100))), UrlError::TooLong);
+        assert_eq!(
+            refused(&format!("https://example.com/{}", "a".repeat(2100))),
+            UrlError::TooLong
+        );
     }
 
     #[test]
     fn refuses_userinfo_tricks() {
-        assert_eq!(refused("https://example.com@127.0.0.1/"), UrlError::Userinfo);
+        assert_eq!(
+            refused("https://example.com@127.0.0.1/"),
+            UrlError::Userinfo
+        );
         assert_eq!(refused("https://user:pw@example.com/"), UrlError::Userinfo);
         assert_eq!(refused("https://:pw@example.com/"), UrlError::Userinfo);
     }
@@ -321,21 +366,41 @@ mod tests {
 
     #[test]
     fn allow_private_targets_opens_http_and_local_addresses() {
-        for raw in ["http://127.0.0.1:9000/hook", "https://localhost/", "http://[::1]/", "http://10.0.0.5/"] {
+        for raw in [
+            "http://127.0.0.1:9000/hook",
+            "https://localhost/",
+            "http://[::1]/",
+            "http://10.0.0.5/",
+        ] {
             assert!(parse(raw, true).is_ok(), "{raw}");
         }
-        assert_eq!(parse("ftp://x/", true), Err(UrlError::Scheme { allow_http: true }));
-        assert_eq!(parse("http://u:p@127.0.0.1/", true), Err(UrlError::Userinfo));
+        assert_eq!(
+            parse("ftp://x/", true),
+            Err(UrlError::Scheme { allow_http: true })
+        );
+        assert_eq!(
+            parse("http://u:p@127.0.0.1/", true),
+            Err(UrlError::Userinfo)
+        );
     }
 
     #[test]
     fn resolution_checks_every_address() {
         let url = Url::parse("https://localhost:9/").unwrap();
-        assert!(matches!(resolve(&url, false), Err(UrlError::PrivateAddress(_))));
+        assert!(matches!(
+            resolve(&url, false),
+            Err(UrlError::PrivateAddress(_))
+        ));
         assert!(resolve(&url, true).is_ok_and(|a| a.iter().all(|a| a.port() == 9)));
         let literal = Url::parse("https://93.184.215.14/").unwrap();
-        assert_eq!(resolve(&literal, false).unwrap(), vec!["93.184.215.14:443".parse().unwrap()]);
+        assert_eq!(
+            resolve(&literal, false).unwrap(),
+            vec!["93.184.215.14:443".parse().unwrap()]
+        );
         let nowhere = Url::parse("https://does-not-exist.invalid/").unwrap();
-        assert!(matches!(resolve(&nowhere, false), Err(UrlError::Unresolvable(_))));
+        assert!(matches!(
+            resolve(&nowhere, false),
+            Err(UrlError::Unresolvable(_))
+        ));
     }
 }

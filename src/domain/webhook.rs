@@ -30,7 +30,10 @@ impl FieldErrors {
         self.0.push((field, message.into()));
     }
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -43,7 +46,9 @@ impl FieldErrors {
 pub fn validate_description(raw: &str) -> Result<String, String> {
     let d = raw.trim();
     if d.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(format!("Keep the description under {MAX_DESCRIPTION_CHARS} characters."));
+        return Err(format!(
+            "Keep the description under {MAX_DESCRIPTION_CHARS} characters."
+        ));
     }
     if d.chars().any(char::is_control) {
         return Err("The description cannot contain control characters.".into());
@@ -75,9 +80,15 @@ pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhoo
     let description = validate_description(&input.description)
         .map_err(|e| errors.add("description", e))
         .ok();
-    let events = validate_events(&input.events).map_err(|e| errors.add("events", e)).ok();
+    let events = validate_events(&input.events)
+        .map_err(|e| errors.add("events", e))
+        .ok();
     match (url, description, events) {
-        (Some(url), Some(description), Some(events)) => Ok(ValidWebhook { url, description, events }),
+        (Some(url), Some(description), Some(events)) => Ok(ValidWebhook {
+            url,
+            description,
+            events,
+        }),
         _ => Err(errors),
     }
 }
@@ -97,7 +108,11 @@ mod tests {
     #[test]
     fn valid_input_is_normalised() {
         let v = validate(
-            &input(" https://Example.COM/hook ", "  CRM sync ", &["contact.updated", "message.sent", "message.sent"]),
+            &input(
+                " https://Example.COM/hook ",
+                "  CRM sync ",
+                &["contact.updated", "message.sent", "message.sent"],
+            ),
             false,
         )
         .unwrap();
@@ -116,8 +131,15 @@ mod tests {
 
     #[test]
     fn unknown_events_and_control_characters_are_refused() {
-        let e = validate(&input("https://example.com/", "a\0b", &["message.sent", "user.deleted"]), false)
-            .unwrap_err();
+        let e = validate(
+            &input(
+                "https://example.com/",
+                "a\0b",
+                &["message.sent", "user.deleted"],
+            ),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.get("events"), Some("Unknown event type: user.deleted"));
         assert!(e.get("description").unwrap().contains("control"));
         assert_eq!(e.get("url"), None);

@@ -14,7 +14,13 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
 }
 
-pub fn create(conn: &mut DbConn, name: &str, prefix: &str, key_hash: &str, now: i64) -> QueryResult<ApiKey> {
+pub fn create(
+    conn: &mut DbConn,
+    name: &str,
+    prefix: &str,
+    key_hash: &str,
+    now: i64,
+) -> QueryResult<ApiKey> {
     diesel::insert_into(api_keys::table)
         .values((
             api_keys::name.eq(name),
@@ -48,7 +54,10 @@ pub fn find_active_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Opt
 }
 
 pub fn get(conn: &mut DbConn, id: i32) -> QueryResult<ApiKey> {
-    api_keys::table.find(id).select(ApiKey::as_select()).first(conn)
+    api_keys::table
+        .find(id)
+        .select(ApiKey::as_select())
+        .first(conn)
 }
 
 pub fn touch(conn: &mut DbConn, id: i32, now: i64) -> QueryResult<()> {
@@ -60,13 +69,23 @@ pub fn touch(conn: &mut DbConn, id: i32, now: i64) -> QueryResult<()> {
 
 /// Returns how many keys were revoked (0 when it was already revoked or never existed).
 pub fn revoke(conn: &mut DbConn, id: i32, now: i64) -> QueryResult<usize> {
-    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
-        .set(api_keys::revoked_at.eq(now))
-        .execute(conn)
+    diesel::update(
+        api_keys::table
+            .find(id)
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(now))
+    .execute(conn)
 }
 
 /// Stores a new key for `name`; only its hash and display prefix are kept.
 pub fn create_for_key(conn: &mut DbConn, name: &str, key: &str, now: i64) -> QueryResult<ApiKey> {
     use crate::domain::ids::{api_key_display_prefix, token_hash};
-    create(conn, name, &api_key_display_prefix(key), &token_hash(key), now)
+    create(
+        conn,
+        name,
+        &api_key_display_prefix(key),
+        &token_hash(key),
+        now,
+    )
 }

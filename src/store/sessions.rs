@@ -43,10 +43,17 @@ pub fn touch(conn: &mut DbConn, token_hash: &str, now: i64) -> QueryResult<()> {
 }
 
 pub fn delete(conn: &mut DbConn, token_hash: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.find(token_hash)).execute(conn).map(|_| ())
+    diesel::delete(sessions::table.find(token_hash))
+        .execute(conn)
+        .map(|_| ())
 }
 
-pub fn delete_expired(conn: &mut DbConn, now: i64, idle_ms: i64, absolute_ms: i64) -> QueryResult<usize> {
+pub fn delete_expired(
+    conn: &mut DbConn,
+    now: i64,
+    idle_ms: i64,
+    absolute_ms: i64,
+) -> QueryResult<usize> {
     diesel::delete(
         sessions::table.filter(
             sessions::last_seen_at

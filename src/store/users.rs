@@ -44,7 +44,13 @@ impl User {
     }
 }
 
-pub fn create(conn: &mut DbConn, email: &str, role: Role, password_hash: &str, now: i64) -> QueryResult<User> {
+pub fn create(
+    conn: &mut DbConn,
+    email: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> QueryResult<User> {
     diesel::insert_into(users::table)
         .values((
             users::email.eq(email),
@@ -54,7 +60,10 @@ pub fn create(conn: &mut DbConn, email: &str, role: Role, password_hash: &str, n
             users::created_at.eq(now),
         ))
         .execute(conn)?;
-    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn)
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
@@ -67,7 +76,9 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>
 
 pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        users::table.filter(users::role.eq(Role::Admin.as_str())).filter(users::disabled.eq(false)),
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::disabled.eq(false)),
     ))
     .get_result(conn)
 }

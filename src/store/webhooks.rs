@@ -57,9 +57,17 @@ pub struct NewWebhook<'a> {
 fn insert_events(conn: &mut DbConn, id: &str, types: &[String]) -> QueryResult<()> {
     let rows: Vec<_> = types
         .iter()
-        .map(|t| (webhook_events::webhook_id.eq(id), webhook_events::event_type.eq(t)))
+        .map(|t| {
+            (
+                webhook_events::webhook_id.eq(id),
+                webhook_events::event_type.eq(t),
+            )
+        })
         .collect();
-    diesel::insert_into(webhook_events::table).values(rows).execute(conn).map(|_| ())
+    diesel::insert_into(webhook_events::table)
+        .values(rows)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<()> {
@@ -98,7 +106,10 @@ fn events_of(conn: &mut DbConn, ids: &[&str]) -> QueryResult<HashMap<String, Vec
 
 /// Fails with `NotFound` when there is no such webhook.
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Webhook> {
-    let row: WebhookRow = webhooks::table.find(id).select(WebhookRow::as_select()).first(conn)?;
+    let row: WebhookRow = webhooks::table
+        .find(id)
+        .select(WebhookRow::as_select())
+        .first(conn)?;
     let events = events_of(conn, &[id])?.remove(id).unwrap_or_default();
     Ok(Webhook::from_row(row, events))
 }
@@ -143,12 +154,19 @@ pub fn update(
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
     }
-    diesel::delete(webhook_events::table.filter(webhook_events::webhook_id.eq(id))).execute(conn)?;
+    diesel::delete(webhook_events::table.filter(webhook_events::webhook_id.eq(id)))
+        .execute(conn)?;
     insert_events(conn, id, types)
 }
 
 /// Enabling clears the reason; disabling records who or what disabled it.
-pub fn set_enabled(conn: &mut DbConn, id: &str, enabled: bool, reason: Option<&str>, now: i64) -> QueryResult<()> {
+pub fn set_enabled(
+    conn: &mut DbConn,
+    id: &str,
+    enabled: bool,
+    reason: Option<&str>,
+    now: i64,
+) -> QueryResult<()> {
     let n = diesel::update(webhooks::table.find(id))
         .set((
             webhooks::enabled.eq(enabled),
@@ -156,12 +174,20 @@ pub fn set_enabled(conn: &mut DbConn, id: &str, enabled: bool, reason: Option<&s
             webhooks::updated_at.eq(now),
         ))
         .execute(conn)?;
-    if n == 0 { Err(diesel::result::Error::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(diesel::result::Error::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
     let n = diesel::delete(webhooks::table.find(id)).execute(conn)?;
-    if n == 0 { Err(diesel::result::Error::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(diesel::result::Error::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// The secret new signatures are made with.
@@ -179,11 +205,16 @@ pub fn current_secret(conn: &mut DbConn, id: &str) -> QueryResult<String> {
 pub fn valid_secrets(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Vec<String>> {
     let rows: Vec<(String, Option<i64>)> = webhook_secrets::table
         .filter(webhook_secrets::webhook_id.eq(id))
-        .filter(webhook_secrets::expires_at.is_null().or(webhook_secrets::expires_at.gt(now)))
+        .filter(
+            webhook_secrets::expires_at
+                .is_null()
+                .or(webhook_secrets::expires_at.gt(now)),
+        )
         .order(webhook_secrets::id.desc())
         .select((webhook_secrets::secret, webhook_secrets::expires_at))
         .load(conn)?;
-    let (mut current, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, exp)| exp.is_none());
+    let (mut current, rest): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|(_, exp)| exp.is_none());
     current.extend(rest);
     Ok(current.into_iter().map(|(s, _)| s).collect())
 }
@@ -198,7 +229,13 @@ pub fn previous_secret_expiry(conn: &mut DbConn, id: &str, now: i64) -> QueryRes
 }
 
 /// Makes `new_secret` current; the old one keeps working for `grace_ms` (0 = stops now).
-pub fn rotate_secret(conn: &mut DbConn, id: &str, new_secret: &str, grace_ms: i64, now: i64) -> QueryResult<()> {
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    id: &str,
+    new_secret: &str,
+    grace_ms: i64,
+    now: i64,
+) -> QueryResult<()> {
     diesel::update(
         webhook_secrets::table
             .filter(webhook_secrets::webhook_id.eq(id))

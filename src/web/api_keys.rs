@@ -14,7 +14,10 @@ use askama::Template;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings/api-keys", web::get().to(page))
         .route("/settings/api-keys", web::post().to(create))
-        .route("/settings/api-keys/{id}/revoke", web::get().to(revoke_confirm))
+        .route(
+            "/settings/api-keys/{id}/revoke",
+            web::get().to(revoke_confirm),
+        )
         .route("/settings/api-keys/{id}/revoke", web::post().to(revoke));
 }
 
@@ -38,7 +41,10 @@ struct KeysPage {
 }
 
 async fn keys(state: &AppState) -> Result<Vec<KeyRow>, AppError> {
-    let keys = crate::db::run(&state.pool, |conn| store::api_keys::list_active(conn).map_err(AppError::from)).await?;
+    let keys = crate::db::run(&state.pool, |conn| {
+        store::api_keys::list_active(conn).map_err(AppError::from)
+    })
+    .await?;
     Ok(keys
         .into_iter()
         .map(|k| KeyRow {
@@ -46,7 +52,10 @@ async fn keys(state: &AppState) -> Result<Vec<KeyRow>, AppError> {
             name: k.name,
             prefix: k.prefix,
             created: time::display(k.created_at),
-            last_used: k.last_used_at.map(time::display).unwrap_or_else(|| "Never".into()),
+            last_used: k
+                .last_used_at
+                .map(time::display)
+                .unwrap_or_else(|| "Never".into()),
         })
         .collect())
 }
@@ -57,7 +66,11 @@ struct NoticeQuery {
     notice: String,
 }
 
-async fn page(state: web::Data<AppState>, ctx: Ctx, query: web::Query<NoticeQuery>) -> Result<HttpResponse, AppError> {
+async fn page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    query: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     render(&KeysPage {
         layout: ctx.layout("API keys", Nav::ApiKeys),
@@ -65,21 +78,31 @@ async fn page(state: web::Data<AppState>, ctx: Ctx, query: web::Query<NoticeQuer
         new_key: None,
         name: String::new(),
         name_error: None,
-        notice: (query.notice == "revoked").then_some("API key revoked. Requests with it are refused from now on."),
+        notice: (query.notice == "revoked")
+            .then_some("API key revoked. Requests with it are refused from now on."),
     })
 }
 
-async fn create(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Result<HttpResponse, AppError> {
+async fn create(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     match ids::check_key_name(form.get("name")) {
         Ok(name) => {
             let key = ids::new_api_key();
             let stored = key.clone();
             let created = crate::db::run(&state.pool, move |conn| {
-                store::api_keys::create_for_key(conn, &name, &stored, time::now_ms()).map_err(AppError::from)
+                store::api_keys::create_for_key(conn, &name, &stored, time::now_ms())
+                    .map_err(AppError::from)
             })
             .await?;
-            tracing::info!(api_key_id = created.id, user_id = user.id, "API key created");
+            tracing::info!(
+                api_key_id = created.id,
+                user_id = user.id,
+                "API key created"
+            );
             // Shown in this response only: never stored or logged in clear.
             render(&KeysPage {
                 layout: ctx.layout("API keys", Nav::ApiKeys),
@@ -105,11 +128,22 @@ async fn create(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Result<Http
 }
 
 async fn load_key(state: &AppState, id: i32) -> Result<store::api_keys::ApiKey, AppError> {
-    let key = crate::db::run(&state.pool, move |conn| store::api_keys::get(conn, id).map_err(AppError::from)).await?;
-    if key.revoked_at.is_some() { Err(AppError::NotFound) } else { Ok(key) }
+    let key = crate::db::run(&state.pool, move |conn| {
+        store::api_keys::get(conn, id).map_err(AppError::from)
+    })
+    .await?;
+    if key.revoked_at.is_some() {
+        Err(AppError::NotFound)
+    } else {
+        Ok(key)
+    }
 }
 
-async fn revoke_confirm(state: web::Data<AppState>, ctx: Ctx, path: web::Path<i32>) -> Result<HttpResponse, AppError> {
+async fn revoke_confirm(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let key = load_key(&state, *path).await?;
     render(&ConfirmPage {
@@ -126,7 +160,11 @@ async fn revoke_confirm(state: web::Data<AppState>, ctx: Ctx, path: web::Path<i3
     })
 }
 
-async fn revoke(state: web::Data<AppState>, ctx: Ctx, path: web::Path<i32>) -> Result<HttpResponse, AppError> {
+async fn revoke(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     let id = *path;
     let n = crate::db::run(&state.pool, move |conn| {

@@ -12,7 +12,9 @@ struct Assets;
 #[get("/static/{path:.*}")]
 pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let Some(file) = Assets::get(&path) else {
-        return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found");
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("not found");
     };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
     let cache = ("Cache-Control", "public, max-age=3600, must-revalidate");
@@ -22,7 +24,10 @@ pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     if matches {
-        return HttpResponse::NotModified().insert_header((header::ETAG, etag)).insert_header(cache).finish();
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache)
+            .finish();
     }
     let mime = mime_guess::from_path(path.as_str()).first_or_octet_stream();
     let content_type = if mime.type_() == "text" || mime.subtype() == "javascript" {

@@ -219,13 +219,24 @@ async fn setup(
                 return Err(setup_link_invalid());
             }
             if store::users::find_by_email(conn, &email)?.is_some() {
-                return Err(AppError::Conflict("A user with this e-mail address already exists.".into()));
+                return Err(AppError::Conflict(
+                    "A user with this e-mail address already exists.".into(),
+                ));
             }
-            Ok(store::users::create(conn, &email, Role::Admin, &hash, now_ms())?)
+            Ok(store::users::create(
+                conn,
+                &email,
+                Role::Admin,
+                &hash,
+                now_ms(),
+            )?)
         })
     })
     .await?;
     *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    tracing::info!(user_id = user.id, "first administrator created through the setup link");
+    tracing::info!(
+        user_id = user.id,
+        "first administrator created through the setup link"
+    );
     start_session(&state, &req, user.id, "/webhooks").await
 }

@@ -21,10 +21,18 @@ impl Form {
     }
     /// The first value of `name`, or "" when absent.
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
     pub fn get_all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -47,7 +55,8 @@ mod tests {
 
     #[test]
     fn keeps_repeated_fields_in_order() {
-        let f = Form::parse(b"events=message.sent&url=https%3A%2F%2Fx.io&events=call.missed&d=%3Cb%3E");
+        let f =
+            Form::parse(b"events=message.sent&url=https%3A%2F%2Fx.io&events=call.missed&d=%3Cb%3E");
         assert_eq!(f.get_all("events"), ["message.sent", "call.missed"]);
         assert_eq!(f.get("url"), "https://x.io");
         assert_eq!(f.get("d"), "<b>");

@@ -31,7 +31,10 @@ const TOUCH_EVERY_MS: i64 = 60 * 1000;
 const PUBLIC_PATHS: [&str; 3] = ["/login", "/setup", "/logout"];
 
 fn is_unguarded(path: &str) -> bool {
-    path == "/healthz" || path.starts_with("/static/") || path == "/api/v1" || path.starts_with("/api/v1/")
+    path == "/healthz"
+        || path.starts_with("/static/")
+        || path == "/api/v1"
+        || path.starts_with("/api/v1/")
 }
 
 pub fn is_secure(req: &actix_web::HttpRequest) -> bool {
@@ -50,13 +53,24 @@ pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static
 
 fn add_security_headers(res: &mut HttpResponse<impl MessageBody>) {
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
-    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
 }
 
 fn valid_token_shape(t: &str) -> bool {
-    t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    t.len() == 43
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An `Origin` header, when present, must be this site.
@@ -65,7 +79,9 @@ fn origin_ok(req: &ServiceRequest) -> bool {
         return true;
     };
     let info = req.connection_info();
-    origin.to_str().is_ok_and(|o| o == format!("{}://{}", info.scheme(), info.host()))
+    origin
+        .to_str()
+        .is_ok_and(|o| o == format!("{}://{}", info.scheme(), info.host()))
 }
 
 /// The token the request presents: the header (htmx) or the form field (plain forms).
@@ -90,24 +106,37 @@ async fn presented_token(req: &mut ServiceRequest) -> Option<String> {
 
 fn csrf_rejected() -> HttpResponse {
     AppError::Forbidden(
-        "This form has expired or did not come from this site. Reload the page and try again.".into(),
+        "This form has expired or did not come from this site. Reload the page and try again."
+            .into(),
     )
     .error_response()
 }
 
 fn sign_in_required(req: &ServiceRequest) -> HttpResponse {
     if req.headers().contains_key("HX-Request") {
-        return HttpResponse::Unauthorized().insert_header(("HX-Redirect", "/login")).finish();
+        return HttpResponse::Unauthorized()
+            .insert_header(("HX-Redirect", "/login"))
+            .finish();
     }
     if req.method() == Method::GET || req.method() == Method::HEAD {
-        let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let target: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
-        return HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/login?{target}"))).finish();
+        let next = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let target: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/login?{target}")))
+            .finish();
     }
     AppError::Unauthorized.error_response()
 }
 
-async fn signed_in_user(req: &ServiceRequest) -> Result<Option<(store::users::User, String)>, AppError> {
+async fn signed_in_user(
+    req: &ServiceRequest,
+) -> Result<Option<(store::users::User, String)>, AppError> {
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
@@ -120,7 +149,8 @@ async fn signed_in_user(req: &ServiceRequest) -> Result<Option<(store::users::Us
     let hash = token_hash(&token);
     crate::db::run(&state.pool, move |conn| {
         let now = now_ms();
-        let found = store::sessions::find_user(conn, &hash, now, SESSION_IDLE_MS, SESSION_ABSOLUTE_MS)?;
+        let found =
+            store::sessions::find_user(conn, &hash, now, SESSION_IDLE_MS, SESSION_ABSOLUTE_MS)?;
         if let Some((_, last_seen)) = &found
             && now - last_seen > TOUCH_EVERY_MS
         {
@@ -146,7 +176,10 @@ pub async fn guard(
         return Ok(res.map_into_left_body());
     }
 
-    let existing = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|t| valid_token_shape(t));
+    let existing = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|t| valid_token_shape(t));
     let csrf_is_new = existing.is_none();
     let csrf = existing.unwrap_or_else(random_token::<32>);
 
@@ -187,7 +220,9 @@ pub async fn guard(
     let mut res = next.call(req).await?;
     add_security_headers(res.response_mut());
     if csrf_is_new {
-        let _ = res.response_mut().add_cookie(&cookie(CSRF_COOKIE, csrf, secure));
+        let _ = res
+            .response_mut()
+            .add_cookie(&cookie(CSRF_COOKIE, csrf, secure));
     }
     Ok(res.map_into_left_body())
 }

@@ -16,7 +16,11 @@ use actix_web::{HttpResponse, web};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .service(assets::asset)
-        .service(web::scope("/api/v1").configure(api::configure))
+        .service(
+            web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(api::auth::require_api_key))
+                .configure(api::configure),
+        )
         .configure(auth::configure)
         .configure(webhooks::configure)
         .configure(api_keys::configure)
@@ -27,14 +31,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let ok = crate::db::run(&state.pool, |conn| {
         use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT 1").execute(conn).map_err(AppError::from)
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(AppError::from)
     })
     .await
     .is_ok();
     if ok {
         HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"}))
     }
 }
 

@@ -59,7 +59,9 @@ impl Ctx {
         if user.is_admin() {
             Ok(user)
         } else {
-            Err(AppError::Forbidden("Only administrators can do this.".into()))
+            Err(AppError::Forbidden(
+                "Only administrators can do this.".into(),
+            ))
         }
     }
 }
@@ -72,7 +74,10 @@ impl FromRequest for Ctx {
         let ext = req.extensions();
         ready(Ok(Ctx {
             user: ext.get::<CurrentUser>().map(|u| u.0.clone()),
-            csrf: ext.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
+            csrf: ext
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
             is_htmx: req.headers().contains_key("HX-Request"),
         }))
     }
@@ -83,7 +88,10 @@ pub fn render<T: Template>(template: &T) -> Result<HttpResponse, AppError> {
     render_status(StatusCode::OK, template)
 }
 
-pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Result<HttpResponse, AppError> {
+pub fn render_status<T: Template>(
+    status: StatusCode,
+    template: &T,
+) -> Result<HttpResponse, AppError> {
     let body = template.render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -93,7 +101,9 @@ pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Result<Ht
 
 /// A 303 to `location` (after a POST, so a reload does not post again).
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 /// Only same-site absolute paths may be used as a `next` target after sign-in.
@@ -112,7 +122,14 @@ mod tests {
     #[test]
     fn next_targets_stay_on_site() {
         assert_eq!(safe_next("/webhooks/wh_1"), "/webhooks/wh_1");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "", "javascript:alert(1)", "/a\r\nb"] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "javascript:alert(1)",
+            "/a\r\nb",
+        ] {
             assert_eq!(safe_next(bad), "/webhooks", "{bad}");
         }
     }

@@ -27,7 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/webhooks/{id}/delete", web::get().to(delete_confirm))
         .route("/webhooks/{id}/delete", web::post().to(delete))
         .route("/webhooks/{id}/secret", web::post().to(reveal_secret))
-        .route("/webhooks/{id}/rotate-secret", web::get().to(rotate_confirm))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            web::get().to(rotate_confirm),
+        )
         .route("/webhooks/{id}/rotate-secret", web::post().to(rotate));
 }
 
@@ -45,12 +48,17 @@ pub async fn check_target(state: &AppState, url: &url::Url) -> Result<(), String
     match actix_web::rt::time::timeout(RESOLVE_TIMEOUT, lookup).await {
         Ok(Ok(Ok(_))) => Ok(()),
         Ok(Ok(Err(e))) => Err(e.to_string()),
-        Ok(Err(_)) | Err(_) => Err("The host could not be resolved in time; check the spelling.".into()),
+        Ok(Err(_)) | Err(_) => {
+            Err("The host could not be resolved in time; check the spelling.".into())
+        }
     }
 }
 
 /// Validates input fully (the network check included); errors are per field.
-pub async fn validate_fully(state: &AppState, input: &WebhookInput) -> Result<ValidWebhook, FieldErrors> {
+pub async fn validate_fully(
+    state: &AppState,
+    input: &WebhookInput,
+) -> Result<ValidWebhook, FieldErrors> {
     let valid = validate(input, state.config.allow_private_targets)?;
     if let Err(message) = check_target(state, &valid.url).await {
         let mut errors = FieldErrors::default();
@@ -60,7 +68,11 @@ pub async fn validate_fully(state: &AppState, input: &WebhookInput) -> Result<Va
     Ok(valid)
 }
 
-pub async fn create_webhook(state: &AppState, valid: ValidWebhook, enabled: bool) -> Result<Webhook, AppError> {
+pub async fn create_webhook(
+    state: &AppState,
+    valid: ValidWebhook,
+    enabled: bool,
+) -> Result<Webhook, AppError> {
     crate::db::run(&state.pool, move |conn| {
         let id = ids::new_id("wh");
         let secret = secrets::generate();
@@ -89,10 +101,18 @@ pub async fn load_webhook(state: &AppState, id: &str) -> Result<Webhook, AppErro
         return Err(AppError::NotFound);
     }
     let id = id.to_owned();
-    crate::db::run(&state.pool, move |conn| store::webhooks::get(conn, &id).map_err(AppError::from)).await
+    crate::db::run(&state.pool, move |conn| {
+        store::webhooks::get(conn, &id).map_err(AppError::from)
+    })
+    .await
 }
 
-pub async fn set_enabled(state: &AppState, id: &str, enabled: bool, reason: Option<String>) -> Result<(), AppError> {
+pub async fn set_enabled(
+    state: &AppState,
+    id: &str,
+    enabled: bool,
+    reason: Option<String>,
+) -> Result<(), AppError> {
     let id = id.to_owned();
     crate::db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
@@ -109,7 +129,13 @@ pub async fn rotate_secret(state: &AppState, id: &str, grace_seconds: i64) -> Re
     crate::db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
             store::webhooks::get(conn, &id)?;
-            store::webhooks::rotate_secret(conn, &id, &secrets::generate(), grace_seconds * 1000, time::now_ms())
+            store::webhooks::rotate_secret(
+                conn,
+                &id,
+                &secrets::generate(),
+                grace_seconds * 1000,
+                time::now_ms(),
+            )
         })
         .map_err(AppError::from)
     })
@@ -166,7 +192,12 @@ impl FormView {
         self.events.iter().any(|e| e == name)
     }
     fn from_input(input: WebhookInput, errors: FieldErrors) -> Self {
-        FormView { url: input.url, description: input.description, events: input.events, errors }
+        FormView {
+            url: input.url,
+            description: input.description,
+            events: input.events,
+            errors,
+        }
     }
 }
 
@@ -186,7 +217,12 @@ struct SecretView {
     previous_expires: Option<String>,
 }
 
-async fn secret_view(state: &AppState, ctx: &Ctx, id: &str, reveal: bool) -> Result<SecretView, AppError> {
+async fn secret_view(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    reveal: bool,
+) -> Result<SecretView, AppError> {
     let webhook_id = id.to_owned();
     let (current, previous) = crate::db::run(&state.pool, move |conn| {
         let current = store::webhooks::current_secret(conn, &webhook_id)?;
@@ -303,7 +339,11 @@ const PAGE_SIZE: i64 = 50;
 
 // ---- handlers ----
 
-async fn list(state: web::Data<AppState>, ctx: Ctx, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     ctx.user()?;
     let before = ids::is_id("wh", &query.before).then(|| query.before.clone());
     let paged = before.is_some();
@@ -346,14 +386,21 @@ async fn new_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
     })
 }
 
-async fn create(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Result<HttpResponse, AppError> {
+async fn create(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     let input = input_from(&form);
     match validate_fully(&state, &input).await {
         Ok(valid) => {
             let webhook = create_webhook(&state, valid, true).await?;
             tracing::info!(webhook_id = %webhook.id, user_id = user.id, "webhook created");
-            Ok(see_other(&format!("/webhooks/{}?notice=created", webhook.id)))
+            Ok(see_other(&format!(
+                "/webhooks/{}?notice=created",
+                webhook.id
+            )))
         }
         Err(errors) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -401,10 +448,24 @@ async fn overview(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let webhook = load_webhook(&state, &path).await?;
-    render(&show_page(&state, &ctx, webhook, Tab::Overview, notice_text(&query.notice), None).await?)
+    render(
+        &show_page(
+            &state,
+            &ctx,
+            webhook,
+            Tab::Overview,
+            notice_text(&query.notice),
+            None,
+        )
+        .await?,
+    )
 }
 
-async fn delivery_log(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn delivery_log(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let webhook = load_webhook(&state, &path).await?;
     render(&show_page(&state, &ctx, webhook, Tab::Deliveries, None, None).await?)
 }
@@ -427,7 +488,17 @@ async fn settings(
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     let form = form_of(&webhook);
-    render(&show_page(&state, &ctx, webhook, Tab::Settings, notice_text(&query.notice), Some(form)).await?)
+    render(
+        &show_page(
+            &state,
+            &ctx,
+            webhook,
+            Tab::Settings,
+            notice_text(&query.notice),
+            Some(form),
+        )
+        .await?,
+    )
 }
 
 async fn update(
@@ -457,7 +528,10 @@ async fn update(
             })
             .await?;
             tracing::info!(webhook_id = %webhook.id, user_id = user.id, "webhook updated");
-            Ok(see_other(&format!("/webhooks/{}/settings?notice=saved", webhook.id)))
+            Ok(see_other(&format!(
+                "/webhooks/{}/settings?notice=saved",
+                webhook.id
+            )))
         }
         Err(errors) => {
             let form = FormView::from_input(input, errors);
@@ -467,22 +541,40 @@ async fn update(
     }
 }
 
-async fn enable(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn enable(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     set_enabled(&state, &webhook.id, true, None).await?;
-    Ok(see_other(&format!("/webhooks/{}?notice=enabled", webhook.id)))
+    Ok(see_other(&format!(
+        "/webhooks/{}?notice=enabled",
+        webhook.id
+    )))
 }
 
-async fn disable(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn disable(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     let reason = format!("disabled by {}", user.email);
     set_enabled(&state, &webhook.id, false, Some(reason)).await?;
-    Ok(see_other(&format!("/webhooks/{}?notice=disabled", webhook.id)))
+    Ok(see_other(&format!(
+        "/webhooks/{}?notice=disabled",
+        webhook.id
+    )))
 }
 
-async fn delete_confirm(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn delete_confirm(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     render(&ConfirmPage {
@@ -500,19 +592,28 @@ async fn delete_confirm(state: web::Data<AppState>, ctx: Ctx, path: web::Path<St
     })
 }
 
-async fn delete(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn delete(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     let id = webhook.id.clone();
     crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id)).map_err(AppError::from)
+        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id))
+            .map_err(AppError::from)
     })
     .await?;
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, "webhook deleted");
     Ok(see_other("/webhooks?notice=deleted"))
 }
 
-async fn reveal_secret(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn reveal_secret(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, "signing secret revealed");
@@ -525,7 +626,11 @@ async fn reveal_secret(state: web::Data<AppState>, ctx: Ctx, path: web::Path<Str
     render(&page)
 }
 
-async fn rotate_confirm(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn rotate_confirm(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     render(&ConfirmPage {
@@ -545,12 +650,26 @@ async fn rotate_confirm(state: web::Data<AppState>, ctx: Ctx, path: web::Path<St
 
 /// Parses a grace period in seconds: 0 up to seven days.
 pub fn parse_grace(raw: &str) -> Result<i64, String> {
-    let message = || format!("Choose a grace period between 0 and {} seconds.", secrets::MAX_GRACE_SECONDS);
+    let message = || {
+        format!(
+            "Choose a grace period between 0 and {} seconds.",
+            secrets::MAX_GRACE_SECONDS
+        )
+    };
     let n: i64 = raw.trim().parse().map_err(|_| message())?;
-    if (0..=secrets::MAX_GRACE_SECONDS).contains(&n) { Ok(n) } else { Err(message()) }
+    if (0..=secrets::MAX_GRACE_SECONDS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(message())
+    }
 }
 
-async fn rotate(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>, form: Form) -> Result<HttpResponse, AppError> {
+async fn rotate(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     let grace = match form.get("grace_period_seconds") {
@@ -559,5 +678,8 @@ async fn rotate(state: web::Data<AppState>, ctx: Ctx, path: web::Path<String>, f
     };
     rotate_secret(&state, &webhook.id, grace).await?;
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, grace_seconds = grace, "signing secret rotated");
-    Ok(see_other(&format!("/webhooks/{}?notice=rotated", webhook.id)))
+    Ok(see_other(&format!(
+        "/webhooks/{}?notice=rotated",
+        webhook.id
+    )))
 }

@@ -1,1 +1,8 @@
-fn main(){}
+//! Integration tests: the real app on a temp-file SQLite database, over real HTTP on 127.0.0.1.
+
+mod api;
+mod auth;
+mod cli;
+mod escaping;
+mod support;
+mod webhooks;

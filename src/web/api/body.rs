@@ -13,7 +13,11 @@ fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> (String, Stri
     let path = err.path().to_string();
     let message = err.inner().to_string();
     // serde's message ends with a position that means nothing once the body is parsed.
-    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
     let field = if path.is_empty() || path == "." {
         message.split('`').nth(1).unwrap_or("body").to_string()
     } else {
@@ -28,7 +32,10 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         AppError::bad_request("invalid_json", format!("The body is not valid JSON: {e}"))
     })?;
     if !value.is_object() {
-        return Err(AppError::bad_request("invalid_json", "The body must be a JSON object."));
+        return Err(AppError::bad_request(
+            "invalid_json",
+            "The body must be a JSON object.",
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let (field, message) = describe(e);
@@ -43,9 +50,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let body = bytes.await.map_err(|_| ApiError(AppError::PayloadTooLarge))?;
+            let body = bytes
+                .await
+                .map_err(|_| ApiError(AppError::PayloadTooLarge))?;
             // An empty body means "no fields", which suits endpoints whose fields are optional.
-            let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+            let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+                b"{}"
+            } else {
+                &body
+            };
             parse(body).map(ApiJson).map_err(ApiError)
         })
     }
@@ -76,10 +89,19 @@ mod tests {
         assert_eq!(field_of(r#"{"events":[]}"#), "url");
         assert_eq!(field_of(r#"{"url":1,"events":[]}"#), "url");
         assert_eq!(field_of(r#"{"url":"x","events":[1]}"#), "events[0]");
-        assert_eq!(field_of(r#"{"url":"x","events":[],"enabled":"yes"}"#), "enabled");
+        assert_eq!(
+            field_of(r#"{"url":"x","events":[],"enabled":"yes"}"#),
+            "enabled"
+        );
         assert_eq!(field_of(r#"{"url":"x","events":[],"colour":1}"#), "colour");
-        assert!(matches!(parse::<T>(b"[1]"), Err(AppError::BadRequest { .. })));
-        assert!(matches!(parse::<T>(b"{nope"), Err(AppError::BadRequest { .. })));
+        assert!(matches!(
+            parse::<T>(b"[1]"),
+            Err(AppError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            parse::<T>(b"{nope"),
+            Err(AppError::BadRequest { .. })
+        ));
         assert!(parse::<T>(br#"{"url":"x","events":["a"]}"#).is_ok());
     }
 }

@@ -19,7 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/webhooks/{id}", web::get().to(get_webhook))
         .route("/webhooks/{id}", web::patch().to(update_webhook))
         .route("/webhooks/{id}", web::delete().to(delete_webhook))
-        .route("/webhooks/{id}/rotate-secret", web::post().to(rotate_webhook_secret));
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            web::post().to(rotate_webhook_secret),
+        );
 }
 
 /// A webhook: where events are delivered, which ones, and the secret that signs them.
@@ -135,9 +138,10 @@ fn first_error(errors: FieldErrors) -> ApiError {
 
 async fn resource(state: &AppState, webhook: Webhook) -> Result<WebhookResource, ApiError> {
     let id = webhook.id.clone();
-    let secret =
-        crate::db::run(&state.pool, move |conn| store::webhooks::current_secret(conn, &id).map_err(AppError::from))
-            .await?;
+    let secret = crate::db::run(&state.pool, move |conn| {
+        store::webhooks::current_secret(conn, &id).map_err(AppError::from)
+    })
+    .await?;
     Ok(WebhookResource::new(webhook, secret))
 }
 
@@ -147,7 +151,10 @@ fn parse_limit(raw: &str) -> Result<i64, ApiError> {
     }
     match raw.parse::<i64>() {
         Ok(n) if (1..=100).contains(&n) => Ok(n),
-        _ => Err(ApiError(AppError::validation("limit", "limit must be a whole number from 1 to 100"))),
+        _ => Err(ApiError(AppError::validation(
+            "limit",
+            "limit must be a whole number from 1 to 100",
+        ))),
     }
 }
 
@@ -165,7 +172,12 @@ pub async fn list_webhooks(
     let cursor = match query.get("cursor") {
         "" => None,
         c if ids::is_id("wh", c) => Some(c.to_owned()),
-        _ => return Err(ApiError(AppError::validation("cursor", "cursor is not one this API gave out"))),
+        _ => {
+            return Err(ApiError(AppError::validation(
+                "cursor",
+                "cursor is not one this API gave out",
+            )));
+        }
     };
     let (mut rows, secrets) = crate::db::run(&state.pool, move |conn| {
         let rows = store::webhooks::list(conn, cursor.as_deref(), limit + 1)?;
@@ -180,7 +192,11 @@ pub async fn list_webhooks(
         rows.truncate(limit as usize);
         rows.last().map(|w| w.id.clone()).unwrap_or_default()
     });
-    let data = rows.into_iter().zip(secrets).map(|(w, s)| WebhookResource::new(w, s)).collect();
+    let data = rows
+        .into_iter()
+        .zip(secrets)
+        .map(|(w, s)| WebhookResource::new(w, s))
+        .collect();
     Ok(HttpResponse::Ok().json(WebhookList { data, next_cursor }))
 }
 
@@ -200,7 +216,9 @@ pub async fn create_webhook(
         description: body.description.unwrap_or_default(),
         events: body.events,
     };
-    let valid = ops::validate_fully(&state, &input).await.map_err(first_error)?;
+    let valid = ops::validate_fully(&state, &input)
+        .await
+        .map_err(first_error)?;
     let webhook = ops::create_webhook(&state, valid, body.enabled.unwrap_or(true)).await?;
     tracing::info!(webhook_id = %webhook.id, "webhook created through the API");
     Ok(HttpResponse::Created().json(resource(&state, webhook).await?))
@@ -235,7 +253,9 @@ pub async fn update_webhook(
     let url_changed = body.url.is_some();
     let input = WebhookInput {
         url: body.url.unwrap_or_else(|| webhook.url.clone()),
-        description: body.description.unwrap_or_else(|| webhook.description.clone()),
+        description: body
+            .description
+            .unwrap_or_else(|| webhook.description.clone()),
         events: body.events.unwrap_or_else(|| webhook.events.clone()),
     };
     // The host is resolved again only when the URL is being changed.
@@ -250,9 +270,22 @@ pub async fn update_webhook(
     let updated = crate::db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
             let now = time::now_ms();
-            store::webhooks::update(conn, &id, valid.url.as_str(), &valid.description, &valid.events, now)?;
+            store::webhooks::update(
+                conn,
+                &id,
+                valid.url.as_str(),
+                &valid.description,
+                &valid.events,
+                now,
+            )?;
             if let Some(enabled) = enabled {
-                store::webhooks::set_enabled(conn, &id, enabled, Some("disabled through the API"), now)?;
+                store::webhooks::set_enabled(
+                    conn,
+                    &id,
+                    enabled,
+                    Some("disabled through the API"),
+                    now,
+                )?;
             }
             store::webhooks::get(conn, &id)
         })
@@ -275,7 +308,8 @@ pub async fn delete_webhook(
     let webhook = ops::load_webhook(&state, &path).await?;
     let id = webhook.id.clone();
     crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id)).map_err(AppError::from)
+        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id))
+            .map_err(AppError::from)
     })
     .await?;
     tracing::info!(webhook_id = %webhook.id, "webhook deleted through the API");
@@ -293,7 +327,10 @@ pub async fn rotate_webhook_secret(
     path: web::Path<String>,
     body: ApiJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
-    let grace = body.0.grace_period_seconds.unwrap_or(secrets::DEFAULT_GRACE_SECONDS);
+    let grace = body
+        .0
+        .grace_period_seconds
+        .unwrap_or(secrets::DEFAULT_GRACE_SECONDS);
     let grace = ops::parse_grace(&grace.to_string())
         .map_err(|m| ApiError(AppError::validation("grace_period_seconds", m)))?;
     let webhook = ops::load_webhook(&state, &path).await?;

@@ -1,0 +1,306 @@
+use crate::support::*;
+use awc::http::StatusCode;
+use serde_json::json;
+
+const PUBLIC_URL: &str = "https://93.184.215.14/aethenox";
+
+fn error_field(res: &Resp) -> String {
+    res.json()["error"]["field"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_rt::test]
+async fn every_endpoint_needs_a_valid_key() {
+    let app = TestApp::spawn().await;
+    let bad = app.api("aex_not-a-real-key");
+    for (method, path) in [
+        ("GET", "/webhooks"),
+        ("POST", "/webhooks"),
+        ("GET", "/webhooks/wh_01jdb6d9m0v8k3x4r5t6y7z8a9"),
+        ("PATCH", "/webhooks/wh_01jdb6d9m0v8k3x4r5t6y7z8a9"),
+        ("DELETE", "/webhooks/wh_01jdb6d9m0v8k3x4r5t6y7z8a9"),
+        (
+            "POST",
+            "/webhooks/wh_01jdb6d9m0v8k3x4r5t6y7z8a9/rotate-secret",
+        ),
+    ] {
+        let res = bad.call(method, path, Some("{}")).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(res.json()["error"]["code"], "unauthorized");
+        assert_eq!(res.header("www-authenticate"), "Bearer");
+    }
+    // A browser session is not an API key.
+    let b = app.signed_in(ADMIN_EMAIL).await;
+    assert_eq!(
+        b.get("/api/v1/webhooks").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[actix_rt::test]
+async fn create_get_list_update_rotate_delete() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+
+    let res = api
+        .post("/webhooks", json!({"url": PUBLIC_URL, "events": ["call.missed", "message.received"], "description": "CRM"}))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let created = res.json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["url"], PUBLIC_URL);
+    assert_eq!(
+        created["events"],
+        json!(["message.received", "call.missed"])
+    );
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["disabled_reason"], serde_json::Value::Null);
+    assert_eq!(created["description"], "CRM");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 50,
+        "{secret}"
+    );
+    assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let got = api.get(&format!("/webhooks/{id}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.json()["secret"], secret.as_str());
+
+    for n in 0..4 {
+        let res = api
+            .post(
+                "/webhooks",
+                json!({"url": format!("{PUBLIC_URL}/{n}"), "events": ["message.sent"]}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED);
+    }
+    // Keyset pagination: 5 webhooks in pages of 2, newest first, no repeats.
+    let mut seen = Vec::new();
+    let mut path = "/webhooks?limit=2".to_owned();
+    loop {
+        let page = api.get(&path).await.json();
+        let data = page["data"].as_array().unwrap().clone();
+        assert!(data.len() <= 2);
+        seen.extend(data.iter().map(|w| w["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/webhooks?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen.last().unwrap(), &id, "the first created comes last");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted);
+
+    let res = api
+        .patch(
+            &format!("/webhooks/{id}"),
+            json!({"events": ["contact.updated"], "enabled": false}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let updated = res.json();
+    assert_eq!(updated["events"], json!(["contact.updated"]));
+    assert_eq!(updated["url"], PUBLIC_URL, "absent fields keep their value");
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["disabled_reason"], "disabled through the API");
+    let res = api
+        .patch(&format!("/webhooks/{id}"), json!({"enabled": true}))
+        .await;
+    assert_eq!(res.json()["disabled_reason"], serde_json::Value::Null);
+
+    let res = api
+        .post(
+            &format!("/webhooks/{id}/rotate-secret"),
+            json!({"grace_period_seconds": 0}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let rotated = res.json()["secret"].as_str().unwrap().to_owned();
+    assert_ne!(rotated, secret);
+    let res = api
+        .call("POST", &format!("/webhooks/{id}/rotate-secret"), None)
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "an empty body takes the default grace period"
+    );
+
+    let res = api.call("DELETE", &format!("/webhooks/{id}"), None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    let res = api.get(&format!("/webhooks/{id}")).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.json()["error"]["code"], "not_found");
+}
+
+#[actix_rt::test]
+async fn bad_requests_get_json_errors_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    let cases = [
+        (
+            json!({"events": ["message.sent"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({"url": 5, "events": ["message.sent"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({"url": PUBLIC_URL}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events",
+        ),
+        (
+            json!({"url": PUBLIC_URL, "events": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events",
+        ),
+        (
+            json!({"url": PUBLIC_URL, "events": ["nope.nope"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events",
+        ),
+        (
+            json!({"url": PUBLIC_URL, "events": [7]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0]",
+        ),
+        (
+            json!({"url": "http://93.184.215.14/", "events": ["message.sent"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({"url": "https://[::ffff:127.0.0.1]/", "events": ["message.sent"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({"url": "https://0x7f.1/", "events": ["message.sent"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "url",
+        ),
+        (
+            json!({"url": PUBLIC_URL, "events": ["message.sent"], "enabled": "yes"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "enabled",
+        ),
+        (
+            json!({"url": PUBLIC_URL, "events": ["message.sent"], "colour": "red"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "colour",
+        ),
+        (
+            json!({"url": PUBLIC_URL, "events": ["message.sent"], "description": "x".repeat(501)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "description",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let res = api.post("/webhooks", body.clone()).await;
+        assert_eq!(res.status, status, "{body}: {}", res.body);
+        assert_eq!(error_field(&res), field, "{body}: {}", res.body);
+        assert_eq!(res.json()["error"]["code"], "validation_failed");
+        assert!(!res.json()["error"]["message"].as_str().unwrap().is_empty());
+    }
+    for raw in ["{not json", "[1,2]", "\"text\""] {
+        let res = api.call("POST", "/webhooks", Some(raw)).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{raw}");
+        assert_eq!(res.json()["error"]["code"], "invalid_json");
+    }
+    let res = api.get("/webhooks?limit=0").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&res), "limit");
+    let res = api.get("/webhooks?cursor=%27%20OR%201%3D1").await;
+    assert_eq!(error_field(&res), "cursor");
+    let res = api
+        .call(
+            "POST",
+            "/webhooks",
+            Some(&format!("{{\"url\":\"{}\"}}", "a".repeat(300 * 1024))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.webhook_count(), 0);
+
+    // A bad update keeps what was stored.
+    let id = api
+        .post(
+            "/webhooks",
+            json!({"url": PUBLIC_URL, "events": ["message.sent"]}),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = api
+        .patch(
+            &format!("/webhooks/{id}"),
+            json!({"url": "https://10.1.1.1/"}),
+        )
+        .await;
+    assert_eq!(error_field(&res), "url");
+    let res = api
+        .post(
+            &format!("/webhooks/{id}/rotate-secret"),
+            json!({"grace_period_seconds": -1}),
+        )
+        .await;
+    assert_eq!(error_field(&res), "grace_period_seconds");
+    assert_eq!(
+        api.get(&format!("/webhooks/{id}")).await.json()["url"],
+        PUBLIC_URL
+    );
+    assert_eq!(
+        api.get("/webhooks/wh_nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(api.get("/nothing-here").await.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_rt::test]
+async fn openapi_describes_what_exists() {
+    let app = TestApp::spawn().await;
+    let spec = app.client().get("/api/v1/openapi.json").await;
+    assert_eq!(spec.status, StatusCode::OK);
+    let spec = spec.json();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = spec["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/webhooks", &["get", "post"][..]),
+        ("/api/v1/webhooks/{id}", &["get", "patch", "delete"][..]),
+        ("/api/v1/webhooks/{id}/rotate-secret", &["post"][..]),
+    ] {
+        for m in methods {
+            assert!(paths[path].get(*m).is_some(), "{m} {path} missing");
+        }
+    }
+    let webhook = &spec["components"]["schemas"]["WebhookResource"]["properties"];
+    for field in [
+        "id",
+        "url",
+        "description",
+        "events",
+        "enabled",
+        "disabled_reason",
+        "secret",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(webhook.get(field).is_some(), "{field}");
+    }
+    assert_eq!(
+        spec["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+}

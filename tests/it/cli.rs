@@ -1,0 +1,256 @@
+use crate::support::*;
+use aethenox_webhooks::domain::signing;
+use awc::http::StatusCode;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aethenox-webhooks");
+
+fn run_cli(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("AETHENOX_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[actix_rt::test]
+async fn api_keys_create_prints_a_working_key_alone() {
+    let app = TestApp::spawn().await;
+    let dir = app.dir.path().to_str().unwrap();
+    let out = run_cli(
+        &[
+            "api-keys",
+            "create",
+            "--name",
+            "voice service",
+            "--data-dir",
+            dir,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let key = stdout.trim();
+    assert!(key.starts_with("aex_"));
+    assert_eq!(app.api(key).get("/webhooks").await.status, StatusCode::OK);
+
+    let out = run_cli(&["api-keys", "create", "--name", "", "--data-dir", dir], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--name"));
+}
+
+#[actix_rt::test]
+async fn users_add_takes_the_password_from_stdin() {
+    let app = TestApp::spawn().await;
+    let dir = app.dir.path().to_str().unwrap();
+    let args = [
+        "users",
+        "add",
+        "--email",
+        "ops@example.com",
+        "--role",
+        "support",
+        "--password-stdin",
+        "--data-dir",
+        dir,
+    ];
+    let out = run_cli(&args, "a long enough password\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let b = app.client();
+    assert_eq!(
+        b.login("ops@example.com", "a long enough password")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    let again = run_cli(&args, "a long enough password\n");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("already exists"));
+
+    let short = run_cli(
+        &[
+            "users",
+            "add",
+            "--email",
+            "x@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--data-dir",
+            dir,
+        ],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(2));
+    let bad_role = run_cli(
+        &[
+            "users",
+            "add",
+            "--email",
+            "x@example.com",
+            "--role",
+            "root",
+            "--password-stdin",
+            "--data-dir",
+            dir,
+        ],
+        "long enough password\n",
+    );
+    assert_eq!(bad_role.status.code(), Some(2));
+    assert!(text(&bad_role.stderr).contains("--role"));
+}
+
+#[test]
+fn bad_flags_get_one_line_naming_the_flag_exit_2_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    for (args, flag) in [
+        (
+            vec!["--request-timeout", "soon", "--data-dir", data],
+            "--request-timeout",
+        ),
+        (
+            vec!["--request-timeout", "0s", "--data-dir", data],
+            "--request-timeout",
+        ),
+        (
+            vec!["--retry-schedule", "5s,later", "--data-dir", data],
+            "--retry-schedule",
+        ),
+        (
+            vec!["serve", "--bind", "not-an-address", "--data-dir", data],
+            "--bind",
+        ),
+        (vec!["--no-such-flag", "--data-dir", data], "--no-such-flag"),
+    ] {
+        let out = run_cli(&args, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(
+            !std::path::Path::new(data).exists(),
+            "{args:?} wrote {data}"
+        );
+    }
+}
+
+#[test]
+fn verify_checks_a_signature_against_a_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, br#"{"id":"evt_1","type":"message.sent"}"#).unwrap();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let sig = signing::aethenox_signature(secret, br#"{"id":"evt_1","type":"message.sent"}"#);
+    let path = body.to_str().unwrap();
+    let ok = run_cli(
+        &["verify", "--secret", secret, "--signature", &sig, path],
+        "",
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    let from_stdin = run_cli(
+        &["verify", "--secret", secret, "--signature", &sig],
+        r#"{"id":"evt_1","type":"message.sent"}"#,
+    );
+    assert_eq!(from_stdin.status.code(), Some(0));
+    let tampered = run_cli(
+        &["verify", "--secret", secret, "--signature", &sig],
+        r#"{"id":"evt_2","type":"message.sent"}"#,
+    );
+    assert_eq!(tampered.status.code(), Some(1));
+    let wrong_secret = run_cli(
+        &[
+            "verify",
+            "--secret",
+            "whsec_other",
+            "--signature",
+            &sig,
+            path,
+        ],
+        "",
+    );
+    assert_eq!(wrong_secret.status.code(), Some(1));
+}
+
+/// Kills the server it holds when dropped, so a failing test leaves nothing running.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[actix_rt::test]
+async fn the_binary_runs_from_an_empty_folder_and_logs_a_one_time_setup_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("AETHENOX_DATA_DIR")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _served = Served(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let link = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .expect("the server logs a setup link in time");
+        if let Some(start) = line.find("http://") {
+            let url: String = line[start..].split_whitespace().next().unwrap().to_owned();
+            if url.contains("/setup?token=") {
+                break url;
+            }
+        }
+    };
+    assert!(
+        dir.path().join("data/aethenox.db").exists(),
+        "the default database is ./data/aethenox.db"
+    );
+    let base = link.split("/setup").next().unwrap().to_owned();
+    let client = awc::Client::default();
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let setup = client.get(&link).send().await.unwrap();
+    assert_eq!(setup.status(), StatusCode::OK);
+    let js = client
+        .get(format!("{base}/static/htmx.min.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+}

@@ -1,0 +1,345 @@
+//! The test harness: the real app on a temp-file database, bound to 127.0.0.1:0, and a
+//! small browser-like client that keeps cookies and knows the CSRF token.
+
+use actix_web::web::Data;
+use aethenox_webhooks::store::users::Role;
+use aethenox_webhooks::{AppState, Config, build_state, db, domain, run, store};
+use awc::http::StatusCode;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const SUPPORT_EMAIL: &str = "support@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: Data<AppState>,
+    handle: actix_web::dev::ServerHandle,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The app with its defaults (the strict URL policy included) and one admin and one support user.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::with_data_dir(dir.path());
+        config.bind = "127.0.0.1:0".into();
+        change(&mut config);
+        let state = build_state(config).expect("app state");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = run(state.clone(), listener).expect("server");
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        let app = TestApp {
+            base,
+            state,
+            handle,
+            dir,
+        };
+        app.add_user(ADMIN_EMAIL, Role::Admin);
+        app.add_user(SUPPORT_EMAIL, Role::Support);
+        app
+    }
+
+    /// An app with no user at all, as a fresh install is.
+    pub async fn spawn_empty() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = build_state(Config::with_data_dir(dir.path())).expect("app state");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = run(state.clone(), listener).expect("server");
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        TestApp {
+            base,
+            state,
+            handle,
+            dir,
+        }
+    }
+
+    pub fn conn(&self) -> db::PooledConn {
+        self.state.pool.get().expect("db connection")
+    }
+
+    pub fn add_user(&self, email: &str, role: Role) {
+        let hash = domain::passwords::hash(PASSWORD).unwrap();
+        store::users::create(&mut self.conn(), email, role, &hash, domain::time::now_ms()).unwrap();
+    }
+
+    pub fn api_key(&self) -> String {
+        let key = domain::ids::new_api_key();
+        store::api_keys::create_for_key(&mut self.conn(), "tests", &key, domain::time::now_ms())
+            .unwrap();
+        key
+    }
+
+    pub fn webhook_count(&self) -> usize {
+        store::webhooks::list(&mut self.conn(), None, 1000)
+            .unwrap()
+            .len()
+    }
+
+    pub fn client(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub async fn signed_in(&self, email: &str) -> Browser {
+        let b = self.client();
+        let res = b.login(email, PASSWORD).await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "sign-in failed: {}",
+            res.body
+        );
+        b
+    }
+
+    pub fn api(&self, key: &str) -> Api {
+        Api {
+            client: client(),
+            base: self.base.clone(),
+            key: key.to_owned(),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stopping is requested at once; the returned future only waits for it.
+        drop(self.handle.stop(false));
+    }
+}
+
+fn client() -> awc::Client {
+    awc::Client::builder()
+        .disable_redirects()
+        .timeout(Duration::from_secs(30))
+        .finish()
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    /// The id in a `Location: /webhooks/{id}...` header.
+    pub fn location_webhook_id(&self) -> String {
+        let loc = self.header("location");
+        loc.trim_start_matches("/webhooks/")
+            .split(['?', '/'])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+async fn into_resp(mut res: awc::ClientResponse) -> Resp {
+    let body = res
+        .body()
+        .limit(8 * 1024 * 1024)
+        .await
+        .expect("response body");
+    Resp {
+        status: res.status(),
+        headers: res.headers().clone(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// Keeps cookies like a browser and sends the CSRF token with forms.
+pub struct Browser {
+    client: awc::Client,
+    base: String,
+    cookies: RefCell<BTreeMap<String, String>>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        Browser {
+            client: client(),
+            base: base.to_owned(),
+            cookies: RefCell::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&self, res: &Resp) {
+        for c in res.set_cookies() {
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                let removal = c.to_ascii_lowercase().contains("max-age=0");
+                if removal || v.is_empty() {
+                    self.cookies.borrow_mut().remove(k.trim());
+                } else {
+                    self.cookies
+                        .borrow_mut()
+                        .insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.borrow().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .borrow_mut()
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .insert_header(("Cookie", self.cookie_header()));
+        for h in headers {
+            req = req.insert_header(*h);
+        }
+        let res = into_resp(req.send().await.expect("GET")).await;
+        self.remember(&res);
+        res
+    }
+
+    /// A GET first if no CSRF cookie is known yet, as a browser loads a form before posting it.
+    pub async fn csrf(&self) -> String {
+        if self.cookie("aethenox_csrf").is_none() {
+            self.get("/login").await;
+        }
+        self.cookie("aethenox_csrf")
+            .expect("the server sets a CSRF cookie")
+    }
+
+    /// Posts a form with the CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all, &[]).await
+    }
+
+    /// Posts exactly these fields and headers.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut req = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .insert_header(("Cookie", self.cookie_header()))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"));
+        for h in headers {
+            req = req.insert_header(*h);
+        }
+        let res = into_resp(req.send_body(body).await.expect("POST")).await;
+        self.remember(&res);
+        res
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("next", "/webhooks"),
+            ],
+        )
+        .await
+    }
+
+    /// Creates a webhook through the form and returns its id.
+    pub async fn create_webhook(&self, url: &str, events: &[&str]) -> String {
+        let mut fields = vec![("url", url), ("description", "")];
+        fields.extend(events.iter().map(|e| ("events", *e)));
+        let res = self.post("/webhooks", &fields).await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "create failed: {}",
+            res.body
+        );
+        res.location_webhook_id()
+    }
+}
+
+/// A JSON API client with a Bearer key.
+pub struct Api {
+    client: awc::Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self
+            .client
+            .request(method, format!("{}/api/v1{}", self.base, path))
+            .insert_header(("Authorization", format!("Bearer {}", self.key)))
+            .insert_header(("Content-Type", "application/json"));
+        let res = match body {
+            Some(b) => req.send_body(b.to_owned()).await,
+            None => req.send().await,
+        };
+        into_resp(res.expect("API request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> Resp {
+        self.call("POST", path, Some(&body.to_string())).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> Resp {
+        self.call("PATCH", path, Some(&body.to_string())).await
+    }
+}
