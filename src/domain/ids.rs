@@ -44,34 +44,6 @@ pub fn is_id(prefix: &str, s: &str) -> bool {
         .is_some_and(|rest| rest.len() == 26 && rest.bytes().all(|b| CROCKFORD.contains(&b)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_sort_by_time_and_are_unique() {
-        let a = new_id_at("wh", 1_000);
-        let b = new_id_at("wh", 1_001);
-        assert!(a < b);
-        assert_ne!(new_id_at("wh", 5), new_id_at("wh", 5));
-        assert!(is_id("wh", &a));
-        assert!(!is_id("evt", &a));
-        assert!(!is_id("wh", "wh_short"));
-        assert!(!is_id("wh", "wh_<script>alert(1)</script>aaaaaaa"));
-    }
-
-    #[test]
-    fn tokens_are_url_safe_and_long() {
-        let t = random_token::<32>();
-        assert_eq!(t.len(), 43);
-        assert!(
-            t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        );
-        assert_ne!(t, random_token::<32>());
-    }
-}
-
 /// What is stored in place of a session token or API key: its SHA-256, hex.
 pub fn token_hash(token: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -109,4 +81,50 @@ pub fn check_key_name(raw: &str) -> Result<String, String> {
         return Err("The name cannot contain control characters.".into());
     }
     Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_are_unique() {
+        let a = new_id_at("wh", 1_000);
+        let b = new_id_at("wh", 1_001);
+        assert!(a < b);
+        assert_ne!(new_id_at("wh", 5), new_id_at("wh", 5));
+        assert!(is_id("wh", &a));
+        assert!(!is_id("evt", &a));
+        assert!(!is_id("wh", "wh_short"));
+        assert!(!is_id("wh", "wh_<script>alert(1)</script>aaaaaaa"));
+    }
+
+    #[test]
+    fn tokens_are_url_safe_and_long() {
+        let t = random_token::<32>();
+        assert_eq!(t.len(), 43);
+        assert!(
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_ne!(t, random_token::<32>());
+    }
+
+    #[test]
+    fn api_keys_and_hashes() {
+        let k = new_api_key();
+        assert!(k.starts_with("aex_") && k.len() == 47);
+        assert_eq!(api_key_display_prefix(&k).len(), 12);
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(secure_eq("same", "same"));
+        assert!(!secure_eq("same", "samf"));
+        assert!(!secure_eq("same", "same!"));
+        assert!(check_key_name("  ops  ").is_ok_and(|n| n == "ops"));
+        assert!(check_key_name("").is_err());
+        assert!(check_key_name("a\0b").is_err());
+        assert!(check_key_name(&"x".repeat(101)).is_err());
+    }
 }

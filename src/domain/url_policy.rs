@@ -198,9 +198,9 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     if s[0] & 0xe000 != 0x2000 {
         return false;
     }
-    let special = (s[0] == 0x2001 && s[1] < 0x0200) // 2001::/23 IETF assignments, Teredo included
-        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] & 0xfff0 == 0x3ff0); // 3fff::/20 documentation
+    // 2001::/23 (IETF assignments, Teredo included), 2001:db8::/32 and 3fff::/20 (documentation).
+    let special =
+        (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8)) || (s[0] & 0xfff0 == 0x3ff0);
     !special
 }
 

@@ -316,7 +316,7 @@ async fn rotation_keeps_the_old_secret_valid_for_the_chosen_grace_period() {
     );
     assert_eq!(
         store::webhooks::valid_secrets(&mut app.conn(), &id, now + 3_601_000).unwrap(),
-        [second.clone()]
+        vec![second.clone()]
     );
     let page = b.get(res.header("location")).await;
     assert!(

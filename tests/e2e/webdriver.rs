@@ -1,0 +1,286 @@
+//! A minimal W3C WebDriver client over awc, enough to drive Debian's Chromium through
+//! chromedriver: no browser download, no extra dependency.
+
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// Where chromedriver is, or None when this machine has none (see `require_chromedriver`).
+pub fn chromedriver_path() -> Option<String> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .map(str::to_owned)
+}
+
+/// Browser tests may skip only on a developer machine without chromedriver; in CI they must run.
+pub fn require_chromedriver() -> Option<String> {
+    match chromedriver_path() {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI is set but chromedriver is missing: apt-get install chromium chromium-driver"
+            )
+        }
+        None => {
+            eprintln!("SKIPPED: chromedriver not found (apt-get install chromium chromium-driver)");
+            None
+        }
+    }
+}
+
+pub struct Driver {
+    process: Child,
+    http: awc::Client,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    pub async fn start(chromedriver: &str) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let http = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
+        let base = format!("http://127.0.0.1:{port}");
+        let profile = tempfile::tempdir().unwrap();
+        let mut driver = Driver {
+            process,
+            http,
+            base,
+            session: String::new(),
+            _profile: profile,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = driver
+                .raw("GET", "/status", None)
+                .await
+                .ok()
+                .and_then(|v| v["value"]["ready"].as_bool());
+            if ready == Some(true) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", driver._profile.path().display()),
+                ]
+            }
+        }}});
+        let res = driver
+            .raw("POST", "/session", Some(caps))
+            .await
+            .expect("new session");
+        driver.session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {res}"))
+            .to_owned();
+        driver
+    }
+
+    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self.http.request(method, format!("{}{}", self.base, path));
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        let mut res = res.map_err(|e| e.to_string())?;
+        let bytes = res
+            .body()
+            .limit(32 * 1024 * 1024)
+            .await
+            .map_err(|e| e.to_string())?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        if res.status().is_success() {
+            Ok(value)
+        } else {
+            Err(value["value"]["message"].to_string())
+        }
+    }
+
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        self.raw(method, &format!("/session/{}{}", self.session, path), body)
+            .await
+            .map(|v| v["value"].clone())
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })))
+            .await
+            .expect("navigate");
+    }
+
+    pub async fn current_url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn source(&self) -> String {
+        self.cmd("GET", "/source", None)
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn try_find(&self, css: &str) -> Option<String> {
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await
+            .ok()?;
+        v[ELEMENT_KEY].as_str().map(str::to_owned)
+    }
+
+    /// Waits (up to `WAIT`) for an element matching `css` and returns its id.
+    pub async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(id) = self.try_find(css).await {
+                return id;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no element matches {css} on {}:\n{}",
+                self.current_url().await,
+                self.source().await
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})))
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .expect("type");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let id = self.find(css).await;
+        self.cmd("GET", &format!("/element/{id}/text"), None)
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn property(&self, css: &str, name: &str) -> Value {
+        let id = self.find(css).await;
+        self.cmd("GET", &format!("/element/{id}/property/{name}"), None)
+            .await
+            .unwrap()
+    }
+
+    /// Waits (up to `WAIT`) until `check` holds for the text of `css`.
+    pub async fn wait_for_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.text(css).await;
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never got the expected text; last: {text}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_for_url(&self, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let url = self.current_url().await;
+            if check(&url) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page never reached the expected URL; last: {url}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Saves a PNG of the page to $E2E_SCREENSHOTS/NAME.png when that variable is set.
+    pub async fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("E2E_SCREENSHOTS") else {
+            return;
+        };
+        use base64::Engine;
+        let data = self
+            .cmd("GET", "/screenshot", None)
+            .await
+            .expect("screenshot");
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self
+            .raw("DELETE", &format!("/session/{}", self.session), None)
+            .await;
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
