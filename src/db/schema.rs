@@ -41,6 +41,7 @@ diesel::table! {
         disabled_reason -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        failing_since -> Nullable<BigInt>,
     }
 }
 
@@ -61,7 +62,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        event_type -> Text,
+        body -> Binary,
+        delivery_count -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        event_id -> Text,
+        webhook_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempt_count -> Integer,
+        next_attempt_at -> Nullable<BigInt>,
+        lease_until -> Nullable<BigInt>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        is_test -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    attempts (id) {
+        id -> Integer,
+        delivery_id -> Text,
+        attempted_at -> BigInt,
+        duration_ms -> Integer,
+        status_code -> Nullable<Integer>,
+        error_class -> Nullable<Text>,
+        error -> Nullable<Text>,
+        request_headers -> Text,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        response_truncated -> Bool,
+        trigger -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(deliveries -> events (event_id));
+diesel::joinable!(deliveries -> webhooks (webhook_id));
+diesel::joinable!(attempts -> deliveries (delivery_id));
 diesel::joinable!(webhook_events -> webhooks (webhook_id));
 diesel::joinable!(webhook_secrets -> webhooks (webhook_id));
 
