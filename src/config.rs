@@ -11,6 +11,12 @@ pub struct Config {
     pub allow_private_targets: bool,
     pub retry_schedule: Vec<Duration>,
     pub request_timeout: Duration,
+    /// Most delivery attempts in flight at once.
+    pub max_in_flight: usize,
+    /// Most attempts in flight to one webhook at once.
+    pub max_per_endpoint: usize,
+    /// A webhook failing this long without a success is disabled.
+    pub disable_after: Duration,
 }
 
 impl Config {
@@ -22,6 +28,9 @@ impl Config {
             allow_private_targets: false,
             retry_schedule: parse_retry_schedule(DEFAULT_RETRY_SCHEDULE).unwrap_or_default(),
             request_timeout: Duration::from_secs(15),
+            max_in_flight: 256,
+            max_per_endpoint: 16,
+            disable_after: Duration::from_secs(5 * 86_400),
         }
     }
 

@@ -5,8 +5,10 @@
 
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod store;
 pub mod web;
 
@@ -22,6 +24,9 @@ pub struct AppState {
     pub pool: db::DbPool,
     /// The token of the one-time /setup link while no administrator exists.
     pub setup_token: Mutex<Option<String>>,
+    /// Wakes the delivery actor: something was published or an attempt finished.
+    pub wakeup: std::sync::Arc<tokio::sync::Notify>,
+    pub metrics: metrics::Metrics,
 }
 
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
@@ -36,6 +41,8 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         config,
         pool,
         setup_token: Mutex::new(setup_token),
+        wakeup: Default::default(),
+        metrics: Default::default(),
     }))
 }
 

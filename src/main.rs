@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default), `users add`, `api-keys create`, `verify`.
 
 use aethenox_webhooks::config::{self, Config};
+use aethenox_webhooks::delivery::DeliveryWorker;
 use aethenox_webhooks::domain::{ids, passwords, signing, time};
 use aethenox_webhooks::store::{self, users::Role};
 use aethenox_webhooks::{build_state, db, run};
@@ -74,6 +75,18 @@ struct ServeArgs {
     #[arg(long, env = "AETHENOX_REQUEST_TIMEOUT", default_value = "15s", value_name = "DUR",
         value_parser = config::parse_timeout)]
     request_timeout: Duration,
+    /// Most delivery attempts in flight at once.
+    #[arg(long, env = "AETHENOX_MAX_IN_FLIGHT", default_value = "256", value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_in_flight: u32,
+    /// Most attempts in flight to one webhook at once.
+    #[arg(long, env = "AETHENOX_MAX_PER_ENDPOINT", default_value = "16", value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_per_endpoint: u32,
+    /// Disable a webhook whose deliveries have failed this long without a success.
+    #[arg(long, env = "AETHENOX_DISABLE_AFTER", default_value = "5d", value_name = "DUR",
+        value_parser = config::parse_timeout)]
+    disable_after: Duration,
 }
 
 #[derive(Subcommand)]
@@ -182,6 +195,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         allow_private_targets: args.allow_private_targets,
         retry_schedule: args.retry_schedule.0,
         request_timeout: args.request_timeout,
+        max_in_flight: args.max_in_flight as usize,
+        max_per_endpoint: args.max_per_endpoint as usize,
+        disable_after: args.disable_after,
     };
     let state = build_state(config)?;
     let addr = listener.local_addr()?;
@@ -204,7 +220,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => tracing::info!("open {base}/webhooks"),
     }
+    let delivery = DeliveryWorker::start(state.clone())?;
+    // The server stops on SIGINT or SIGTERM; the delivery actor then finishes what is in flight.
     actix_web::rt::System::new().block_on(async move { run(state, listener)?.await })?;
+    delivery.stop();
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

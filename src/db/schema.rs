@@ -120,5 +120,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     webhooks,
     webhook_events,
-    webhook_secrets
+    webhook_secrets,
+    events,
+    deliveries,
+    attempts,
 );

@@ -62,6 +62,41 @@ pub fn catalogue_order(names: &mut [String]) {
     });
 }
 
+/// Event ids given by a publisher: 1 to 100 characters of letters, digits and `._:-`.
+pub fn check_event_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("id must be 1 to 100 letters, digits, '.', '_', ':' or '-'".into())
+    }
+}
+
+/// The body every attempt of every delivery of an event sends, fixed when it is accepted:
+/// `{"id","type","created_at","data"}`.
+pub fn payload(id: &str, event_type: &str, created_at_ms: i64, data: &Value) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Payload<'a> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        created_at: String,
+        data: &'a Value,
+    }
+    let p = Payload {
+        id,
+        event_type,
+        created_at: super::time::rfc3339(created_at_ms),
+        data,
+    };
+    // Serialising a Value with string keys cannot fail.
+    serde_json::to_vec(&p).unwrap_or_default()
+}
+
 fn contact() -> Value {
     json!({
         "id": "con_01jd8k2m4q7r9s3t5v6w8x0y1z",
@@ -136,6 +171,24 @@ mod tests {
         }
         assert!(!is_known("message.deleted"));
         assert!(sample_data("nope").is_none());
+    }
+
+    #[test]
+    fn payload_has_the_contract_shape() {
+        let body = payload(
+            "evt_1",
+            "call.missed",
+            1_795_809_600_000,
+            &json!({"b": 1, "a": [true]}),
+        );
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"id":"evt_1","type":"call.missed","created_at":"2026-11-27T20:00:00Z","data":{"a":[true],"b":1}}"#
+        );
+        assert!(check_event_id("evt_01J9:order-4821.v2").is_ok());
+        for bad in ["", "a b", "<x>", &"x".repeat(101), "é"] {
+            assert!(check_event_id(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

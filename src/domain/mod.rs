@@ -2,6 +2,7 @@
 pub mod events;
 pub mod ids;
 pub mod passwords;
+pub mod retry;
 pub mod secrets;
 pub mod signing;
 pub mod time;

@@ -15,8 +15,16 @@ pub enum Next {
 /// (`jitter` in [0, 1) maps to 0.8..1.2), or `GiveUp` when the schedule is used up.
 /// `retry_after` (from a 429 or 503) can only postpone the retry, and at most to twice the
 /// scheduled delay.
-pub fn after_failure(schedule: &[Duration], attempts: u32, jitter: f64, retry_after: Option<Duration>) -> Next {
-    let Some(base) = (attempts as usize).checked_sub(1).and_then(|i| schedule.get(i)) else {
+pub fn after_failure(
+    schedule: &[Duration],
+    attempts: u32,
+    jitter: f64,
+    retry_after: Option<Duration>,
+) -> Next {
+    let Some(base) = (attempts as usize)
+        .checked_sub(1)
+        .and_then(|i| schedule.get(i))
+    else {
         return Next::GiveUp;
     };
     let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
@@ -49,9 +57,18 @@ mod tests {
     #[test]
     fn follows_the_schedule_then_gives_up_after_eight_attempts() {
         let s = schedule();
-        assert_eq!(after_failure(&s, 1, 0.5, None), Next::RetryIn(Duration::from_secs(5)));
-        assert_eq!(after_failure(&s, 2, 0.5, None), Next::RetryIn(Duration::from_secs(300)));
-        assert_eq!(after_failure(&s, 7, 0.5, None), Next::RetryIn(Duration::from_secs(36_000)));
+        assert_eq!(
+            after_failure(&s, 1, 0.5, None),
+            Next::RetryIn(Duration::from_secs(5))
+        );
+        assert_eq!(
+            after_failure(&s, 2, 0.5, None),
+            Next::RetryIn(Duration::from_secs(300))
+        );
+        assert_eq!(
+            after_failure(&s, 7, 0.5, None),
+            Next::RetryIn(Duration::from_secs(36_000))
+        );
         assert_eq!(after_failure(&s, 8, 0.5, None), Next::GiveUp);
         assert_eq!(after_failure(&s, 0, 0.5, None), Next::GiveUp);
         assert_eq!(after_failure(&[], 1, 0.5, None), Next::GiveUp);
@@ -60,11 +77,22 @@ mod tests {
     #[test]
     fn jitter_stays_within_twenty_percent() {
         let s = schedule();
-        assert_eq!(after_failure(&s, 2, 0.0, None), Next::RetryIn(Duration::from_secs(240)));
-        assert_eq!(after_failure(&s, 2, 1.0, None), Next::RetryIn(Duration::from_secs(360)));
+        assert_eq!(
+            after_failure(&s, 2, 0.0, None),
+            Next::RetryIn(Duration::from_secs(240))
+        );
+        assert_eq!(
+            after_failure(&s, 2, 1.0, None),
+            Next::RetryIn(Duration::from_secs(360))
+        );
         for j in [0.0, 0.1, 0.37, 0.5, 0.99] {
-            let Next::RetryIn(d) = after_failure(&s, 3, j, None) else { panic!() };
-            assert!(d >= Duration::from_secs(1440) && d <= Duration::from_secs(2160), "{d:?}");
+            let Next::RetryIn(d) = after_failure(&s, 3, j, None) else {
+                panic!()
+            };
+            assert!(
+                d >= Duration::from_secs(1440) && d <= Duration::from_secs(2160),
+                "{d:?}"
+            );
         }
     }
 
@@ -72,9 +100,19 @@ mod tests {
     fn retry_after_postpones_but_at_most_to_twice_the_delay() {
         let s = schedule();
         let r = |secs| Some(Duration::from_secs(secs));
-        assert_eq!(after_failure(&s, 1, 0.5, r(8)), Next::RetryIn(Duration::from_secs(8)));
-        assert_eq!(after_failure(&s, 1, 0.5, r(3600)), Next::RetryIn(Duration::from_secs(10)));
-        assert_eq!(after_failure(&s, 1, 0.5, r(1)), Next::RetryIn(Duration::from_secs(5)), "never sooner");
+        assert_eq!(
+            after_failure(&s, 1, 0.5, r(8)),
+            Next::RetryIn(Duration::from_secs(8))
+        );
+        assert_eq!(
+            after_failure(&s, 1, 0.5, r(3600)),
+            Next::RetryIn(Duration::from_secs(10))
+        );
+        assert_eq!(
+            after_failure(&s, 1, 0.5, r(1)),
+            Next::RetryIn(Duration::from_secs(5)),
+            "never sooner"
+        );
         assert_eq!(after_failure(&s, 8, 0.5, r(1)), Next::GiveUp);
     }
 
@@ -83,8 +121,14 @@ mod tests {
         assert_eq!(parse_retry_after("120", 0), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after(" 7 ", 0), Some(Duration::from_secs(7)));
         // Sun, 06 Nov 1994 08:49:37 GMT is 784111777.
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_767_000), Some(Duration::from_secs(10)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_787_000), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_767_000),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_787_000),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", 0), None);
         assert_eq!(parse_retry_after("-5", 0), None);
     }

@@ -1,6 +1,8 @@
 //! All SQL, one file per table group. Every function takes `&mut DbConn`, so a handler can run
 //! several inside one `immediate_transaction`.
 pub mod api_keys;
+pub mod deliveries;
+pub mod events;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;

@@ -203,20 +203,9 @@ pub fn current_secret(conn: &mut DbConn, id: &str) -> QueryResult<String> {
 /// Every secret a receiver may still be checking against at `now`: the current one first,
 /// then rotated-out ones still inside their grace period, newest first.
 pub fn valid_secrets(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Vec<String>> {
-    let rows: Vec<(String, Option<i64>)> = webhook_secrets::table
-        .filter(webhook_secrets::webhook_id.eq(id))
-        .filter(
-            webhook_secrets::expires_at
-                .is_null()
-                .or(webhook_secrets::expires_at.gt(now)),
-        )
-        .order(webhook_secrets::id.desc())
-        .select((webhook_secrets::secret, webhook_secrets::expires_at))
-        .load(conn)?;
-    let (mut current, rest): (Vec<_>, Vec<_>) =
-        rows.into_iter().partition(|(_, exp)| exp.is_none());
-    current.extend(rest);
-    Ok(current.into_iter().map(|(s, _)| s).collect())
+    Ok(valid_secrets_for(conn, &[id], now)?
+        .remove(id)
+        .unwrap_or_default())
 }
 
 /// When the most recently rotated-out secret stops working, if it still works at `now`.
@@ -260,4 +249,48 @@ pub fn rotate_secret(
         .set(webhooks::updated_at.eq(now))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Ids of the enabled webhooks subscribed to `event_type`.
+pub fn subscribed(conn: &mut DbConn, event_type: &str) -> QueryResult<Vec<String>> {
+    webhook_events::table
+        .inner_join(webhooks::table)
+        .filter(webhook_events::event_type.eq(event_type))
+        .filter(webhooks::enabled.eq(true))
+        .select(webhooks::id)
+        .load(conn)
+}
+
+/// `valid_secrets` for many webhooks at once.
+pub fn valid_secrets_for(
+    conn: &mut DbConn,
+    ids: &[&str],
+    now: i64,
+) -> QueryResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String, Option<i64>)> = webhook_secrets::table
+        .filter(webhook_secrets::webhook_id.eq_any(ids))
+        .filter(
+            webhook_secrets::expires_at
+                .is_null()
+                .or(webhook_secrets::expires_at.gt(now)),
+        )
+        .order((webhook_secrets::webhook_id, webhook_secrets::id.desc()))
+        .select((
+            webhook_secrets::webhook_id,
+            webhook_secrets::secret,
+            webhook_secrets::expires_at,
+        ))
+        .load(conn)?;
+    let mut map: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
+    for (id, secret, exp) in rows {
+        map.entry(id).or_default().push((secret, exp));
+    }
+    Ok(map
+        .into_iter()
+        .map(|(id, mut list)| {
+            // The current secret (no expiry) first, then the rest newest first.
+            list.sort_by_key(|(_, exp)| exp.is_some());
+            (id, list.into_iter().map(|(s, _)| s).collect())
+        })
+        .collect())
 }

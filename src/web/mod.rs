@@ -15,6 +15,11 @@ use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .service(
+            web::resource("/metrics")
+                .wrap(actix_web::middleware::from_fn(api::auth::require_api_key))
+                .route(web::get().to(metrics)),
+        )
         .service(assets::asset)
         .service(
             web::scope("/api/v1")
@@ -43,6 +48,18 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "database unavailable"}))
     }
+}
+
+/// Prometheus text format; scraped with an API key (`Authorization: Bearer`).
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::error::ApiError> {
+    let now = crate::domain::time::now_ms();
+    let queue = crate::db::run(&state.pool, move |conn| {
+        crate::store::deliveries::queue_depth(conn, now).map_err(AppError::from)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(queue)))
 }
 
 async fn home() -> HttpResponse {

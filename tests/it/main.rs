@@ -3,6 +3,8 @@
 mod api;
 mod auth;
 mod cli;
+mod delivery;
 mod escaping;
+mod receiver;
 mod support;
 mod webhooks;

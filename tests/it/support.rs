@@ -2,6 +2,7 @@
 //! small browser-like client that keeps cookies and knows the CSRF token.
 
 use actix_web::web::Data;
+use aethenox_webhooks::delivery::DeliveryWorker;
 use aethenox_webhooks::store::users::Role;
 use aethenox_webhooks::{AppState, Config, build_state, db, domain, run, store};
 use awc::http::StatusCode;
@@ -18,6 +19,7 @@ pub struct TestApp {
     pub base: String,
     pub state: Data<AppState>,
     handle: actix_web::dev::ServerHandle,
+    delivery: Option<DeliveryWorker>,
     pub dir: tempfile::TempDir,
 }
 
@@ -28,6 +30,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
+        let app = Self::start(change);
+        app.add_user(ADMIN_EMAIL, Role::Admin);
+        app.add_user(SUPPORT_EMAIL, Role::Support);
+        app
+    }
+
+    /// An app with no user at all, as a fresh install is.
+    pub async fn spawn_empty() -> TestApp {
+        Self::start(|_| {})
+    }
+
+    fn start(change: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::with_data_dir(dir.path());
         config.bind = "127.0.0.1:0".into();
@@ -38,30 +52,12 @@ impl TestApp {
         let server = run(state.clone(), listener).expect("server");
         let handle = server.handle();
         actix_rt::spawn(server);
-        let app = TestApp {
-            base,
-            state,
-            handle,
-            dir,
-        };
-        app.add_user(ADMIN_EMAIL, Role::Admin);
-        app.add_user(SUPPORT_EMAIL, Role::Support);
-        app
-    }
-
-    /// An app with no user at all, as a fresh install is.
-    pub async fn spawn_empty() -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let state = build_state(Config::with_data_dir(dir.path())).expect("app state");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = run(state.clone(), listener).expect("server");
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        let delivery = Some(DeliveryWorker::start(state.clone()).expect("delivery actor"));
         TestApp {
             base,
             state,
             handle,
+            delivery,
             dir,
         }
     }
@@ -86,6 +82,50 @@ impl TestApp {
         store::webhooks::list(&mut self.conn(), None, 1000)
             .unwrap()
             .len()
+    }
+
+    /// An app that may deliver to 127.0.0.1, with a fast retry schedule for tests.
+    pub async fn delivering(change: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_with(|c| {
+            c.allow_private_targets = true;
+            c.retry_schedule = vec![Duration::from_millis(100); 3];
+            c.request_timeout = Duration::from_secs(5);
+            change(c)
+        })
+        .await
+    }
+
+    /// Creates a webhook straight in the store (no URL check): returns (id, secret).
+    pub fn webhook(&self, url: &str, events: &[&str]) -> (String, String) {
+        let id = domain::ids::new_id("wh");
+        let secret = domain::secrets::generate();
+        let events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+        store::webhooks::create(
+            &mut self.conn(),
+            &store::webhooks::NewWebhook {
+                id: &id,
+                url,
+                description: "",
+                enabled: true,
+                events: &events,
+                secret: &secret,
+            },
+            domain::time::now_ms(),
+        )
+        .unwrap();
+        (id, secret)
+    }
+
+    pub fn delivery(&self, id: &str) -> store::deliveries::Delivery {
+        store::deliveries::get(&mut self.conn(), id).unwrap()
+    }
+
+    pub fn deliveries_of(&self, event_id: &str) -> Vec<store::deliveries::Delivery> {
+        store::deliveries::for_event(&mut self.conn(), event_id).unwrap()
+    }
+
+    pub fn attempts(&self, delivery_id: &str) -> Vec<store::deliveries::Attempt> {
+        store::deliveries::attempts_of(&mut self.conn(), delivery_id).unwrap()
     }
 
     pub fn client(&self) -> Browser {
@@ -117,6 +157,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Stopping is requested at once; the returned future only waits for it.
         drop(self.handle.stop(false));
+        if let Some(worker) = self.delivery.take() {
+            worker.stop();
+        }
     }
 }
 
@@ -125,6 +168,18 @@ fn client() -> awc::Client {
         .disable_redirects()
         .timeout(Duration::from_secs(30))
         .finish()
+}
+
+/// Waits for `check` to hold, polling, failing after `secs` seconds with `what`.
+pub async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[derive(Debug)]

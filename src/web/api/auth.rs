@@ -1,5 +1,5 @@
-//! API keys guard all of /api/v1 (but the OpenAPI document) before any handler or body
-//! parser runs, so an unauthenticated request learns nothing but 401.
+//! API keys guard all of /api/v1 (but the OpenAPI document) and /metrics before any handler
+//! or body parser runs, so an unauthenticated request learns nothing but 401.
 
 use crate::AppState;
 use crate::domain::ids::token_hash;

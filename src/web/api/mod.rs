@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod events;
 pub mod openapi;
 pub mod webhooks;
 
@@ -11,6 +12,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi::spec))
         .configure(webhooks::configure)
+        .configure(events::configure)
         .default_service(web::to(not_found));
 }
 

@@ -1,6 +1,6 @@
 //! /api/v1/openapi.json, generated from the handlers and types above by utoipa.
 
-use super::webhooks;
+use super::{events, webhooks};
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -15,6 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         webhooks::update_webhook,
         webhooks::delete_webhook,
         webhooks::rotate_webhook_secret,
+        events::publish_event,
     ),
     components(schemas(
         webhooks::WebhookResource,
@@ -24,6 +25,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         webhooks::RotateSecret,
         webhooks::ErrorBody,
         webhooks::ErrorDetail,
+        events::PublishEvent,
+        events::EventAccepted,
     )),
     modifiers(&BearerKeys)
 )]

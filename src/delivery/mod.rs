@@ -1,0 +1,380 @@
+//! The background actor: claims due deliveries, sends them, records outcomes.
+//!
+//! It runs on a thread of its own with its own actix runtime (awc is not `Send`). The
+//! deliveries table is the queue: rows are claimed in batches with a lease, sent outside any
+//! transaction, and their outcomes written back in batches by one recorder task, so the
+//! database work grows with batches, not with requests. When idle, a claim happens as soon as
+//! something is published (the API wakes the actor) and an outcome is written as soon as it is
+//! known, so batching adds no latency at low load.
+
+pub mod send;
+
+use crate::AppState;
+use crate::domain::{ids, retry, time};
+use crate::store::deliveries::{self as store, After, Claimed, NewAttempt, Outcome};
+use actix_web::web::Data;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc};
+
+/// Most deliveries claimed in one transaction.
+const CLAIM_BATCH: usize = 512;
+/// Most outcomes written in one transaction.
+const RECORD_BATCH: usize = 1024;
+/// The actor looks at the queue at least this often, even without a wake-up.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Running delivery actor; stop it with `stop()` (also done on drop).
+pub struct DeliveryWorker {
+    thread: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    wakeup: Arc<Notify>,
+}
+
+impl DeliveryWorker {
+    pub fn start(state: Data<AppState>) -> std::io::Result<DeliveryWorker> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let wakeup = state.wakeup.clone();
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("delivery".into())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(run(state, flag));
+            })?;
+        Ok(DeliveryWorker {
+            thread: Some(thread),
+            stop,
+            wakeup,
+        })
+    }
+
+    /// Stops claiming, waits a bounded time for attempts in flight, leaves the rest pending.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wakeup.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DeliveryWorker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Attempts in flight, in all and per webhook.
+#[derive(Default)]
+struct InFlight {
+    total: usize,
+    per_webhook: HashMap<String, usize>,
+    ids: Vec<String>,
+}
+
+async fn db<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Send + 'static,
+) -> Result<T, crate::error::AppError> {
+    crate::db::run(&state.pool, move |conn| {
+        f(conn).map_err(crate::error::AppError::from)
+    })
+    .await
+}
+
+fn jitter() -> f64 {
+    let bytes: [u8; 8] = ids::random_bytes();
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Where the delivery stands after this attempt.
+fn decide(job: &Claimed, sent: &send::Sent, schedule: &[Duration], now_ms: i64) -> After {
+    if sent.success() {
+        return After::Succeeded;
+    }
+    if sent.status == Some(410) || job.is_test {
+        return After::Failed;
+    }
+    let retry_after = match sent.status {
+        Some(429 | 503) => sent
+            .header("retry-after")
+            .and_then(|v| retry::parse_retry_after(v, now_ms)),
+        _ => None,
+    };
+    let attempts = (job.attempt_count + 1).max(1) as u32;
+    match retry::after_failure(schedule, attempts, jitter(), retry_after) {
+        retry::Next::RetryIn(d) => After::RetryAt(now_ms + d.as_millis() as i64),
+        retry::Next::GiveUp => After::Failed,
+    }
+}
+
+fn headers_json(h: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = h
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn outcome(job: &Claimed, sent: send::Sent, after: After, trigger: &str) -> Outcome {
+    Outcome {
+        webhook_id: job.webhook_id.clone(),
+        gone: sent.status == Some(410),
+        after,
+        attempt: NewAttempt {
+            delivery_id: job.id.clone(),
+            attempted_at: sent.attempted_at_ms,
+            duration_ms: sent.duration.as_millis().min(i32::MAX as u128) as i32,
+            status_code: sent.status.map(i32::from),
+            error_class: sent.error_class.map(str::to_owned),
+            error: sent.error,
+            request_headers: headers_json(&sent.request_headers),
+            response_headers: (sent.status.is_some()).then(|| headers_json(&sent.response_headers)),
+            response_body: (sent.status.is_some()).then_some(sent.response_body),
+            response_truncated: sent.truncated,
+            trigger: trigger.to_owned(),
+        },
+    }
+}
+
+fn log_attempt(job: &Claimed, sent: &send::Sent, after: After) {
+    let ms = sent.duration.as_millis() as u64;
+    match after {
+        After::Succeeded => {
+            tracing::info!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status, duration_ms = ms, "delivered")
+        }
+        After::RetryAt(at) => {
+            tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
+            error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, retry_in_ms = at - time::now_ms(),
+            "attempt failed; retry scheduled")
+        }
+        After::Failed => {
+            tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
+            error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, "delivery failed for good")
+        }
+    }
+}
+
+/// Writes outcomes as they come, many per transaction when many are waiting.
+async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome>) {
+    let config = &state.config;
+    let disable_after_ms = config.disable_after.as_millis() as i64;
+    let disable_text = send::human_long(config.disable_after);
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match rx.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        let batch = Arc::new(batch);
+        loop {
+            let outcomes = batch.clone();
+            let text = disable_text.clone();
+            let written = db(&state, move |conn| {
+                conn.immediate_transaction(|conn| {
+                    store::record(conn, &outcomes, time::now_ms(), disable_after_ms, &text)
+                })
+            })
+            .await;
+            match written {
+                Ok(disabled) => {
+                    for (webhook_id, reason) in disabled {
+                        state
+                            .metrics
+                            .webhooks_auto_disabled
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(webhook_id = %webhook_id, reason = %reason, "webhook disabled");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // Nothing is lost while this retries: the deliveries stay leased until written.
+                    tracing::error!(error = %e, "recording delivery outcomes failed; retrying");
+                    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        // New retry times may be sooner than what the dispatcher sleeps for.
+        state.wakeup.notify_one();
+    }
+}
+
+async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
+    let config = state.config.clone();
+    match db(&state, |conn| {
+        store::release_leases(conn, None, time::now_ms())
+    })
+    .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            deliveries = n,
+            "deliveries interrupted by the last shutdown are queued again"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not requeue interrupted deliveries"),
+    }
+    let client = Rc::new(send::client(
+        config.allow_private_targets,
+        config.request_timeout,
+        config.max_in_flight,
+    ));
+    let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
+    let recorder = actix_web::rt::spawn(recorder(state.clone(), rx));
+    let in_flight = Rc::new(RefCell::new(InFlight::default()));
+    let lease_ms = (config.request_timeout.as_millis() as i64) * 2 + 60_000;
+
+    while !stop.load(Ordering::SeqCst) {
+        let (free, skip) = {
+            let f = in_flight.borrow();
+            let skip: Vec<String> = f
+                .per_webhook
+                .iter()
+                .filter(|(_, n)| **n >= config.max_per_endpoint)
+                .map(|(id, _)| id.clone())
+                .collect();
+            (config.max_in_flight.saturating_sub(f.total), skip)
+        };
+        let mut full_batch = false;
+        if free > 0 {
+            let want = free.min(CLAIM_BATCH);
+            let now = time::now_ms();
+            let claimed = db(&state, move |conn| {
+                conn.immediate_transaction(|conn| {
+                    let jobs = store::claim_due(conn, now, want as i64, &skip, now + lease_ms)?;
+                    let ids: Vec<&str> = jobs.iter().map(|j| j.webhook_id.as_str()).collect();
+                    let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
+                    Ok((jobs, secrets))
+                })
+            })
+            .await;
+            let (jobs, secrets) = match claimed {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming deliveries failed");
+                    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            full_batch = jobs.len() == want;
+            for job in jobs {
+                let secrets = secrets.get(&job.webhook_id).cloned().unwrap_or_default();
+                spawn_attempt(&state, &client, &in_flight, &tx, job, secrets);
+            }
+        }
+        if full_batch {
+            continue;
+        }
+        // Everything claimable now is claimed: sleep until woken (a publish, a finished
+        // attempt, a recorded retry) or until the next scheduled retry falls due.
+        let now = time::now_ms();
+        let next = db(&state, move |conn| store::next_due_after(conn, now))
+            .await
+            .ok()
+            .flatten();
+        let wait = next
+            .map(|t| Duration::from_millis((t - time::now_ms()).max(1) as u64))
+            .unwrap_or(IDLE_POLL)
+            .min(IDLE_POLL);
+        tokio::select! {
+            _ = state.wakeup.notified() => {}
+            _ = actix_web::rt::time::sleep(wait) => {}
+        }
+    }
+
+    // Shutting down: no more claims; give attempts in flight a bounded time to finish.
+    let grace = config.request_timeout.min(Duration::from_secs(30)) + Duration::from_secs(1);
+    let deadline = Instant::now() + grace;
+    while in_flight.borrow().total > 0 && Instant::now() < deadline {
+        tokio::select! {
+            _ = state.wakeup.notified() => {}
+            _ = actix_web::rt::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+    let unfinished = std::mem::take(&mut in_flight.borrow_mut().ids);
+    drop(tx);
+    // Outcomes already known are written before the remaining leases are given back.
+    let mut recorder = recorder;
+    if actix_web::rt::time::timeout(Duration::from_secs(2), &mut recorder)
+        .await
+        .is_err()
+    {
+        recorder.abort();
+    }
+    if !unfinished.is_empty() {
+        let n = unfinished.len();
+        let _ = db(&state, move |conn| {
+            store::release(conn, &unfinished, time::now_ms())
+        })
+        .await;
+        tracing::warn!(
+            deliveries = n,
+            "attempts still in flight at shutdown were left pending"
+        );
+    }
+}
+
+fn spawn_attempt(
+    state: &Data<AppState>,
+    client: &Rc<awc::Client>,
+    in_flight: &Rc<RefCell<InFlight>>,
+    tx: &mpsc::UnboundedSender<Outcome>,
+    job: Claimed,
+    secrets: Vec<String>,
+) {
+    {
+        let mut f = in_flight.borrow_mut();
+        f.total += 1;
+        *f.per_webhook.entry(job.webhook_id.clone()).or_default() += 1;
+        f.ids.push(job.id.clone());
+    }
+    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let (state, client, in_flight, tx) =
+        (state.clone(), client.clone(), in_flight.clone(), tx.clone());
+    actix_web::rt::spawn(async move {
+        let config = &state.config;
+        let sent = send::send(
+            &client,
+            &job,
+            &secrets,
+            config.allow_private_targets,
+            config.request_timeout,
+        )
+        .await;
+        let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
+        log_attempt(&job, &sent, after);
+        let m = &state.metrics;
+        m.attempt(sent.status, sent.duration);
+        match after {
+            After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
+            After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
+            After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
+        };
+        let _ = tx.send(outcome(&job, sent, after, "automatic"));
+        {
+            let mut f = in_flight.borrow_mut();
+            f.total -= 1;
+            if let Some(n) = f.per_webhook.get_mut(&job.webhook_id) {
+                *n -= 1;
+                if *n == 0 {
+                    f.per_webhook.remove(&job.webhook_id);
+                }
+            }
+            if let Some(i) = f.ids.iter().position(|id| *id == job.id) {
+                f.ids.swap_remove(i);
+            }
+        }
+        m.in_flight.fetch_sub(1, Ordering::Relaxed);
+        state.wakeup.notify_one();
+    });
+}

@@ -1,0 +1,167 @@
+//! Counters for GET /metrics (Prometheus text format). Plain atomics: no registry needed.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Upper bounds (seconds) of the attempt duration histogram.
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub events_accepted: AtomicU64,
+    pub deliveries_created: AtomicU64,
+    pub deliveries_succeeded: AtomicU64,
+    pub deliveries_failed: AtomicU64,
+    pub deliveries_retried: AtomicU64,
+    /// Attempts by outcome: 2xx, 3xx, 4xx, 5xx, error (no HTTP status).
+    attempts: [AtomicU64; 5],
+    duration_buckets: [AtomicU64; BUCKETS.len()],
+    duration_sum_micros: AtomicU64,
+    duration_count: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub webhooks_auto_disabled: AtomicU64,
+}
+
+const CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error"];
+
+impl Metrics {
+    pub fn attempt(&self, status: Option<u16>, duration: std::time::Duration) {
+        let class = match status {
+            Some(200..=299) => 0,
+            Some(300..=399) => 1,
+            Some(400..=499) => 2,
+            Some(500..=599) => 3,
+            _ => 4,
+        };
+        self.attempts[class].fetch_add(1, Relaxed);
+        let secs = duration.as_secs_f64();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                self.duration_buckets[i].fetch_add(1, Relaxed);
+            }
+        }
+        self.duration_sum_micros
+            .fetch_add(duration.as_micros() as u64, Relaxed);
+        self.duration_count.fetch_add(1, Relaxed);
+    }
+
+    /// The exposition text; `queue` is (due now, scheduled later), read from the database.
+    pub fn render(&self, queue: (i64, i64)) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut counter = |name: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        };
+        counter(
+            "aethenox_events_accepted_total",
+            "Events accepted through the API.",
+            self.events_accepted.load(Relaxed),
+        );
+        counter(
+            "aethenox_deliveries_created_total",
+            "Deliveries created (one per event and subscribed webhook).",
+            self.deliveries_created.load(Relaxed),
+        );
+        counter(
+            "aethenox_webhooks_auto_disabled_total",
+            "Webhooks disabled by 410 Gone or by failing too long.",
+            self.webhooks_auto_disabled.load(Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_deliveries_total Delivery attempts' outcomes for the delivery: succeeded, retry scheduled, failed for good.\n# TYPE aethenox_deliveries_total counter"
+        );
+        for (outcome, v) in [
+            ("succeeded", &self.deliveries_succeeded),
+            ("retry_scheduled", &self.deliveries_retried),
+            ("failed", &self.deliveries_failed),
+        ] {
+            let _ = writeln!(
+                out,
+                "aethenox_deliveries_total{{outcome=\"{outcome}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_attempts_total Delivery attempts by response status class.\n# TYPE aethenox_attempts_total counter"
+        );
+        for (class, v) in CLASSES.iter().zip(&self.attempts) {
+            let _ = writeln!(
+                out,
+                "aethenox_attempts_total{{class=\"{class}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_attempt_duration_seconds Time from sending a delivery to its outcome.\n# TYPE aethenox_attempt_duration_seconds histogram"
+        );
+        for (le, v) in BUCKETS.iter().zip(&self.duration_buckets) {
+            let _ = writeln!(
+                out,
+                "aethenox_attempt_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        let count = self.duration_count.load(Relaxed);
+        let _ = writeln!(
+            out,
+            "aethenox_attempt_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "aethenox_attempt_duration_seconds_sum {}",
+            self.duration_sum_micros.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "aethenox_attempt_duration_seconds_count {count}");
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_queue_depth Pending deliveries: due now, or scheduled for a later retry.\n# TYPE aethenox_queue_depth gauge"
+        );
+        let _ = writeln!(out, "aethenox_queue_depth{{state=\"due\"}} {}", queue.0);
+        let _ = writeln!(
+            out,
+            "aethenox_queue_depth{{state=\"scheduled\"}} {}",
+            queue.1
+        );
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_attempts_in_flight Attempts being sent right now.\n# TYPE aethenox_attempts_in_flight gauge"
+        );
+        let _ = writeln!(
+            out,
+            "aethenox_attempts_in_flight {}",
+            self.in_flight.load(Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn histogram_is_cumulative_and_classes_add_up() {
+        let m = Metrics::default();
+        m.attempt(Some(204), Duration::from_millis(3));
+        m.attempt(Some(503), Duration::from_millis(40));
+        m.attempt(None, Duration::from_secs(15));
+        let text = m.render((2, 5));
+        assert!(text.contains("aethenox_attempts_total{class=\"2xx\"} 1"));
+        assert!(text.contains("aethenox_attempts_total{class=\"5xx\"} 1"));
+        assert!(text.contains("aethenox_attempts_total{class=\"error\"} 1"));
+        assert!(text.contains("aethenox_attempt_duration_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("aethenox_attempt_duration_seconds_bucket{le=\"0.05\"} 2"));
+        assert!(text.contains("aethenox_attempt_duration_seconds_bucket{le=\"30\"} 3"));
+        assert!(text.contains("aethenox_attempt_duration_seconds_bucket{le=\"+Inf\"} 3"));
+        assert!(text.contains("aethenox_queue_depth{state=\"due\"} 2"));
+        assert!(text.contains("aethenox_queue_depth{state=\"scheduled\"} 5"));
+    }
+}
