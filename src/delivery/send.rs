@@ -296,3 +296,66 @@ pub async fn send(
     }
     sent
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn the_resolver_refuses_names_that_resolve_to_private_addresses() {
+        let strict = PolicyResolver {
+            allow_private: false,
+        };
+        let err = strict.lookup("localhost", 80).await.unwrap_err();
+        assert!(err.is::<Refused>(), "{err}");
+        assert!(err.to_string().contains("localhost"));
+        let open = PolicyResolver {
+            allow_private: true,
+        };
+        assert!(
+            open.lookup("localhost", 80)
+                .await
+                .unwrap()
+                .iter()
+                .all(|a| a.ip().is_loopback())
+        );
+        assert!(open.lookup("[::1]", 80).await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn a_refused_resolution_is_classified_as_refused_and_nothing_connects() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let c = client(false, Duration::from_secs(5), 4);
+        let e = c
+            .post(format!("http://localhost:{port}/"))
+            .send_body("{}")
+            .await
+            .unwrap_err();
+        assert_eq!(classify(&e, Duration::from_secs(5)).0, "refused");
+        assert!(listener.accept().is_err(), "no connection was made");
+        drop(listener);
+        let c = client(true, Duration::from_secs(5), 4);
+        let e = c
+            .post(format!("http://localhost:{port}/"))
+            .send_body("{}")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            classify(&e, Duration::from_secs(5)).0,
+            "connect",
+            "nothing listens there any more"
+        );
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human(Duration::from_secs(15)), "15 s");
+        assert_eq!(human(Duration::from_millis(300)), "300 ms");
+        assert_eq!(human_long(Duration::from_secs(5 * 86_400)), "5 days");
+        assert_eq!(human_long(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(human_long(Duration::from_secs(1)), "1 second");
+        assert_eq!(human_long(Duration::from_secs(90)), "90 seconds");
+    }
+}

@@ -1,10 +1,8 @@
 use crate::support::*;
 use aethenox_webhooks::domain::signing;
 use awc::http::StatusCode;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aethenox-webhooks");
 
@@ -192,63 +190,26 @@ fn verify_checks_a_signature_against_a_body() {
     assert_eq!(wrong_secret.status.code(), Some(1));
 }
 
-/// Kills the server it holds when dropped, so a failing test leaves nothing running.
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[actix_rt::test]
 async fn the_binary_runs_from_an_empty_folder_and_logs_a_one_time_setup_link() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("AETHENOX_DATA_DIR")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _served = Served(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let link = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .expect("the server logs a setup link in time");
-        if let Some(start) = line.find("http://") {
-            let url: String = line[start..].split_whitespace().next().unwrap().to_owned();
-            if url.contains("/setup?token=") {
-                break url;
-            }
-        }
-    };
+    let (served, link) = Served::start(dir.path(), &[]);
+    assert!(link.contains("/setup?token="), "{link}");
     assert!(
         dir.path().join("data/aethenox.db").exists(),
         "the default database is ./data/aethenox.db"
     );
-    let base = link.split("/setup").next().unwrap().to_owned();
     let client = awc::Client::default();
-    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", served.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let setup = client.get(&link).send().await.unwrap();
     assert_eq!(setup.status(), StatusCode::OK);
     let js = client
-        .get(format!("{base}/static/htmx.min.js"))
+        .get(format!("{}/static/htmx.min.js", served.base))
         .send()
         .await
         .unwrap();

@@ -3,8 +3,10 @@
 mod api;
 mod auth;
 mod cli;
+mod crash;
 mod delivery;
 mod escaping;
 mod receiver;
+mod receivers;
 mod support;
 mod webhooks;

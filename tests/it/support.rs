@@ -398,3 +398,79 @@ impl Api {
         self.call("PATCH", path, Some(&body.to_string())).await
     }
 }
+
+/// The real binary, started in `dir` with `--bind 127.0.0.1:0`; killed when dropped.
+pub struct Served {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Served {
+    /// Starts the binary and waits for the URL it logs; returns it and that URL.
+    pub fn start(dir: &std::path::Path, args: &[&str]) -> (Served, String) {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aethenox-webhooks"))
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(dir)
+            .env_remove("AETHENOX_DATA_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the binary");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let url = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .expect("the server logs the URL to open in time");
+            if let Some(start) = line.find("open http://") {
+                break line[start + 5..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_owned();
+            }
+        };
+        let base = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        (Served { child, base }, url)
+    }
+
+    /// SIGTERM, as a service manager stops it; waits up to `secs` for it to exit.
+    pub fn terminate(&mut self, secs: u64) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not stop within {secs} s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
