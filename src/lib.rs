@@ -27,6 +27,9 @@ pub struct AppState {
     /// Wakes the delivery actor: something was published or an attempt finished.
     pub wakeup: std::sync::Arc<tokio::sync::Notify>,
     pub metrics: metrics::Metrics,
+    /// Stores published events, many per transaction.
+    pub intake: delivery::intake::Intake,
+    pub api_key_cache: web::api::auth::KeyCache,
 }
 
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
@@ -37,12 +40,16 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         !store::users::any_admin(&mut conn)?
     };
     let setup_token = needs_setup.then(domain::ids::random_token::<24>);
+    let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
+    let intake = delivery::intake::Intake::start(pool.clone(), wakeup.clone())?;
     Ok(Data::new(AppState {
         config,
         pool,
         setup_token: Mutex::new(setup_token),
-        wakeup: Default::default(),
+        wakeup,
         metrics: Default::default(),
+        intake,
+        api_key_cache: Default::default(),
     }))
 }
 

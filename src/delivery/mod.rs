@@ -7,6 +7,7 @@
 //! something is published (the API wakes the actor) and an outcome is written as soon as it is
 //! known, so batching adds no latency at low load.
 
+pub mod intake;
 pub mod send;
 
 use crate::AppState;
@@ -235,15 +236,12 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
     let lease_ms = (config.request_timeout.as_millis() as i64) * 2 + 60_000;
 
     while !stop.load(Ordering::SeqCst) {
-        let (free, skip) = {
+        let (free, busy) = {
             let f = in_flight.borrow();
-            let skip: Vec<String> = f
-                .per_webhook
-                .iter()
-                .filter(|(_, n)| **n >= config.max_per_endpoint)
-                .map(|(id, _)| id.clone())
-                .collect();
-            (config.max_in_flight.saturating_sub(f.total), skip)
+            (
+                config.max_in_flight.saturating_sub(f.total),
+                f.per_webhook.clone(),
+            )
         };
         let mut full_batch = false;
         if free > 0 {
@@ -251,7 +249,14 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
             let now = time::now_ms();
             let claimed = db(&state, move |conn| {
                 conn.immediate_transaction(|conn| {
-                    let jobs = store::claim_due(conn, now, want as i64, &skip, now + lease_ms)?;
+                    let jobs = store::claim_due(
+                        conn,
+                        now,
+                        want,
+                        &busy,
+                        config.max_per_endpoint,
+                        now + lease_ms,
+                    )?;
                     let ids: Vec<&str> = jobs.iter().map(|j| j.webhook_id.as_str()).collect();
                     let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
                     Ok((jobs, secrets))

@@ -4,6 +4,7 @@
 use crate::db::DbConn;
 use crate::db::schema::{attempts, deliveries, events, webhooks};
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 pub const PENDING: &str = "pending";
 pub const SENDING: &str = "sending";
@@ -60,28 +61,49 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries (oldest due first) by leasing them until `lease_until`.
-/// Deliveries of disabled webhooks wait, except test deliveries; `skip` lists webhooks that
-/// already have as many attempts in flight as they may.
+/// Deliveries of disabled webhooks wait, except test deliveries. No webhook gets more than
+/// `per_webhook` in flight: `in_flight` says how many each already has.
 pub fn claim_due(
     conn: &mut DbConn,
     now: i64,
-    limit: i64,
-    skip: &[String],
+    limit: usize,
+    in_flight: &HashMap<String, usize>,
+    per_webhook: usize,
     lease_until: i64,
 ) -> QueryResult<Vec<Claimed>> {
+    let full: Vec<&String> = in_flight
+        .iter()
+        .filter(|(_, n)| **n >= per_webhook)
+        .map(|(id, _)| id)
+        .collect();
     let mut query = deliveries::table
         .inner_join(webhooks::table)
         .filter(deliveries::status.eq(PENDING))
         .filter(deliveries::next_attempt_at.le(now))
         .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
         .order(deliveries::next_attempt_at.asc())
-        .limit(limit)
-        .select(deliveries::id)
+        // Room to skip over a busy webhook's backlog within one claim.
+        .limit((limit * 4).min(4096) as i64)
+        .select((deliveries::id, deliveries::webhook_id))
         .into_boxed();
-    if !skip.is_empty() {
-        query = query.filter(deliveries::webhook_id.ne_all(skip));
+    if !full.is_empty() {
+        query = query.filter(deliveries::webhook_id.ne_all(full));
     }
-    let ids: Vec<String> = query.load(conn)?;
+    let candidates: Vec<(String, String)> = query.load(conn)?;
+    let mut taken: HashMap<&str, usize> = HashMap::new();
+    let mut ids: Vec<&str> = Vec::with_capacity(limit);
+    for (id, webhook) in &candidates {
+        let n = taken
+            .entry(webhook)
+            .or_insert_with(|| in_flight.get(webhook).copied().unwrap_or(0));
+        if *n < per_webhook {
+            *n += 1;
+            ids.push(id);
+            if ids.len() == limit {
+                break;
+            }
+        }
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -174,6 +174,7 @@ async fn revoke(
     if n == 0 {
         return Err(AppError::NotFound);
     }
+    state.api_key_cache.clear();
     tracing::info!(api_key_id = id, user_id = user.id, "API key revoked");
     Ok(see_other("/settings/api-keys?notice=revoked"))
 }

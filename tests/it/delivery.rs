@@ -585,3 +585,34 @@ async fn metrics_count_what_happened() {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
 }
+
+#[actix_rt::test]
+async fn a_slow_endpoint_gets_a_few_attempts_at_once_and_cannot_starve_the_others() {
+    let app = TestApp::delivering(|c| c.max_per_endpoint = 2).await;
+    let slow = Receiver::start().await;
+    slow.always(Reply::status(204).delay(Duration::from_millis(500)));
+    let fast = Receiver::start().await;
+    app.webhook(&slow.url("/slow"), &["message.sent"]);
+    app.webhook(&fast.url("/fast"), &["message.sent"]);
+    let api = app.api(&app.api_key());
+    let started = std::time::Instant::now();
+    for _ in 0..8 {
+        publish(&api, "message.sent", json!({})).await;
+    }
+    wait_for(10, "the fast endpoint to get all 8", || fast.count() == 8).await;
+    let fast_done = started.elapsed();
+    assert!(
+        slow.count() < 8,
+        "the fast endpoint did not wait for the slow one"
+    );
+    assert!(
+        fast_done < Duration::from_millis(1500),
+        "fast deliveries took {fast_done:?}"
+    );
+    wait_for(20, "the slow endpoint to get all 8", || slow.count() == 8).await;
+    assert_eq!(
+        slow.max_in_flight(),
+        2,
+        "at most --max-per-endpoint attempts at once"
+    );
+}

@@ -68,6 +68,8 @@ struct Shared {
     got: Vec<Received>,
     script: VecDeque<Reply>,
     default: Option<Reply>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 pub struct Receiver {
@@ -99,6 +101,8 @@ async fn record(
             body: body.to_vec(),
             at: Instant::now(),
         });
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
         s.script
             .pop_front()
             .or_else(|| s.default.clone())
@@ -107,6 +111,7 @@ async fn record(
     if !reply.delay.is_zero() {
         actix_rt::time::sleep(reply.delay).await;
     }
+    shared.lock().unwrap().in_flight -= 1;
     let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(reply.status).unwrap());
     for (k, v) in &reply.headers {
         res.insert_header((k.as_str(), v.as_str()));
@@ -154,6 +159,11 @@ impl Receiver {
 
     pub fn got(&self) -> Vec<Received> {
         self.shared.lock().unwrap().got.clone()
+    }
+
+    /// The most requests this receiver was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.lock().unwrap().max_in_flight
     }
 
     pub fn count(&self) -> usize {

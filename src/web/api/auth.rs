@@ -12,10 +12,39 @@ use actix_web::middleware::Next;
 use actix_web::{
     FromRequest, HttpMessage, HttpRequest, ResponseError, dev::Payload, http::header, web,
 };
+use std::collections::HashMap;
 use std::future::{Ready, ready};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// `last_used_at` is written at most this often per key.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
+/// How long a verified key is trusted without asking the database again.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Recently verified keys (hash → key id, when verified), so a busy publisher does not cost a
+/// database read per request. Revoking a key clears it.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<String, (i32, Instant)>>);
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<i32> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(id, _)| *id)
+    }
+
+    fn put(&self, hash: String, id: i32) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+        map.insert(hash, (id, Instant::now()));
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
 
 /// The API key a request was made with (put in request extensions by `require_api_key`).
 #[derive(Debug, Clone)]
@@ -43,8 +72,12 @@ async fn authenticate(req: &ServiceRequest) -> Result<ApiKeyAuth, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
     // Looked up by hash: the clear key is never stored or compared byte by byte.
     let hash = token_hash(&key);
+    if let Some(key_id) = state.api_key_cache.get(&hash) {
+        return Ok(ApiKeyAuth { key_id });
+    }
+    let lookup = hash.clone();
     let found = crate::db::run(&state.pool, move |conn| {
-        let found = store::api_keys::find_active_by_hash(conn, &hash)?;
+        let found = store::api_keys::find_active_by_hash(conn, &lookup)?;
         if let Some(k) = &found {
             let now = now_ms();
             if k.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
@@ -54,9 +87,9 @@ async fn authenticate(req: &ServiceRequest) -> Result<ApiKeyAuth, AppError> {
         Ok::<_, AppError>(found)
     })
     .await?;
-    found
-        .map(|k| ApiKeyAuth { key_id: k.id })
-        .ok_or(AppError::Unauthorized)
+    let key = found.ok_or(AppError::Unauthorized)?;
+    state.api_key_cache.put(hash, key.id);
+    Ok(ApiKeyAuth { key_id: key.id })
 }
 
 pub async fn require_api_key(

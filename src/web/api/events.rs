@@ -4,9 +4,9 @@ use super::auth::ApiKeyAuth;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
 use crate::AppState;
+use crate::delivery::intake::Publish;
 use crate::domain::{events, ids, time};
 use crate::error::{ApiError, AppError};
-use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -41,7 +41,7 @@ pub struct EventAccepted {
 }
 
 /// Publish an event: it is stored with one delivery per subscribed, enabled webhook in one
-/// transaction, and delivered in the background.
+/// transaction before the answer, and delivered in the background.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = PublishEvent,
     responses((status = 202, body = EventAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -72,58 +72,22 @@ pub async fn publish_event(
     };
     let now = time::now_ms();
     let payload = events::payload(&id, &event_type, now, &data);
-    let worker = state.clone();
-    let (accepted, created) = crate::db::run(&state.pool, move |conn| {
-        let result = conn.immediate_transaction(|conn| {
-            if let Some((_, count)) = store::events::find(conn, &id)? {
-                return Ok((
-                    EventAccepted {
-                        id: id.clone(),
-                        deliveries: count,
-                    },
-                    false,
-                ));
-            }
-            let webhooks = store::webhooks::subscribed(conn, &event_type)?;
-            let rows: Vec<NewDelivery> = webhooks
-                .iter()
-                .map(|w| NewDelivery {
-                    id: ids::new_id("dlv"),
-                    event_id: &id,
-                    webhook_id: w,
-                    event_type: &event_type,
-                    is_test: false,
-                })
-                .collect();
-            let count = rows.len() as i32;
-            store::events::insert(
-                conn,
-                &NewEvent {
-                    id: &id,
-                    event_type: &event_type,
-                    body: &payload,
-                    delivery_count: count,
-                    created_at: now,
-                },
-            )?;
-            store::deliveries::insert_many(conn, &rows, now)?;
-            Ok::<_, diesel::result::Error>((
-                EventAccepted {
-                    id: id.clone(),
-                    deliveries: count,
-                },
-                true,
-            ))
-        })?;
-        // Woken from here, after the commit: even if the publisher has gone away by now,
-        // what was stored is delivered at once.
-        if result.1 {
-            worker.wakeup.notify_one();
-        }
-        Ok::<_, AppError>(result)
-    })
-    .await?;
-    if created {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    state
+        .intake
+        .publish(Publish {
+            id,
+            event_type,
+            payload,
+            created_at: now,
+            reply,
+        })
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let accepted = answer
+        .await
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("the event writer stopped")))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("storing the event: {e}")))?;
+    if accepted.created {
         state
             .metrics
             .events_accepted
@@ -133,5 +97,9 @@ pub async fn publish_event(
             .deliveries_created
             .fetch_add(accepted.deliveries as u64, Ordering::Relaxed);
     }
+    let accepted = EventAccepted {
+        id: accepted.id,
+        deliveries: accepted.deliveries,
+    };
     Ok(HttpResponse::Accepted().json(accepted))
 }

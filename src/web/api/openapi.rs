@@ -45,7 +45,13 @@ impl utoipa::Modify for BearerKeys {
 }
 
 pub async fn spec() -> HttpResponse {
-    let mut doc = ApiDoc::openapi();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    HttpResponse::Ok().json(doc)
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = JSON.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        serde_json::to_string(&doc).unwrap_or_default()
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.clone())
 }

@@ -1,0 +1,142 @@
+//! Accepting events: one writer thread stores everything published since its last commit in one
+//! transaction (group commit), so concurrent publishers don't queue on SQLite's write lock one
+//! by one. A publisher is answered only after the commit of its event and deliveries.
+
+use crate::db::DbPool;
+use crate::domain::{ids, time};
+use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc;
+use tokio::sync::{Notify, oneshot};
+
+/// Most events stored in one transaction.
+const BATCH: usize = 512;
+
+/// An event to store, with where to send the answer.
+pub struct Publish {
+    pub id: String,
+    pub event_type: String,
+    pub payload: Vec<u8>,
+    pub created_at: i64,
+    pub reply: oneshot::Sender<Result<Accepted, String>>,
+}
+
+/// How an event was accepted: `created` is false when its id was already known and this is
+/// the first answer again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub id: String,
+    pub deliveries: i32,
+    pub created: bool,
+}
+
+/// The sending side; the writer thread ends when the last `Intake` is dropped.
+pub struct Intake {
+    tx: mpsc::Sender<Publish>,
+}
+
+impl Intake {
+    pub fn start(pool: DbPool, wakeup: Arc<Notify>) -> std::io::Result<Intake> {
+        let (tx, rx) = mpsc::channel::<Publish>();
+        std::thread::Builder::new()
+            .name("intake".into())
+            .spawn(move || writer(pool, wakeup, rx))?;
+        Ok(Intake { tx })
+    }
+
+    /// Hands the event to the writer; the answer comes once it is committed.
+    pub fn publish(&self, p: Publish) -> Result<(), String> {
+        self.tx
+            .send(p)
+            .map_err(|_| "the event writer has stopped".to_owned())
+    }
+}
+
+fn store_batch(
+    conn: &mut crate::db::DbConn,
+    batch: &[Publish],
+) -> diesel::QueryResult<Vec<Accepted>> {
+    let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut answers = Vec::with_capacity(batch.len());
+    let now = time::now_ms();
+    for p in batch {
+        if let Some((_, count)) = store::events::find(conn, &p.id)? {
+            answers.push(Accepted {
+                id: p.id.clone(),
+                deliveries: count,
+                created: false,
+            });
+            continue;
+        }
+        if !subscribers.contains_key(p.event_type.as_str()) {
+            subscribers.insert(
+                &p.event_type,
+                store::webhooks::subscribed(conn, &p.event_type)?,
+            );
+        }
+        let webhooks = &subscribers[p.event_type.as_str()];
+        let rows: Vec<NewDelivery> = webhooks
+            .iter()
+            .map(|w| NewDelivery {
+                id: ids::new_id("dlv"),
+                event_id: &p.id,
+                webhook_id: w,
+                event_type: &p.event_type,
+                is_test: false,
+            })
+            .collect();
+        let count = rows.len() as i32;
+        store::events::insert(
+            conn,
+            &NewEvent {
+                id: &p.id,
+                event_type: &p.event_type,
+                body: &p.payload,
+                delivery_count: count,
+                created_at: p.created_at,
+            },
+        )?;
+        store::deliveries::insert_many(conn, &rows, now)?;
+        answers.push(Accepted {
+            id: p.id.clone(),
+            deliveries: count,
+            created: true,
+        });
+    }
+    Ok(answers)
+}
+
+fn writer(pool: DbPool, wakeup: Arc<Notify>, rx: mpsc::Receiver<Publish>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let stored = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            conn.immediate_transaction(|c| store_batch(c, &batch))
+                .map_err(|e| e.to_string())
+        });
+        match stored {
+            Ok(answers) => {
+                // Woken after the commit: even if a publisher has hung up by now, what was
+                // stored is delivered at once.
+                if answers.iter().any(|a| a.created && a.deliveries > 0) {
+                    wakeup.notify_one();
+                }
+                for (p, a) in batch.into_iter().zip(answers) {
+                    let _ = p.reply.send(Ok(a));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = batch.len(), "storing published events failed");
+                for p in batch {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Load benchmark: events in through the API, signed deliveries out to nginx, every attempt recorded.
+
+Usage:
+    cargo build --release
+    python3 tests/bench/load.py [--binary target/release/aethenox-webhooks] [--fanout 4] [--seconds 20]
+
+Needs Debian's wrk and nginx. Everything runs on 127.0.0.1 and stops by itself. It reports:
+  1. throughput: wrk posts events as fast as it can for --seconds; each event fans out to
+     --fanout webhooks; sustained deliveries/s is read from /metrics over the middle of the run,
+     and the time to drain the queue afterwards is measured too;
+  2. latency: a paced client posts 500 events/s for --seconds to one webhook; the time from
+     acceptance (the event's created_at) to arrival at nginx ($msec in its access log);
+  3. the server's peak RSS (VmHWM).
+"""
+import argparse, http.client, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+
+p = argparse.ArgumentParser()
+p.add_argument("--binary", default="target/release/aethenox-webhooks")
+p.add_argument("--fanout", type=int, default=4)
+p.add_argument("--seconds", type=int, default=20)
+p.add_argument("--rate", type=int, default=500)
+p.add_argument("--connections", type=int, default=16)
+p.add_argument("--max-per-endpoint", type=int, default=64)
+args = p.parse_args()
+
+APP, SINK = 18089, 18090
+work = tempfile.mkdtemp(prefix="aethenox-bench-")
+procs = []
+
+
+def stop_all():
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_port(port, deadline=30):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing answered on port {port}")
+
+
+def api(method, path, body=None):
+    c = http.client.HTTPConnection("127.0.0.1", APP, timeout=30)
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    if r.status >= 300:
+        raise SystemExit(f"{method} {path}: {r.status} {data[:200]!r}")
+    return data
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def metrics():
+    return api("GET", "/metrics").decode()
+
+
+def succeeded():
+    return metric(metrics(), 'aethenox_deliveries_total{outcome="succeeded"}')
+
+
+try:
+    binary = os.path.abspath(args.binary)
+    # The receiver: nginx answering 204, logging when each delivery arrived.
+    conf = os.path.join(work, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    log_format arrival '$msec $http_webhook_id';
+    access_log {work}/arrivals.log arrival buffer=1m flush=1s;
+    client_body_temp_path {work};
+    server {{
+        listen 127.0.0.1:{SINK} backlog=4096;
+        keepalive_requests 10000000;
+        location / {{ return 204; }}
+        location = /healthz {{ return 200; }}
+    }}
+}}
+""")
+    procs.append(subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL))
+    wait_port(SINK)
+
+    data_dir = os.path.join(work, "data")
+    KEY = subprocess.check_output([binary, "api-keys", "create", "--name", "bench", "--data-dir", data_dir]).decode().strip()
+    server = subprocess.Popen(
+        [binary, "--bind", f"127.0.0.1:{APP}", "--data-dir", data_dir, "--allow-private-targets",
+         "--max-per-endpoint", str(args.max_per_endpoint)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "AETHENOX_LOG": "error"})
+    procs.append(server)
+    wait_port(APP)
+
+    for i in range(args.fanout):
+        api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]})
+    api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/latency", "events": ["call.missed"]})
+
+    # 1. Throughput.
+    lua = os.path.join(work, "post.lua")
+    body = json.dumps({"type": "message.received", "data": {
+        "message_id": "msg_01jd8k3a6b8c0d2e4f6g8h0j2k", "channel": "whatsapp", "direction": "inbound",
+        "contact": {"id": "con_01jd8k2m4q7r9s3t5v6w8x0y1z", "name": "Amara Okafor", "phone": "+14155550132"},
+        "body": "Hi! Is my order #4821 on its way?"}})
+    with open(lua, "w") as f:
+        f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.body = {json.dumps(body)}\n')
+    wrk = subprocess.Popen(["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s", lua,
+                            f"http://127.0.0.1:{APP}/api/v1/events"], stdout=subprocess.PIPE, text=True)
+    start = time.monotonic()
+    samples = []
+    while wrk.poll() is None:
+        samples.append((time.monotonic() - start, succeeded()))
+        time.sleep(1)
+    wrk_out = wrk.stdout.read()
+    accepted = metric(metrics(), "aethenox_events_accepted_total")
+    expected = accepted * args.fanout
+    while True:
+        done = succeeded()
+        if done >= expected:
+            break
+        time.sleep(0.05)
+    drained_at = time.monotonic() - start
+    # Sustained rate: the middle of the run, away from warm-up and the end of the load.
+    mid = [s for s in samples if args.seconds * 0.25 <= s[0] <= args.seconds * 0.9]
+    sustained = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
+    rps_line = next((l for l in wrk_out.splitlines() if "Requests/sec" in l), "?")
+    print(f"throughput: {accepted:.0f} events accepted in {args.seconds} s ({rps_line.split()[-1]} events/s by wrk), "
+          f"fan-out {args.fanout}")
+    print(f"  deliveries/s sustained during the load: {sustained:.0f}")
+    print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
+
+    # 2. Latency at a steady rate, one webhook.
+    conn = http.client.HTTPConnection("127.0.0.1", APP, timeout=30)
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    n = args.rate * args.seconds
+    t0 = time.monotonic()
+    late = 0
+    for i in range(n):
+        due = t0 + i / args.rate
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        elif now - due > 0.05:
+            late += 1
+        conn.request("POST", "/api/v1/events", body=json.dumps({"type": "call.missed", "id": f"lat-{i}", "data": {"call_id": i}}),
+                     headers=headers)
+        r = conn.getresponse()
+        r.read()
+        if r.status != 202:
+            raise SystemExit(f"event {i}: {r.status}")
+    elapsed = time.monotonic() - t0
+    want = {f"lat-{i}" for i in range(n)}
+    arrivals = {}
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        time.sleep(1.2)  # nginx flushes its access log every second
+        arrivals.clear()
+        with open(os.path.join(work, "arrivals.log")) as f:
+            for line in f:
+                at, _, event = line.strip().partition(" ")
+                if event in want and event not in arrivals:
+                    arrivals[event] = float(at) * 1000
+        if len(arrivals) == n:
+            break
+    db = sqlite3.connect(os.path.join(data_dir, "aethenox.db"))
+    created = dict(db.execute("SELECT id, created_at FROM events WHERE id LIKE 'lat-%'"))
+    lat = sorted(arrivals[e] - created[e] for e in arrivals)
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    print(f"latency: {n} events at {n / elapsed:.0f}/s ({late} sent late by the client); {len(lat)} arrived")
+    print(f"  acceptance to arrival: p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max {lat[-1]:.1f} ms")
+
+    # 3. Memory.
+    hwm = next(l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmHWM")).split()[1]
+    print(f"peak RSS: {int(hwm) / 1024:.1f} MiB")
+finally:
+    stop_all()
+    shutil.rmtree(work, ignore_errors=True)
