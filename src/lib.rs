@@ -30,6 +30,8 @@ pub struct AppState {
     /// Stores published events, many per transaction.
     pub intake: delivery::intake::Intake,
     pub api_key_cache: web::api::auth::KeyCache,
+    /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
+    pub write_lock: db::WriteLock,
 }
 
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
@@ -41,7 +43,8 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     };
     let setup_token = needs_setup.then(domain::ids::random_token::<24>);
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
-    let intake = delivery::intake::Intake::start(pool.clone(), wakeup.clone())?;
+    let write_lock = db::WriteLock::default();
+    let intake = delivery::intake::Intake::start(pool.clone(), wakeup.clone(), write_lock.clone())?;
     Ok(Data::new(AppState {
         config,
         pool,
@@ -50,6 +53,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         metrics: Default::default(),
         intake,
         api_key_cache: Default::default(),
+        write_lock,
     }))
 }
 

@@ -57,6 +57,20 @@ pub fn open(path: &Path) -> anyhow::Result<DbPool> {
         .context("opening the database pool")
 }
 
+/// Serialises this process's busiest write transactions: waiting on a mutex is prompt, where
+/// SQLite's busy handler sleeps between retries (and adds milliseconds to every collision).
+pub type WriteLock = std::sync::Arc<std::sync::Mutex<()>>;
+
+/// An immediate (write) transaction taken under `lock`.
+pub fn immediate<T>(
+    conn: &mut DbConn,
+    lock: &WriteLock,
+    f: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+    conn.immediate_transaction(f)
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool (Diesel is blocking).
 pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where

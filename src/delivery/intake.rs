@@ -2,7 +2,7 @@
 //! transaction (group commit), so concurrent publishers don't queue on SQLite's write lock one
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
-use crate::db::DbPool;
+use crate::db::{DbPool, WriteLock};
 use crate::domain::{ids, time};
 use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
@@ -37,11 +37,15 @@ pub struct Intake {
 }
 
 impl Intake {
-    pub fn start(pool: DbPool, wakeup: Arc<Notify>) -> std::io::Result<Intake> {
+    pub fn start(
+        pool: DbPool,
+        wakeup: Arc<Notify>,
+        write_lock: WriteLock,
+    ) -> std::io::Result<Intake> {
         let (tx, rx) = mpsc::channel::<Publish>();
         std::thread::Builder::new()
             .name("intake".into())
-            .spawn(move || writer(pool, wakeup, rx))?;
+            .spawn(move || writer(pool, wakeup, write_lock, rx))?;
         Ok(Intake { tx })
     }
 
@@ -107,7 +111,7 @@ fn store_batch(
     Ok(answers)
 }
 
-fn writer(pool: DbPool, wakeup: Arc<Notify>, rx: mpsc::Receiver<Publish>) {
+fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Receiver<Publish>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -117,7 +121,7 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, rx: mpsc::Receiver<Publish>) {
             }
         }
         let stored = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            conn.immediate_transaction(|c| store_batch(c, &batch))
+            crate::db::immediate(&mut conn, &write_lock, |c| store_batch(c, &batch))
                 .map_err(|e| e.to_string())
         });
         match stored {

@@ -14,11 +14,10 @@ use crate::AppState;
 use crate::domain::{ids, retry, time};
 use crate::store::deliveries::{self as store, After, Claimed, NewAttempt, Outcome};
 use actix_web::web::Data;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
@@ -32,23 +31,52 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Running delivery actor; stop it with `stop()` (also done on drop).
 pub struct DeliveryWorker {
-    thread: Option<JoinHandle<()>>,
+    dispatcher: Option<JoinHandle<()>>,
+    senders: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     wakeup: Arc<Notify>,
 }
 
+/// A claimed delivery with the secrets to sign it, on its way to a sender thread.
+type Job = (Claimed, Vec<String>);
+
 impl DeliveryWorker {
+    /// One dispatcher thread claims and records; sender threads (one per core, at most 4),
+    /// each with its own runtime and HTTP client, send.
     pub fn start(state: Data<AppState>) -> std::io::Result<DeliveryWorker> {
         let stop = Arc::new(AtomicBool::new(false));
         let wakeup = state.wakeup.clone();
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let (outcomes, outcome_rx) = mpsc::unbounded_channel::<Outcome>();
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 4);
+        let mut senders = Vec::new();
+        let mut job_txs = Vec::new();
+        for i in 0..threads {
+            let (job_tx, job_rx) = mpsc::unbounded_channel::<Job>();
+            job_txs.push(job_tx);
+            let (state, in_flight, outcomes) = (state.clone(), in_flight.clone(), outcomes.clone());
+            senders.push(
+                std::thread::Builder::new()
+                    .name(format!("delivery-send-{i}"))
+                    .spawn(move || {
+                        actix_web::rt::System::new()
+                            .block_on(sender(state, job_rx, outcomes, in_flight));
+                    })?,
+            );
+        }
+        drop(outcomes);
         let flag = stop.clone();
-        let thread = std::thread::Builder::new()
+        let dispatcher = std::thread::Builder::new()
             .name("delivery".into())
             .spawn(move || {
-                actix_web::rt::System::new().block_on(run(state, flag));
+                actix_web::rt::System::new()
+                    .block_on(run(state, flag, job_txs, outcome_rx, in_flight));
             })?;
         Ok(DeliveryWorker {
-            thread: Some(thread),
+            dispatcher: Some(dispatcher),
+            senders,
             stop,
             wakeup,
         })
@@ -62,7 +90,10 @@ impl DeliveryWorker {
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         self.wakeup.notify_one();
-        if let Some(t) = self.thread.take() {
+        if let Some(t) = self.dispatcher.take() {
+            let _ = t.join();
+        }
+        for t in self.senders.drain(..) {
             let _ = t.join();
         }
     }
@@ -79,7 +110,30 @@ impl Drop for DeliveryWorker {
 struct InFlight {
     total: usize,
     per_webhook: HashMap<String, usize>,
-    ids: Vec<String>,
+    ids: HashSet<String>,
+}
+
+impl InFlight {
+    fn start(&mut self, job: &Claimed) {
+        self.total += 1;
+        *self.per_webhook.entry(job.webhook_id.clone()).or_default() += 1;
+        self.ids.insert(job.id.clone());
+    }
+
+    fn finish(&mut self, job: &Claimed) {
+        self.total -= 1;
+        if let Some(n) = self.per_webhook.get_mut(&job.webhook_id) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_webhook.remove(&job.webhook_id);
+            }
+        }
+        self.ids.remove(&job.id);
+    }
+}
+
+fn lock(m: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn db<T: Send + 'static>(
@@ -182,8 +236,9 @@ async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome
         loop {
             let outcomes = batch.clone();
             let text = disable_text.clone();
+            let write_lock = state.write_lock.clone();
             let written = db(&state, move |conn| {
-                conn.immediate_transaction(|conn| {
+                crate::db::immediate(conn, &write_lock, |conn| {
                     store::record(conn, &outcomes, time::now_ms(), disable_after_ms, &text)
                 })
             })
@@ -211,7 +266,13 @@ async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome
     }
 }
 
-async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
+async fn run(
+    state: Data<AppState>,
+    stop: Arc<AtomicBool>,
+    senders: Vec<mpsc::UnboundedSender<Job>>,
+    outcomes: mpsc::UnboundedReceiver<Outcome>,
+    in_flight: Arc<Mutex<InFlight>>,
+) {
     let config = state.config.clone();
     match db(&state, |conn| {
         store::release_leases(conn, None, time::now_ms())
@@ -225,19 +286,13 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
         ),
         Err(e) => tracing::error!(error = %e, "could not requeue interrupted deliveries"),
     }
-    let client = Rc::new(send::client(
-        config.allow_private_targets,
-        config.request_timeout,
-        config.max_in_flight,
-    ));
-    let (tx, rx) = mpsc::unbounded_channel::<Outcome>();
-    let recorder = actix_web::rt::spawn(recorder(state.clone(), rx));
-    let in_flight = Rc::new(RefCell::new(InFlight::default()));
+    let recorder = actix_web::rt::spawn(recorder(state.clone(), outcomes));
     let lease_ms = (config.request_timeout.as_millis() as i64) * 2 + 60_000;
+    let mut next_sender = 0usize;
 
     while !stop.load(Ordering::SeqCst) {
         let (free, busy) = {
-            let f = in_flight.borrow();
+            let f = lock(&in_flight);
             (
                 config.max_in_flight.saturating_sub(f.total),
                 f.per_webhook.clone(),
@@ -247,16 +302,12 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
         if free > 0 {
             let want = free.min(CLAIM_BATCH);
             let now = time::now_ms();
+            let per_endpoint = config.max_per_endpoint;
+            let write_lock = state.write_lock.clone();
             let claimed = db(&state, move |conn| {
-                conn.immediate_transaction(|conn| {
-                    let jobs = store::claim_due(
-                        conn,
-                        now,
-                        want,
-                        &busy,
-                        config.max_per_endpoint,
-                        now + lease_ms,
-                    )?;
+                crate::db::immediate(conn, &write_lock, |conn| {
+                    let jobs =
+                        store::claim_due(conn, now, want, &busy, per_endpoint, now + lease_ms)?;
                     let ids: Vec<&str> = jobs.iter().map(|j| j.webhook_id.as_str()).collect();
                     let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
                     Ok((jobs, secrets))
@@ -274,7 +325,10 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
             full_batch = jobs.len() == want;
             for job in jobs {
                 let secrets = secrets.get(&job.webhook_id).cloned().unwrap_or_default();
-                spawn_attempt(&state, &client, &in_flight, &tx, job, secrets);
+                lock(&in_flight).start(&job);
+                state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+                let _ = senders[next_sender % senders.len()].send((job, secrets));
+                next_sender = next_sender.wrapping_add(1);
             }
         }
         if full_batch {
@@ -300,14 +354,15 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
     // Shutting down: no more claims; give attempts in flight a bounded time to finish.
     let grace = config.request_timeout.min(Duration::from_secs(30)) + Duration::from_secs(1);
     let deadline = Instant::now() + grace;
-    while in_flight.borrow().total > 0 && Instant::now() < deadline {
+    while lock(&in_flight).total > 0 && Instant::now() < deadline {
         tokio::select! {
             _ = state.wakeup.notified() => {}
             _ = actix_web::rt::time::sleep(Duration::from_millis(20)) => {}
         }
     }
-    let unfinished = std::mem::take(&mut in_flight.borrow_mut().ids);
-    drop(tx);
+    let unfinished: Vec<String> = lock(&in_flight).ids.drain().collect();
+    // Closing the job queues ends the sender threads; what they still hold is abandoned.
+    drop(senders);
     // Outcomes already known are written before the remaining leases are given back.
     let mut recorder = recorder;
     if actix_web::rt::time::timeout(Duration::from_secs(2), &mut recorder)
@@ -329,57 +384,49 @@ async fn run(state: Data<AppState>, stop: Arc<AtomicBool>) {
     }
 }
 
-fn spawn_attempt(
-    state: &Data<AppState>,
-    client: &Rc<awc::Client>,
-    in_flight: &Rc<RefCell<InFlight>>,
-    tx: &mpsc::UnboundedSender<Outcome>,
-    job: Claimed,
-    secrets: Vec<String>,
+/// A sender thread: sends every job it is handed, each as its own task.
+async fn sender(
+    state: Data<AppState>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+    in_flight: Arc<Mutex<InFlight>>,
 ) {
-    {
-        let mut f = in_flight.borrow_mut();
-        f.total += 1;
-        *f.per_webhook.entry(job.webhook_id.clone()).or_default() += 1;
-        f.ids.push(job.id.clone());
+    let config = &state.config;
+    let client = Rc::new(send::client(
+        config.allow_private_targets,
+        config.request_timeout,
+        config.max_in_flight,
+    ));
+    while let Some((job, secrets)) = jobs.recv().await {
+        let (state, client, outcomes, in_flight) = (
+            state.clone(),
+            client.clone(),
+            outcomes.clone(),
+            in_flight.clone(),
+        );
+        actix_web::rt::spawn(async move {
+            let config = &state.config;
+            let sent = send::send(
+                &client,
+                &job,
+                &secrets,
+                config.allow_private_targets,
+                config.request_timeout,
+            )
+            .await;
+            let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
+            log_attempt(&job, &sent, after);
+            let m = &state.metrics;
+            m.attempt(sent.status, sent.duration);
+            match after {
+                After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
+                After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
+                After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
+            };
+            let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
+            lock(&in_flight).finish(&job);
+            m.in_flight.fetch_sub(1, Ordering::Relaxed);
+            state.wakeup.notify_one();
+        });
     }
-    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let (state, client, in_flight, tx) =
-        (state.clone(), client.clone(), in_flight.clone(), tx.clone());
-    actix_web::rt::spawn(async move {
-        let config = &state.config;
-        let sent = send::send(
-            &client,
-            &job,
-            &secrets,
-            config.allow_private_targets,
-            config.request_timeout,
-        )
-        .await;
-        let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
-        log_attempt(&job, &sent, after);
-        let m = &state.metrics;
-        m.attempt(sent.status, sent.duration);
-        match after {
-            After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
-            After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
-            After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
-        };
-        let _ = tx.send(outcome(&job, sent, after, "automatic"));
-        {
-            let mut f = in_flight.borrow_mut();
-            f.total -= 1;
-            if let Some(n) = f.per_webhook.get_mut(&job.webhook_id) {
-                *n -= 1;
-                if *n == 0 {
-                    f.per_webhook.remove(&job.webhook_id);
-                }
-            }
-            if let Some(i) = f.ids.iter().position(|id| *id == job.id) {
-                f.ids.swap_remove(i);
-            }
-        }
-        m.in_flight.fetch_sub(1, Ordering::Relaxed);
-        state.wakeup.notify_one();
-    });
 }

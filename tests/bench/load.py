@@ -6,9 +6,12 @@ Usage:
     python3 tests/bench/load.py [--binary target/release/aethenox-webhooks] [--fanout 4] [--seconds 20]
 
 Needs Debian's wrk and nginx. Everything runs on 127.0.0.1 and stops by itself. It reports:
-  1. throughput: wrk posts events as fast as it can for --seconds; each event fans out to
-     --fanout webhooks; sustained deliveries/s is read from /metrics over the middle of the run,
-     and the time to drain the queue afterwards is measured too;
+  1. saturation: wrk posts events as fast as it can for --seconds; each event fans out to
+     --fanout webhooks; deliveries/s is read from /metrics over the middle of the run, and the
+     time to drain the queue afterwards is measured too;
+  1b. paced: wrk offers --paced deliveries/s (events/s x fan-out) for --seconds; deliveries/s
+     over the middle of the run and the largest backlog of due deliveries seen, which stays
+     small only if delivery keeps up;
   2. latency: a paced client posts 500 events/s for --seconds to one webhook; the time from
      acceptance (the event's created_at) to arrival at nginx ($msec in its access log);
   3. the server's peak RSS (VmHWM).
@@ -22,6 +25,7 @@ p.add_argument("--seconds", type=int, default=20)
 p.add_argument("--rate", type=int, default=500)
 p.add_argument("--connections", type=int, default=16)
 p.add_argument("--max-per-endpoint", type=int, default=64)
+p.add_argument("--paced", type=int, default=5000, help="deliveries/s offered in the paced phase (0 to skip)")
 args = p.parse_args()
 
 APP, SINK = 18089, 18090
@@ -146,10 +150,37 @@ http {{
     mid = [s for s in samples if args.seconds * 0.25 <= s[0] <= args.seconds * 0.9]
     sustained = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
     rps_line = next((l for l in wrk_out.splitlines() if "Requests/sec" in l), "?")
-    print(f"throughput: {accepted:.0f} events accepted in {args.seconds} s ({rps_line.split()[-1]} events/s by wrk), "
+    print(f"saturation: {accepted:.0f} events accepted in {args.seconds} s ({rps_line.split()[-1]} events/s by wrk), "
           f"fan-out {args.fanout}")
     print(f"  deliveries/s sustained during the load: {sustained:.0f}")
     print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
+
+    # 1b. Paced: wrk's delay() spaces each connection's requests to offer about --paced deliveries/s.
+    if args.paced:
+        conns = 64
+        events_per_s = args.paced / args.fanout
+        paced_lua = os.path.join(work, "paced.lua")
+        with open(paced_lua, "w") as f:
+            f.write(open(lua).read() + f"function delay() return {conns * 1000 / events_per_s:.3f} end\n")
+        before_acc = metric(metrics(), "aethenox_events_accepted_total")
+        wrk = subprocess.Popen(["wrk", "-t1", f"-c{conns}", f"-d{args.seconds}s", "-s", paced_lua,
+                                f"http://127.0.0.1:{APP}/api/v1/events"], stdout=subprocess.PIPE, text=True)
+        start = time.monotonic()
+        samples, backlog = [], 0
+        while wrk.poll() is None:
+            m = metrics()
+            samples.append((time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}')))
+            backlog = max(backlog, metric(m, 'aethenox_queue_depth{state="due"}'))
+            time.sleep(1)
+        wrk.stdout.read()
+        offered = (metric(metrics(), "aethenox_events_accepted_total") - before_acc) * args.fanout / args.seconds
+        mid = [s for s in samples if args.seconds * 0.25 <= s[0] <= args.seconds * 0.9]
+        rate = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
+        print(f"paced: {offered:.0f} deliveries/s offered; {rate:.0f} deliveries/s delivered; "
+              f"largest due backlog {backlog:.0f}")
+        expected = metric(metrics(), "aethenox_events_accepted_total") * args.fanout
+        while succeeded() < expected:
+            time.sleep(0.05)
 
     # 2. Latency at a steady rate, one webhook.
     conn = http.client.HTTPConnection("127.0.0.1", APP, timeout=30)
