@@ -221,17 +221,30 @@ impl Driver {
             .unwrap()
     }
 
+    /// The text of `css` now, or None if it is missing or went stale under a navigation.
+    async fn try_text(&self, css: &str) -> Option<String> {
+        let id = self.try_find(css).await?;
+        let v = self
+            .cmd("GET", &format!("/element/{id}/text"), None)
+            .await
+            .ok()?;
+        v.as_str().map(str::to_owned)
+    }
+
     /// Waits (up to `WAIT`) until `check` holds for the text of `css`.
     pub async fn wait_for_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
+        let mut last = None;
         loop {
-            let text = self.text(css).await;
-            if check(&text) {
-                return text;
+            if let Some(text) = self.try_text(css).await {
+                if check(&text) {
+                    return text;
+                }
+                last = Some(text);
             }
             assert!(
                 Instant::now() < deadline,
-                "{css} never got the expected text; last: {text}"
+                "{css} never got the expected text; last: {last:?}"
             );
             actix_rt::time::sleep(Duration::from_millis(50)).await;
         }
