@@ -32,6 +32,20 @@ pub struct AppState {
     pub api_key_cache: web::api::auth::KeyCache,
     /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
     pub write_lock: db::WriteLock,
+    /// The address the server listens on (known once `run` has its listener).
+    pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
+}
+
+impl AppState {
+    /// Where this server listens; the configured address until `run` knows better.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        *self.local_addr.get_or_init(|| {
+            self.config
+                .bind
+                .parse()
+                .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
+        })
+    }
 }
 
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
@@ -54,11 +68,13 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         intake,
         api_key_cache: Default::default(),
         write_lock,
+        local_addr: Default::default(),
     }))
 }
 
 /// Serves the app on `listener` until the returned server is stopped (or gets SIGINT/SIGTERM).
 pub fn run(state: Data<AppState>, listener: TcpListener) -> std::io::Result<Server> {
+    let _ = state.local_addr.set(listener.local_addr()?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -42,6 +42,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         failing_since -> Nullable<BigInt>,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 
@@ -87,6 +88,9 @@ diesel::table! {
         is_test -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        manual_attempts -> Integer,
+        last_status_class -> Nullable<Integer>,
+        last_duration_ms -> Nullable<Integer>,
     }
 }
 
@@ -104,6 +108,46 @@ diesel::table! {
         response_body -> Nullable<Binary>,
         response_truncated -> Bool,
         trigger -> Text,
+        triggered_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    bulk_retries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        total -> Integer,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bulk_retry_items (bulk_id, delivery_id) {
+        bulk_id -> Text,
+        delivery_id -> Text,
+    }
+}
+
+diesel::table! {
+    inboxes (id) {
+        id -> Text,
+        token -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    inbox_requests (id) {
+        id -> Integer,
+        inbox_id -> Text,
+        received_at -> BigInt,
+        headers -> Text,
+        body -> Binary,
+        body_truncated -> Bool,
+        signature_valid -> Bool,
+        webhook_id -> Nullable<Text>,
     }
 }
 
@@ -111,6 +155,9 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(deliveries -> events (event_id));
 diesel::joinable!(deliveries -> webhooks (webhook_id));
 diesel::joinable!(attempts -> deliveries (delivery_id));
+diesel::joinable!(bulk_retry_items -> deliveries (delivery_id));
+diesel::joinable!(bulk_retry_items -> bulk_retries (bulk_id));
+diesel::joinable!(inbox_requests -> inboxes (inbox_id));
 diesel::joinable!(webhook_events -> webhooks (webhook_id));
 diesel::joinable!(webhook_secrets -> webhooks (webhook_id));
 
@@ -124,4 +171,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     deliveries,
     attempts,
+    bulk_retries,
+    bulk_retry_items,
+    inboxes,
+    inbox_requests,
 );

@@ -8,6 +8,7 @@
 //! known, so batching adds no latency at low load.
 
 pub mod intake;
+pub mod manual;
 pub mod send;
 
 use crate::AppState;
@@ -165,7 +166,8 @@ fn decide(job: &Claimed, sent: &send::Sent, schedule: &[Duration], now_ms: i64) 
             .and_then(|v| retry::parse_retry_after(v, now_ms)),
         _ => None,
     };
-    let attempts = (job.attempt_count + 1).max(1) as u32;
+    // Attempts made by hand (resend) do not move the schedule.
+    let attempts = (job.attempt_count - job.manual_attempts + 1).max(1) as u32;
     match retry::after_failure(schedule, attempts, jitter(), retry_after) {
         retry::Next::RetryIn(d) => After::RetryAt(now_ms + d.as_millis() as i64),
         retry::Next::GiveUp => After::Failed,
@@ -184,6 +186,7 @@ fn outcome(job: &Claimed, sent: send::Sent, after: After, trigger: &str) -> Outc
     Outcome {
         webhook_id: job.webhook_id.clone(),
         gone: sent.status == Some(410),
+        affects_health: !job.is_test,
         after,
         attempt: NewAttempt {
             delivery_id: job.id.clone(),
@@ -197,6 +200,7 @@ fn outcome(job: &Claimed, sent: send::Sent, after: After, trigger: &str) -> Outc
             response_body: (sent.status.is_some()).then_some(sent.response_body),
             response_truncated: sent.truncated,
             trigger: trigger.to_owned(),
+            triggered_by: None,
         },
     }
 }
@@ -215,6 +219,10 @@ fn log_attempt(job: &Claimed, sent: &send::Sent, after: After) {
         After::Failed => {
             tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
             error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, "delivery failed for good")
+        }
+        After::Unchanged => {
+            tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
+            error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, "attempt failed")
         }
     }
 }
@@ -406,14 +414,11 @@ async fn sender(
         );
         actix_web::rt::spawn(async move {
             let config = &state.config;
-            let sent = send::send(
-                &client,
-                &job,
-                &secrets,
-                config.allow_private_targets,
-                config.request_timeout,
-            )
-            .await;
+            let policy = send::Policy {
+                allow_private: config.allow_private_targets,
+                local: state.local_addr(),
+            };
+            let sent = send::send(&client, &job, &secrets, policy, config.request_timeout).await;
             let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
             log_attempt(&job, &sent, after);
             let m = &state.metrics;
@@ -422,6 +427,7 @@ async fn sender(
                 After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
                 After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
                 After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
+                After::Unchanged => 0,
             };
             let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
             lock(&in_flight).finish(&job);

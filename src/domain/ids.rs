@@ -31,6 +31,18 @@ pub fn new_id_at(prefix: &str, ms: i64) -> String {
     out
 }
 
+/// The smallest id `new_id` could make at `ms`: ids from then on sort at or after it.
+pub fn id_floor(prefix: &str, ms: i64) -> String {
+    let value: u128 = (ms.max(0) as u128 & ((1 << 48) - 1)) << 80;
+    let mut out = String::with_capacity(prefix.len() + 27);
+    out.push_str(prefix);
+    out.push('_');
+    for i in (0..26).rev() {
+        out.push(CROCKFORD[((value >> (5 * i)) & 31) as usize] as char);
+    }
+    out
+}
+
 /// A URL-safe random token of `N` bytes (used for sessions, CSRF, setup links and API keys).
 pub fn random_token<const N: usize>() -> String {
     use base64::Engine;

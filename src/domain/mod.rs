@@ -1,5 +1,6 @@
 //! Pure code: no database, no HTTP. Everything here is unit-tested in place.
 pub mod events;
+pub mod hints;
 pub mod ids;
 pub mod passwords;
 pub mod retry;

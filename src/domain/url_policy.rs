@@ -204,6 +204,24 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     !special
 }
 
+/// True for this server's own test inbox path (`/inbox/…` on the address it listens on):
+/// the one private target allowed without --allow-private-targets.
+pub fn is_own_inbox(url: &Url, local: SocketAddr) -> bool {
+    let host_ok = match url.host() {
+        Some(Host::Ipv4(ip)) => {
+            IpAddr::V4(ip) == local.ip() || (local.ip().is_unspecified() && ip.is_loopback())
+        }
+        Some(Host::Ipv6(ip)) => {
+            IpAddr::V6(ip) == local.ip() || (local.ip().is_unspecified() && ip.is_loopback())
+        }
+        _ => false,
+    };
+    host_ok
+        && url.port_or_known_default() == Some(local.port())
+        && url.path().starts_with("/inbox/")
+        && url.query().is_none()
+}
+
 /// Resolves the URL's host and checks every address; returns the addresses to connect to.
 /// Blocking (it may query DNS): call it off the async runtime.
 pub fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, UrlError> {
@@ -382,6 +400,36 @@ mod tests {
             parse("http://u:p@127.0.0.1/", true),
             Err(UrlError::Userinfo)
         );
+    }
+
+    #[test]
+    fn only_this_servers_own_inbox_path_is_exempt() {
+        let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_own_inbox(&u("http://127.0.0.1:8080/inbox/abc"), local));
+        assert!(
+            !is_own_inbox(&u("http://127.0.0.1:8081/inbox/abc"), local),
+            "another port"
+        );
+        assert!(
+            !is_own_inbox(&u("http://127.0.0.1:8080/webhooks"), local),
+            "another path"
+        );
+        assert!(
+            !is_own_inbox(&u("http://127.0.0.2:8080/inbox/abc"), local),
+            "another address"
+        );
+        assert!(
+            !is_own_inbox(&u("http://localhost:8080/inbox/abc"), local),
+            "names are not trusted"
+        );
+        assert!(!is_own_inbox(
+            &u("http://127.0.0.1:8080/inbox/abc?x=1"),
+            local
+        ));
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert!(is_own_inbox(&u("http://127.0.0.1:8080/inbox/abc"), any));
+        assert!(!is_own_inbox(&u("http://10.0.0.1:8080/inbox/abc"), any));
     }
 
     #[test]

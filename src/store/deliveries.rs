@@ -55,6 +55,7 @@ pub struct Claimed {
     pub webhook_id: String,
     pub event_type: String,
     pub attempt_count: i32,
+    pub manual_attempts: i32,
     pub is_test: bool,
     pub url: String,
     pub body: Vec<u8>,
@@ -80,6 +81,11 @@ pub fn claim_due(
         .inner_join(webhooks::table)
         .filter(deliveries::status.eq(PENDING))
         .filter(deliveries::next_attempt_at.le(now))
+        .filter(
+            deliveries::lease_until
+                .is_null()
+                .or(deliveries::lease_until.lt(now)),
+        )
         .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
         .order(deliveries::next_attempt_at.asc())
         // Room to skip over a busy webhook's backlog within one claim.
@@ -117,17 +123,59 @@ pub fn claim_due(
         .inner_join(webhooks::table)
         .inner_join(events::table)
         .filter(deliveries::id.eq_any(&ids))
-        .select((
-            deliveries::id,
-            deliveries::event_id,
-            deliveries::webhook_id,
-            deliveries::event_type,
-            deliveries::attempt_count,
-            deliveries::is_test,
-            webhooks::url,
-            events::body,
-        ))
+        .select(CLAIMED_COLUMNS)
         .load(conn)
+}
+
+/// The columns of `Claimed`, in its order.
+const CLAIMED_COLUMNS: (
+    deliveries::id,
+    deliveries::event_id,
+    deliveries::webhook_id,
+    deliveries::event_type,
+    deliveries::attempt_count,
+    deliveries::manual_attempts,
+    deliveries::is_test,
+    webhooks::url,
+    events::body,
+) = (
+    deliveries::id,
+    deliveries::event_id,
+    deliveries::webhook_id,
+    deliveries::event_type,
+    deliveries::attempt_count,
+    deliveries::manual_attempts,
+    deliveries::is_test,
+    webhooks::url,
+    events::body,
+);
+
+/// One delivery with what sending it needs, without claiming it (for attempts made by hand).
+pub fn load_claimed(conn: &mut DbConn, id: &str) -> QueryResult<Claimed> {
+    deliveries::table
+        .inner_join(webhooks::table)
+        .inner_join(events::table)
+        .filter(deliveries::id.eq(id))
+        .select(CLAIMED_COLUMNS)
+        .first(conn)
+}
+
+/// Leases one delivery for an attempt made by hand (the actor leaves leased rows alone);
+/// false when an attempt of it is under way already.
+pub fn lease_one(conn: &mut DbConn, id: &str, lease_until: i64, now: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        deliveries::table
+            .find(id)
+            .filter(deliveries::status.ne(SENDING))
+            .filter(
+                deliveries::lease_until
+                    .is_null()
+                    .or(deliveries::lease_until.lt(now)),
+            ),
+    )
+    .set(deliveries::lease_until.eq(Some(lease_until)))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Puts leased deliveries back in the queue: all of them at start-up (nothing can be in
@@ -209,6 +257,7 @@ pub struct NewAttempt {
     pub response_body: Option<Vec<u8>>,
     pub response_truncated: bool,
     pub trigger: String,
+    pub triggered_by: Option<String>,
 }
 
 /// Where a delivery stands after an attempt.
@@ -217,6 +266,8 @@ pub enum After {
     Succeeded,
     RetryAt(i64),
     Failed,
+    /// A failed attempt made by hand: the delivery keeps its state and schedule.
+    Unchanged,
 }
 
 /// What the recorder writes for one finished attempt.
@@ -227,6 +278,8 @@ pub struct Outcome {
     pub after: After,
     /// The endpoint answered 410 Gone: the webhook is disabled at once.
     pub gone: bool,
+    /// Test deliveries say nothing about the webhook's health.
+    pub affects_health: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -244,6 +297,9 @@ pub struct Delivery {
     pub is_test: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub manual_attempts: i32,
+    pub last_status_class: Option<i32>,
+    pub last_duration_ms: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -261,6 +317,7 @@ pub struct Attempt {
     pub response_body: Option<Vec<u8>>,
     pub response_truncated: bool,
     pub trigger: String,
+    pub triggered_by: Option<String>,
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Delivery> {
@@ -303,28 +360,41 @@ pub fn record(
             .execute(conn)?;
     }
     for o in outcomes {
+        let manual = i32::from(o.attempt.trigger != "automatic");
+        let class = o.attempt.status_code.map_or(0, |c| c / 100);
+        let error = o.attempt.error.as_deref();
+        let target = deliveries::table.find(&o.attempt.delivery_id);
+        let common = (
+            deliveries::attempt_count.eq(deliveries::attempt_count + 1),
+            deliveries::manual_attempts.eq(deliveries::manual_attempts + manual),
+            deliveries::lease_until.eq(None::<i64>),
+            deliveries::last_status_code.eq(o.attempt.status_code),
+            deliveries::last_status_class.eq(Some(class)),
+            deliveries::last_duration_ms.eq(Some(o.attempt.duration_ms)),
+            deliveries::last_error.eq(error),
+            deliveries::updated_at.eq(now),
+        );
         let (status, next) = match o.after {
             After::Succeeded => (SUCCEEDED, None),
             After::RetryAt(at) => (PENDING, Some(at)),
             After::Failed => (FAILED, None),
+            After::Unchanged => {
+                diesel::update(target).set(common).execute(conn)?;
+                continue;
+            }
         };
-        let error = o.attempt.error.as_deref();
-        diesel::update(deliveries::table.find(&o.attempt.delivery_id))
+        diesel::update(target)
             .set((
+                common,
                 deliveries::status.eq(status),
-                deliveries::attempt_count.eq(deliveries::attempt_count + 1),
                 deliveries::next_attempt_at.eq(next),
-                deliveries::lease_until.eq(None::<i64>),
-                deliveries::last_status_code.eq(o.attempt.status_code),
-                deliveries::last_error.eq(error),
-                deliveries::updated_at.eq(now),
             ))
             .execute(conn)?;
     }
 
     let mut disabled = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
-    for o in outcomes.iter().rev() {
+    for o in outcomes.iter().rev().filter(|o| o.affects_health) {
         // The last outcome of each webhook in this batch decides its health.
         if seen.contains(&o.webhook_id.as_str()) {
             continue;
@@ -360,6 +430,7 @@ pub fn record(
                 .set((
                     webhooks::enabled.eq(false),
                     webhooks::disabled_reason.eq(Some(reason.as_str())),
+                    webhooks::disabled_at.eq(Some(now)),
                     webhooks::updated_at.eq(now),
                 ))
                 .execute(conn)?;
@@ -369,4 +440,233 @@ pub fn record(
         }
     }
     Ok(disabled)
+}
+
+/// What the Delivery Log shows; every field narrows the list.
+#[derive(Debug, Default, Clone)]
+pub struct LogFilter {
+    pub webhook_id: Option<String>,
+    pub status: Option<String>,
+    pub event_type: Option<String>,
+    /// 2, 3, 4, 5 for that class of response, 0 for attempts that got no response.
+    pub status_class: Option<i32>,
+    /// Delivery ids are time-ordered, so a time range is an id range: from (inclusive)…
+    pub id_from: Option<String>,
+    /// …to (exclusive).
+    pub id_to: Option<String>,
+    /// A delivery id or an event id.
+    pub search: Option<String>,
+    /// The keyset cursor: only deliveries older than this id.
+    pub before: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub delivery: Delivery,
+    pub webhook_url: String,
+}
+
+/// One page of the Delivery Log, newest first (keyset pagination: no OFFSET).
+pub fn log_page(conn: &mut DbConn, f: &LogFilter, limit: i64) -> QueryResult<Vec<LogRow>> {
+    let mut q = deliveries::table
+        .inner_join(webhooks::table)
+        .select((Delivery::as_select(), webhooks::url))
+        .order(deliveries::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(v) = &f.webhook_id {
+        q = q.filter(deliveries::webhook_id.eq(v));
+    }
+    if let Some(v) = &f.status {
+        q = q.filter(deliveries::status.eq(v));
+    }
+    if let Some(v) = &f.event_type {
+        q = q.filter(deliveries::event_type.eq(v));
+    }
+    if let Some(v) = f.status_class {
+        q = q.filter(deliveries::last_status_class.eq(v));
+    }
+    if let Some(v) = &f.id_from {
+        q = q.filter(deliveries::id.ge(v));
+    }
+    if let Some(v) = &f.id_to {
+        q = q.filter(deliveries::id.lt(v));
+    }
+    if let Some(v) = &f.search {
+        q = q.filter(deliveries::id.eq(v).or(deliveries::event_id.eq(v)));
+    }
+    if let Some(v) = &f.before {
+        q = q.filter(deliveries::id.lt(v));
+    }
+    let rows: Vec<(Delivery, String)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(delivery, webhook_url)| LogRow {
+            delivery,
+            webhook_url,
+        })
+        .collect())
+}
+
+/// (created_at, status, last_duration_ms) of a webhook's non-test deliveries from `id_from` on.
+pub fn recent_of(
+    conn: &mut DbConn,
+    webhook_id: &str,
+    id_from: &str,
+) -> QueryResult<Vec<(i64, String, Option<i32>)>> {
+    deliveries::table
+        .filter(deliveries::webhook_id.eq(webhook_id))
+        .filter(deliveries::id.ge(id_from))
+        .filter(deliveries::is_test.eq(false))
+        .select((
+            deliveries::created_at,
+            deliveries::status,
+            deliveries::last_duration_ms,
+        ))
+        .load(conn)
+}
+
+/// The most recent error of a webhook's deliveries: (when, status code, error).
+pub fn last_error(
+    conn: &mut DbConn,
+    webhook_id: &str,
+) -> QueryResult<Option<(i64, Option<i32>, String)>> {
+    let row: Option<(i64, Option<i32>, Option<String>)> = deliveries::table
+        .filter(deliveries::webhook_id.eq(webhook_id))
+        .filter(deliveries::last_error.is_not_null())
+        .order(deliveries::updated_at.desc())
+        .select((
+            deliveries::updated_at,
+            deliveries::last_status_code,
+            deliveries::last_error,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(at, code, e)| e.map(|e| (at, code, e))))
+}
+
+/// Ids of a webhook's failed (non-test) deliveries created from `id_from` on.
+pub fn failed_since(
+    conn: &mut DbConn,
+    webhook_id: &str,
+    id_from: &str,
+) -> QueryResult<Vec<String>> {
+    deliveries::table
+        .filter(deliveries::webhook_id.eq(webhook_id))
+        .filter(deliveries::status.eq(FAILED))
+        .filter(deliveries::is_test.eq(false))
+        .filter(deliveries::id.ge(id_from))
+        .select(deliveries::id)
+        .load(conn)
+}
+
+/// Puts failed deliveries back in the queue for one more attempt now.
+pub fn requeue(conn: &mut DbConn, ids: &[String], now: i64) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in ids.chunks(900) {
+        n += diesel::update(
+            deliveries::table
+                .filter(deliveries::id.eq_any(chunk))
+                .filter(deliveries::status.eq(FAILED)),
+        )
+        .set((
+            deliveries::status.eq(PENDING),
+            deliveries::next_attempt_at.eq(Some(now)),
+            deliveries::lease_until.eq(None::<i64>),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// Records a "Retry failed" so its progress can be followed.
+pub fn create_bulk_retry(
+    conn: &mut DbConn,
+    bulk_id: &str,
+    webhook_id: &str,
+    ids: &[String],
+    by: &str,
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::{bulk_retries, bulk_retry_items};
+    diesel::insert_into(bulk_retries::table)
+        .values((
+            bulk_retries::id.eq(bulk_id),
+            bulk_retries::webhook_id.eq(webhook_id),
+            bulk_retries::total.eq(ids.len() as i32),
+            bulk_retries::created_by.eq(by),
+            bulk_retries::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                bulk_retry_items::bulk_id.eq(bulk_id),
+                bulk_retry_items::delivery_id.eq(id),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(400) {
+        diesel::insert_into(bulk_retry_items::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A "Retry failed" and where its deliveries stand.
+#[derive(Debug, Clone)]
+pub struct BulkRetry {
+    pub webhook_id: String,
+    pub total: i32,
+    pub created_at: i64,
+    pub created_by: String,
+    pub statuses: Vec<String>,
+}
+
+pub fn bulk_retry(conn: &mut DbConn, bulk_id: &str) -> QueryResult<BulkRetry> {
+    use crate::db::schema::{bulk_retries, bulk_retry_items};
+    let (webhook_id, total, created_at, created_by) = bulk_retries::table
+        .find(bulk_id)
+        .select((
+            bulk_retries::webhook_id,
+            bulk_retries::total,
+            bulk_retries::created_at,
+            bulk_retries::created_by,
+        ))
+        .first(conn)?;
+    let statuses = bulk_retry_items::table
+        .inner_join(deliveries::table)
+        .filter(bulk_retry_items::bulk_id.eq(bulk_id))
+        .select(deliveries::status)
+        .load(conn)?;
+    Ok(BulkRetry {
+        webhook_id,
+        total,
+        created_at,
+        created_by,
+        statuses,
+    })
+}
+
+/// Events of `types` accepted from `since` on that have no delivery to `webhook_id`:
+/// what a disabled webhook missed.
+pub fn missed_events(
+    conn: &mut DbConn,
+    webhook_id: &str,
+    types: &[String],
+    since: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    events::table
+        .filter(events::created_at.ge(since))
+        .filter(events::event_type.eq_any(types))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            deliveries::table
+                .filter(deliveries::event_id.eq(events::id))
+                .filter(deliveries::webhook_id.eq(webhook_id)),
+        )))
+        .select((events::id, events::event_type))
+        .load(conn)
 }

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod deliveries;
 pub mod events;
+pub mod inboxes;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;

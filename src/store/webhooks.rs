@@ -14,6 +14,8 @@ struct WebhookRow {
     disabled_reason: Option<String>,
     created_at: i64,
     updated_at: i64,
+    disabled_at: Option<i64>,
+    failing_since: Option<i64>,
 }
 
 /// A webhook with the event types it subscribes to (in catalogue order).
@@ -27,6 +29,10 @@ pub struct Webhook {
     pub events: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When it was last disabled (kept after re-enabling).
+    pub disabled_at: Option<i64>,
+    /// When its current run of failed attempts began; None while healthy.
+    pub failing_since: Option<i64>,
 }
 
 impl Webhook {
@@ -41,6 +47,8 @@ impl Webhook {
             events,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            disabled_at: row.disabled_at,
+            failing_since: row.failing_since,
         }
     }
 }
@@ -159,7 +167,8 @@ pub fn update(
     insert_events(conn, id, types)
 }
 
-/// Enabling clears the reason; disabling records who or what disabled it.
+/// Enabling clears the reason; disabling records who or what disabled it, and when it went
+/// down (kept for "recover" until it goes down again).
 pub fn set_enabled(
     conn: &mut DbConn,
     id: &str,
@@ -167,18 +176,34 @@ pub fn set_enabled(
     reason: Option<&str>,
     now: i64,
 ) -> QueryResult<()> {
-    let n = diesel::update(webhooks::table.find(id))
-        .set((
-            webhooks::enabled.eq(enabled),
-            webhooks::disabled_reason.eq(if enabled { None } else { reason }),
-            webhooks::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    if n == 0 {
-        Err(diesel::result::Error::NotFound)
+    let was_enabled: bool = webhooks::table
+        .find(id)
+        .select(webhooks::enabled)
+        .first(conn)?;
+    let target = webhooks::table.find(id);
+    if enabled {
+        diesel::update(target)
+            .set((
+                webhooks::enabled.eq(true),
+                webhooks::disabled_reason.eq(None::<&str>),
+                webhooks::updated_at.eq(now),
+            ))
+            .execute(conn)?;
     } else {
-        Ok(())
+        diesel::update(target)
+            .set((
+                webhooks::enabled.eq(false),
+                webhooks::disabled_reason.eq(reason),
+                webhooks::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if was_enabled {
+            diesel::update(target)
+                .set(webhooks::disabled_at.eq(Some(now)))
+                .execute(conn)?;
+        }
     }
+    Ok(())
 }
 
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {

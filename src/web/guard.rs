@@ -33,6 +33,7 @@ const PUBLIC_PATHS: [&str; 3] = ["/login", "/setup", "/logout"];
 fn is_unguarded(path: &str) -> bool {
     path == "/healthz"
         || path == "/metrics"
+        || path.starts_with("/inbox/")
         || path.starts_with("/static/")
         || path == "/api/v1"
         || path.starts_with("/api/v1/")

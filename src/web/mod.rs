@@ -4,8 +4,10 @@ pub mod api;
 pub mod api_keys;
 pub mod assets;
 pub mod auth;
+pub mod deliveries;
 pub mod forms;
 pub mod guard;
+pub mod inboxes;
 pub mod page;
 pub mod webhooks;
 
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .configure(auth::configure)
         .configure(webhooks::configure)
+        .configure(deliveries::configure)
+        .configure(inboxes::configure)
         .configure(api_keys::configure)
         .route("/", web::get().to(home))
         .default_service(web::to(not_found));

@@ -20,6 +20,8 @@ pub struct CurrentUser(pub User);
 pub enum Nav {
     None,
     Webhooks,
+    Deliveries,
+    Inboxes,
     ApiKeys,
 }
 

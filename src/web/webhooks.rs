@@ -1,6 +1,7 @@
 //! Automation → Webhooks: list, create, the webhook's page with its tabs, edit, enable and
 //! disable, delete, and the signing secret (reveal, rotate).
 
+use super::deliveries;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
 use crate::AppState;
@@ -31,7 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/webhooks/{id}/rotate-secret",
             web::get().to(rotate_confirm),
         )
-        .route("/webhooks/{id}/rotate-secret", web::post().to(rotate));
+        .route("/webhooks/{id}/rotate-secret", web::post().to(rotate))
+        .route("/webhooks/{id}/recover", web::get().to(recover_confirm))
+        .route("/webhooks/{id}/recover", web::post().to(recover));
 }
 
 // ---- shared with the JSON API ----
@@ -59,6 +62,12 @@ pub async fn validate_fully(
     state: &AppState,
     input: &WebhookInput,
 ) -> Result<ValidWebhook, FieldErrors> {
+    // This server's own test inbox is the one private target always allowed.
+    let own_inbox = url_policy::parse(&input.url, true)
+        .is_ok_and(|u| url_policy::is_own_inbox(&u, state.local_addr()));
+    if own_inbox {
+        return validate(input, true);
+    }
     let valid = validate(input, state.config.allow_private_targets)?;
     if let Err(message) = check_target(state, &valid.url).await {
         let mut errors = FieldErrors::default();
@@ -278,6 +287,11 @@ struct ShowPage {
     catalogue: &'static [EventType],
     action: String,
     cancel: String,
+    stats: Option<deliveries::Stats>,
+    log: Option<deliveries::LogView>,
+    test_default: String,
+    windows: &'static [(&'static str, &'static str, i64)],
+    recovered: Option<String>,
 }
 
 #[derive(Template)]
@@ -333,6 +347,8 @@ struct ListQuery {
 struct NoticeQuery {
     #[serde(default)]
     notice: String,
+    recovered: Option<u32>,
+    missed: Option<u32>,
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -428,7 +444,16 @@ async fn show_page(
     } else {
         None
     };
+    let stats = match tab {
+        Tab::Overview => Some(deliveries::stats(state, &webhook.id).await?),
+        _ => None,
+    };
     Ok(ShowPage {
+        stats,
+        log: None,
+        test_default: webhook.events.first().cloned().unwrap_or_default(),
+        windows: &deliveries::WINDOWS,
+        recovered: None,
         layout: ctx.layout(webhook.url.clone(), Nav::Webhooks),
         action: format!("/webhooks/{}/settings", webhook.id),
         cancel: format!("/webhooks/{}", webhook.id),
@@ -448,26 +473,125 @@ async fn overview(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let webhook = load_webhook(&state, &path).await?;
-    render(
-        &show_page(
-            &state,
-            &ctx,
-            webhook,
-            Tab::Overview,
-            notice_text(&query.notice),
-            None,
-        )
-        .await?,
+    let mut page = show_page(
+        &state,
+        &ctx,
+        webhook,
+        Tab::Overview,
+        notice_text(&query.notice),
+        None,
     )
+    .await?;
+    if let (Some(r), Some(m)) = (query.recovered, query.missed) {
+        page.recovered = Some(format!(
+            "Webhook enabled. {r} failed deliveries were queued again and {m} missed events queued for delivery."
+        ));
+    }
+    render(&page)
 }
 
 async fn delivery_log(
     state: web::Data<AppState>,
     ctx: Ctx,
     path: web::Path<String>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let webhook = load_webhook(&state, &path).await?;
-    render(&show_page(&state, &ctx, webhook, Tab::Deliveries, None, None).await?)
+    let filters = deliveries::Filters::parse(req.query_string(), Some(&webhook.id));
+    let base = format!("/webhooks/{}/deliveries", webhook.id);
+    let log = deliveries::log_view(&state, filters, base, false).await?;
+    let status = if log.filters.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut page = show_page(&state, &ctx, webhook, Tab::Deliveries, None, None).await?;
+    page.log = Some(log);
+    render_status(status, &page)
+}
+
+/// What "recover" would deliver: failed deliveries since the trouble began, and events of
+/// subscribed types published while the webhook was disabled.
+async fn recovery(
+    state: &AppState,
+    webhook: &Webhook,
+) -> Result<(Vec<String>, Vec<(String, String)>), AppError> {
+    let disabled_at = webhook.disabled_at.unwrap_or_else(time::now_ms);
+    let trouble_from = webhook
+        .failing_since
+        .map_or(disabled_at, |f| f.min(disabled_at));
+    let (id, types) = (webhook.id.clone(), webhook.events.clone());
+    crate::db::run(&state.pool, move |conn| {
+        let failed =
+            store::deliveries::failed_since(conn, &id, &ids::id_floor("dlv", trouble_from))?;
+        let missed = store::deliveries::missed_events(conn, &id, &types, disabled_at)?;
+        Ok::<_, AppError>((failed, missed))
+    })
+    .await
+}
+
+async fn recover_confirm(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    ctx.admin()?;
+    let webhook = load_webhook(&state, &path).await?;
+    let (failed, missed) = recovery(&state, &webhook).await?;
+    render(&ConfirmPage {
+        layout: ctx.layout("Enable and recover", Nav::Webhooks),
+        heading: "Enable this webhook and recover what it missed?".into(),
+        message: format!(
+            "{} deliveries that failed and {} events published while it was disabled will be delivered, as well as new events from now on.",
+            failed.len(),
+            missed.len()
+        ),
+        subject: webhook.url,
+        action: format!("/webhooks/{}/recover", webhook.id),
+        button: "Enable and recover",
+        cancel: format!("/webhooks/{}", webhook.id),
+        danger: false,
+        ask_grace: false,
+        grace_choices: &GRACE_CHOICES,
+    })
+}
+
+async fn recover(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.admin()?;
+    let webhook = load_webhook(&state, &path).await?;
+    let (failed, missed) = recovery(&state, &webhook).await?;
+    let (id, write_lock) = (webhook.id.clone(), state.write_lock.clone());
+    let (requeued, created) = crate::db::run(&state.pool, move |conn| {
+        crate::db::immediate(conn, &write_lock, |conn| {
+            let now = time::now_ms();
+            store::webhooks::set_enabled(conn, &id, true, None, now)?;
+            let requeued = store::deliveries::requeue(conn, &failed, now)?;
+            let rows: Vec<store::deliveries::NewDelivery> = missed
+                .iter()
+                .map(|(event_id, event_type)| store::deliveries::NewDelivery {
+                    id: ids::new_id("dlv"),
+                    event_id,
+                    webhook_id: &id,
+                    event_type,
+                    is_test: false,
+                })
+                .collect();
+            store::deliveries::insert_many(conn, &rows, now)?;
+            Ok((requeued, rows.len()))
+        })
+        .map_err(AppError::from)
+    })
+    .await?;
+    state.wakeup.notify_one();
+    tracing::info!(webhook_id = %webhook.id, user_id = user.id, requeued, missed = created, "webhook enabled with recovery");
+    Ok(see_other(&format!(
+        "/webhooks/{}?recovered={requeued}&missed={created}",
+        webhook.id
+    )))
 }
 
 fn form_of(webhook: &Webhook) -> FormView {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod deliveries;
 pub mod events;
 pub mod openapi;
 pub mod webhooks;
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi::spec))
         .configure(webhooks::configure)
         .configure(events::configure)
+        .configure(deliveries::configure)
         .default_service(web::to(not_found));
 }
 

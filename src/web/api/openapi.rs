@@ -1,6 +1,6 @@
 //! /api/v1/openapi.json, generated from the handlers and types above by utoipa.
 
-use super::{events, webhooks};
+use super::{deliveries, events, webhooks};
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -16,6 +16,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         webhooks::delete_webhook,
         webhooks::rotate_webhook_secret,
         events::publish_event,
+        deliveries::list_deliveries,
+        deliveries::get_delivery,
+        deliveries::resend_delivery,
+        deliveries::test_webhook,
     ),
     components(schemas(
         webhooks::WebhookResource,
@@ -27,6 +31,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         webhooks::ErrorDetail,
         events::PublishEvent,
         events::EventAccepted,
+        deliveries::DeliveryResource,
+        deliveries::DeliveryList,
+        deliveries::DeliveryDetail,
+        deliveries::AttemptResource,
+        deliveries::AttemptResult,
+        deliveries::TestRequest,
     )),
     modifiers(&BearerKeys)
 )]

@@ -1,0 +1,14 @@
+DROP TABLE inbox_requests;
+DROP TABLE inboxes;
+DROP TABLE bulk_retry_items;
+DROP TABLE bulk_retries;
+DROP INDEX attempts_time;
+DROP INDEX deliveries_webhook_status_id;
+DROP INDEX deliveries_class_id;
+DROP INDEX deliveries_type_id;
+DROP INDEX deliveries_status_id;
+ALTER TABLE webhooks DROP COLUMN disabled_at;
+ALTER TABLE deliveries DROP COLUMN last_duration_ms;
+ALTER TABLE deliveries DROP COLUMN last_status_class;
+ALTER TABLE deliveries DROP COLUMN manual_attempts;
+ALTER TABLE attempts DROP COLUMN triggered_by;

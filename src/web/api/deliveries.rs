@@ -1,0 +1,354 @@
+//! /api/v1/deliveries (the Delivery Log as JSON), resend, and /api/v1/webhooks/{id}/test.
+
+use super::auth::ApiKeyAuth;
+use super::body::ApiJson;
+use super::webhooks::ErrorBody;
+use crate::AppState;
+use crate::delivery::manual;
+use crate::domain::{events, ids, time};
+use crate::error::{ApiError, AppError};
+use crate::store::deliveries::{self as store, Delivery, LogFilter};
+use crate::web::deliveries::{CLASSES, STATUSES};
+use crate::web::forms::Form;
+use crate::web::webhooks::load_webhook;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/deliveries", web::get().to(list_deliveries))
+        .route("/deliveries/{id}", web::get().to(get_delivery))
+        .route("/deliveries/{id}/resend", web::post().to(resend_delivery))
+        .route("/webhooks/{id}/test", web::post().to(test_webhook));
+}
+
+/// One delivery of one event to one webhook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryResource {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// pending, sending, succeeded or failed.
+    pub status: String,
+    pub attempt_count: i32,
+    pub next_attempt_at: Option<String>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub is_test: bool,
+    pub created_at: String,
+}
+
+impl From<Delivery> for DeliveryResource {
+    fn from(d: Delivery) -> Self {
+        DeliveryResource {
+            next_attempt_at: if d.status == store::PENDING {
+                d.next_attempt_at.map(time::rfc3339)
+            } else {
+                None
+            },
+            created_at: time::rfc3339(d.created_at),
+            id: d.id,
+            webhook_id: d.webhook_id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempt_count: d.attempt_count,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            is_test: d.is_test,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub data: Vec<DeliveryResource>,
+    pub next_cursor: Option<String>,
+}
+
+/// One attempt, as sent and as answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptResource {
+    pub attempted_at: String,
+    pub duration_ms: i32,
+    pub status_code: Option<i32>,
+    /// timeout, connect, dns, tls, refused, redirect, http_status; null on success.
+    pub error_class: Option<String>,
+    pub error: Option<String>,
+    #[schema(value_type = Object)]
+    pub request_headers: serde_json::Value,
+    #[schema(value_type = Option<Object>)]
+    pub response_headers: Option<serde_json::Value>,
+    /// The first 64 KiB of the response body (invalid UTF-8 replaced).
+    pub response_body: Option<String>,
+    pub response_truncated: bool,
+    /// automatic, resend or test.
+    pub trigger: String,
+    pub triggered_by: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: DeliveryResource,
+    /// The event body every attempt sends.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub attempts: Vec<AttemptResource>,
+}
+
+/// The outcome of an attempt made now (Send Test, resend).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptResult {
+    pub delivery_id: String,
+    pub success: bool,
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+impl From<manual::Result> for AttemptResult {
+    fn from(r: manual::Result) -> Self {
+        AttemptResult {
+            delivery_id: r.delivery_id,
+            success: r.success,
+            status_code: r.status_code,
+            duration_ms: r.duration_ms,
+            error: r.error,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// The sample to send; defaults to the webhook's first subscribed type.
+    #[serde(default)]
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct DeliveryParams {
+    pub webhook_id: Option<String>,
+    pub event_type: Option<String>,
+    /// pending, sending, succeeded, failed.
+    pub status: Option<String>,
+    /// 2xx, 3xx, 4xx, 5xx, or none (no response).
+    pub status_class: Option<String>,
+    /// Created at or after (RFC 3339 or 2026-11-27T20:00, UTC).
+    pub from: Option<String>,
+    /// Created before.
+    pub to: Option<String>,
+    /// A delivery id or an event id.
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError(AppError::validation(field, message))
+}
+
+fn parse_params(query: &str) -> Result<(LogFilter, i64), ApiError> {
+    let q = Form::parse(query.as_bytes());
+    let mut f = LogFilter::default();
+    let opt = |name: &str| Some(q.get(name).trim()).filter(|v| !v.is_empty());
+    if let Some(v) = opt("webhook_id") {
+        if !ids::is_id("wh", v) {
+            return Err(invalid("webhook_id", "webhook_id is not a webhook id"));
+        }
+        f.webhook_id = Some(v.to_owned());
+    }
+    if let Some(v) = opt("event_type") {
+        if !events::is_known(v) {
+            return Err(invalid("event_type", "unknown event type"));
+        }
+        f.event_type = Some(v.to_owned());
+    }
+    if let Some(v) = opt("status") {
+        if !STATUSES.contains(&v) {
+            return Err(invalid(
+                "status",
+                "status must be pending, sending, succeeded or failed",
+            ));
+        }
+        f.status = Some(v.to_owned());
+    }
+    if let Some(v) = opt("status_class") {
+        let class = CLASSES.iter().find(|(n, _)| *n == v).ok_or_else(|| {
+            invalid(
+                "status_class",
+                "status_class must be 2xx, 3xx, 4xx, 5xx or none",
+            )
+        })?;
+        f.status_class = Some(class.1);
+    }
+    for (name, slot) in [("from", &mut f.id_from), ("to", &mut f.id_to)] {
+        if let Some(v) = opt(name) {
+            let ms = time::parse_utc(v)
+                .ok_or_else(|| invalid(name, "use a UTC time such as 2026-11-27T20:00:00Z"))?;
+            *slot = Some(ids::id_floor("dlv", ms));
+        }
+    }
+    if let Some(v) = opt("q") {
+        if v.len() > 100
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+        {
+            return Err(invalid("q", "q is a delivery id or an event id"));
+        }
+        f.search = Some(v.to_owned());
+    }
+    if let Some(v) = opt("cursor") {
+        if !ids::is_id("dlv", v) {
+            return Err(invalid("cursor", "cursor is not one this API gave out"));
+        }
+        f.before = Some(v.to_owned());
+    }
+    let limit = match opt("limit") {
+        None => 20,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(invalid(
+                    "limit",
+                    "limit must be a whole number from 1 to 100",
+                ));
+            }
+        },
+    };
+    Ok((f, limit))
+}
+
+/// The Delivery Log, newest first, with the same filters as the page.
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries", params(DeliveryParams),
+    responses((status = 200, body = DeliveryList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_deliveries(
+    _auth: ApiKeyAuth,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (filter, limit) = parse_params(req.query_string())?;
+    let mut rows = crate::db::run(&state.pool, move |conn| {
+        store::log_page(conn, &filter, limit + 1).map_err(AppError::from)
+    })
+    .await?;
+    let next_cursor = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| r.delivery.id.clone())
+            .unwrap_or_default()
+    });
+    let data = rows.into_iter().map(|r| r.delivery.into()).collect();
+    Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))
+}
+
+fn json_or_null(s: Option<&str>) -> Option<serde_json::Value> {
+    s.and_then(|s| serde_json::from_str(s).ok())
+}
+
+/// A delivery with its payload and every attempt.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "deliveries",
+    responses((status = 200, body = DeliveryDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_delivery(
+    _auth: ApiKeyAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !ids::is_id("dlv", &path) {
+        return Err(ApiError(AppError::NotFound));
+    }
+    let id = path.into_inner();
+    let (d, body, attempts) = crate::db::run(&state.pool, move |conn| {
+        let d = store::get(conn, &id)?;
+        let body = crate::store::events::body(conn, &d.event_id)?;
+        let attempts = store::attempts_of(conn, &id)?;
+        Ok::<_, AppError>((d, body, attempts))
+    })
+    .await?;
+    let attempts = attempts
+        .into_iter()
+        .map(|a| AttemptResource {
+            attempted_at: time::rfc3339(a.attempted_at),
+            duration_ms: a.duration_ms,
+            status_code: a.status_code,
+            error_class: a.error_class,
+            error: a.error,
+            request_headers: json_or_null(Some(&a.request_headers)).unwrap_or_default(),
+            response_headers: json_or_null(a.response_headers.as_deref()),
+            response_body: a
+                .response_body
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            response_truncated: a.response_truncated,
+            trigger: a.trigger,
+            triggered_by: a.triggered_by,
+        })
+        .collect();
+    let payload = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    Ok(HttpResponse::Ok().json(DeliveryDetail {
+        delivery: d.into(),
+        payload,
+        attempts,
+    }))
+}
+
+async fn key_name(state: &AppState, auth: &ApiKeyAuth) -> String {
+    let id = auth.key_id;
+    let name = crate::db::run(&state.pool, move |conn| {
+        crate::store::api_keys::get(conn, id).map_err(AppError::from)
+    })
+    .await;
+    name.map(|k| format!("API key {}", k.name))
+        .unwrap_or_else(|_| "API key".into())
+}
+
+/// Attempt the delivery once more now; its retry schedule is left as it was.
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/resend", tag = "deliveries",
+    responses((status = 202, body = AttemptResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn resend_delivery(
+    auth: ApiKeyAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !ids::is_id("dlv", &path) {
+        return Err(ApiError(AppError::NotFound));
+    }
+    let by = key_name(&state, &auth).await;
+    let result = manual::resend(&state, &path, &by).await?;
+    Ok(HttpResponse::Accepted().json(AttemptResult::from(result)))
+}
+
+/// Send Test: a sample payload signed and sent now, even to a disabled webhook.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", request_body = TestRequest,
+    responses((status = 200, body = AttemptResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn test_webhook(
+    auth: ApiKeyAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<TestRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let webhook = load_webhook(&state, &path).await?;
+    let event_type = match body.0.event_type {
+        Some(t) if events::is_known(&t) => t,
+        Some(_) => return Err(invalid("event_type", "unknown event type")),
+        None => webhook
+            .events
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "message.received".into()),
+    };
+    let by = key_name(&state, &auth).await;
+    let result = manual::send_test(&state, &webhook.id, &event_type, &by).await?;
+    Ok(HttpResponse::Ok().json(AttemptResult::from(result)))
+}
