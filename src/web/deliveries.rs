@@ -729,6 +729,9 @@ async fn retry_progress(
         store::bulk_retry(conn, &bulk).map_err(AppError::from)
     })
     .await?;
+    if owner != webhook.id {
+        return Err(AppError::NotFound);
+    }
     let count = |s: &str| statuses.iter().filter(|x| *x == s).count();
     let (succeeded, failed) = (count(store::SUCCEEDED), count(store::FAILED));
     let waiting = statuses.len() - succeeded - failed;
