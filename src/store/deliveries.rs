@@ -560,6 +560,17 @@ pub fn failed_since(
         .load(conn)
 }
 
+/// Ids of a webhook's failed (non-test) deliveries whose last attempt was at or after `since`.
+pub fn failed_after(conn: &mut DbConn, webhook_id: &str, since: i64) -> QueryResult<Vec<String>> {
+    deliveries::table
+        .filter(deliveries::webhook_id.eq(webhook_id))
+        .filter(deliveries::status.eq(FAILED))
+        .filter(deliveries::is_test.eq(false))
+        .filter(deliveries::updated_at.ge(since))
+        .select(deliveries::id)
+        .load(conn)
+}
+
 /// Puts failed deliveries back in the queue for one more attempt now.
 pub fn requeue(conn: &mut DbConn, ids: &[String], now: i64) -> QueryResult<usize> {
     let mut n = 0;

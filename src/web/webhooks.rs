@@ -522,8 +522,7 @@ async fn recovery(
         .map_or(disabled_at, |f| f.min(disabled_at));
     let (id, types) = (webhook.id.clone(), webhook.events.clone());
     crate::db::run(&state.pool, move |conn| {
-        let failed =
-            store::deliveries::failed_since(conn, &id, &ids::id_floor("dlv", trouble_from))?;
+        let failed = store::deliveries::failed_after(conn, &id, trouble_from)?;
         let missed = store::deliveries::missed_events(conn, &id, &types, disabled_at)?;
         Ok::<_, AppError>((failed, missed))
     })

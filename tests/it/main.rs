@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod escaping;
+mod log;
 mod receiver;
 mod receivers;
 mod support;
