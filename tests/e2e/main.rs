@@ -1,5 +1,8 @@
 //! Browser tests: headless Debian Chromium driven through chromedriver against the real app.
 
+#[path = "../it/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
 #[path = "../it/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -127,5 +130,109 @@ async fn select_all_and_validation_errors_in_the_browser() {
     assert_eq!(app.webhook_count(), 0);
     driver.screenshot("3-validation-errors").await;
 
+    driver.quit().await;
+}
+
+#[actix_rt::test]
+async fn send_test_the_delivery_log_detail_and_resend() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let app = TestApp::delivering(|_| {}).await;
+    let rx = receiver::Receiver::start().await;
+    let (id, _) = app.webhook(&rx.url("/b"), &["message.sent"]);
+    let driver = Driver::start(&chromedriver).await;
+    sign_in(&driver, &app, &format!("/webhooks/{id}")).await;
+
+    driver.click("#send-test-button").await;
+    let result = driver
+        .wait_for_text("#test-result", |t| t.contains("Success"))
+        .await;
+    assert!(
+        result.contains("HTTP 204") && result.contains("message.sent"),
+        "{result}"
+    );
+    assert_eq!(rx.count(), 1);
+    driver.screenshot("4-send-test").await;
+
+    driver.click("#tab-delivery-log").await;
+    driver.wait_for_url(|u| u.ends_with("/deliveries")).await;
+    let row = driver
+        .wait_for_text("#delivery-log tbody tr", |t| t.contains("succeeded"))
+        .await;
+    assert!(
+        row.contains("message.sent") && row.contains("test") && row.contains("204"),
+        "{row}"
+    );
+    driver.click("#delivery-log tbody tr a").await;
+    driver
+        .wait_for_url(|u| u.contains("/deliveries/dlv_"))
+        .await;
+    driver.click("#attempt-1 details summary").await;
+    let attempt = driver
+        .wait_for_text("#attempt-1", |t| t.contains("X-Aethenox-Signature"))
+        .await;
+    assert!(
+        attempt.contains("HTTP 204") && attempt.contains("webhook-signature"),
+        "{attempt}"
+    );
+    driver.screenshot("5-delivery-detail").await;
+
+    driver.click("#resend").await;
+    driver.click("#confirm").await;
+    driver
+        .wait_for_text("#notice", |t| t.contains("Resent"))
+        .await;
+    let second = driver.text("#attempt-2").await;
+    assert!(second.contains("resend by admin@example.com"), "{second}");
+    assert_eq!(rx.count(), 2);
+    driver.quit().await;
+}
+
+#[actix_rt::test]
+async fn send_test_against_a_receiver_that_answers_401_shows_the_signature_hint() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let app = TestApp::delivering(|_| {}).await;
+    let rx = receiver::Receiver::start().await;
+    rx.always(receiver::Reply::status(401));
+    let (id, _) = app.webhook(&rx.url("/b"), &["call.missed"]);
+    let driver = Driver::start(&chromedriver).await;
+    sign_in(&driver, &app, &format!("/webhooks/{id}")).await;
+    driver.click("#send-test-button").await;
+    let hint = driver.wait_for_text("#test-hint", |t| !t.is_empty()).await;
+    assert_eq!(
+        hint,
+        "401: your server rejected the signature: check the signing secret"
+    );
+    assert!(driver.text("#test-result").await.contains("Failed"));
+    driver.quit().await;
+}
+
+#[actix_rt::test]
+async fn a_test_inbox_shows_a_delivery_with_a_valid_signature() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let driver = Driver::start(&chromedriver).await;
+    sign_in(&driver, &app, "/inboxes").await;
+    driver.type_into("#name", "my receiver").await;
+    driver.click("#create-inbox").await;
+    driver.wait_for_url(|u| u.contains("/inboxes/ibx_")).await;
+    let inbox = driver.current_url().await;
+    driver.click("#inbox-create-webhook").await;
+    driver.wait_for_url(|u| u.contains("/webhooks/wh_")).await;
+    driver.click("#send-test-button").await;
+    driver
+        .wait_for_text("#test-result", |t| t.contains("Success"))
+        .await;
+    driver.goto(&inbox).await;
+    let request = driver
+        .wait_for_text(".inbox-request", |t| t.contains("signature valid"))
+        .await;
+    assert!(!request.contains("not valid"), "{request}");
+    driver.screenshot("6-inbox").await;
     driver.quit().await;
 }
