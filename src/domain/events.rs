@@ -183,7 +183,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(body).unwrap(),
-            r#"{"id":"evt_1","type":"call.missed","created_at":"2026-11-27T20:00:00Z","data":{"a":[true],"b":1}}"#
+            r#"{"id":"evt_1","type":"call.missed","created_at":"2026-11-27T20:00:00Z","data":{"b":1,"a":[true]}}"#
         );
         assert!(check_event_id("evt_01J9:order-4821.v2").is_ok());
         for bad in ["", "a b", "<x>", &"x".repeat(101), "é"] {

@@ -96,7 +96,7 @@ async fn send_test_shows_success_in_place_and_is_logged_as_a_test() {
 async fn send_test_explains_failures_and_works_on_a_disabled_webhook() {
     let app = TestApp::delivering(|_| {}).await;
     let rx = Receiver::start().await;
-    rx.always(Reply::status(401).body("bad signature"));
+    rx.always(Reply::status(401).body("<script>alert(1)</script>bad signature"));
     let (id, _) = app.webhook(&rx.url("/t"), &["call.missed"]);
     store::webhooks::set_enabled(
         &mut app.conn(),
@@ -121,7 +121,12 @@ async fn send_test_explains_failures_and_works_on_a_disabled_webhook() {
         "{}",
         res.body
     );
-    assert!(res.body.contains("bad signature"), "a response excerpt");
+    assert!(
+        res.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;bad signature"),
+        "a response excerpt, escaped"
+    );
+    assert!(!res.body.contains("<script>"));
     assert_eq!(rx.count(), 1, "sent although the webhook is disabled");
     assert!(
         !store::webhooks::get(&mut app.conn(), &id).unwrap().enabled,
