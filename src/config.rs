@@ -17,6 +17,10 @@ pub struct Config {
     pub max_per_endpoint: usize,
     /// A webhook failing this long without a success is disabled.
     pub disable_after: Duration,
+    /// A session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and in any case this long after sign-in.
+    pub session_max: Duration,
 }
 
 impl Config {
@@ -31,6 +35,8 @@ impl Config {
             max_in_flight: 256,
             max_per_endpoint: 16,
             disable_after: Duration::from_secs(5 * 86_400),
+            session_idle: Duration::from_secs(12 * 3600),
+            session_max: Duration::from_secs(7 * 86_400),
         }
     }
 

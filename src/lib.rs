@@ -34,6 +34,8 @@ pub struct AppState {
     pub write_lock: db::WriteLock,
     /// The address the server listens on (known once `run` has its listener).
     pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Failed sign-ins per account and per client address.
+    pub sign_in_throttle: web::throttle::Throttle,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         api_key_cache: Default::default(),
         write_lock,
         local_addr: Default::default(),
+        sign_in_throttle: Default::default(),
     }))
 }
 
@@ -82,8 +85,12 @@ pub fn run(state: Data<AppState>, listener: TcpListener) -> std::io::Result<Serv
             .wrap(from_fn(web::guard::guard))
             .configure(web::configure)
     })
-    .listen(listener)?
+    // Slow or idle clients are cut off instead of holding a worker's connection.
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .client_disconnect_timeout(std::time::Duration::from_secs(2))
+    .keep_alive(std::time::Duration::from_secs(30))
     .shutdown_timeout(10)
+    .listen(listener)?
     .run();
     Ok(server)
 }

@@ -87,6 +87,14 @@ struct ServeArgs {
     #[arg(long, env = "AETHENOX_DISABLE_AFTER", default_value = "5d", value_name = "DUR",
         value_parser = config::parse_timeout)]
     disable_after: Duration,
+    /// Sign a browser out after this long without a request.
+    #[arg(long, env = "AETHENOX_SESSION_IDLE", default_value = "12h", value_name = "DUR",
+        value_parser = config::parse_timeout)]
+    session_idle: Duration,
+    /// Sign a browser out this long after sign-in, however active.
+    #[arg(long, env = "AETHENOX_SESSION_MAX", default_value = "7d", value_name = "DUR",
+        value_parser = config::parse_timeout)]
+    session_max: Duration,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +119,9 @@ enum ApiKeysCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// admin: everything; support: read, Send Test and Resend.
+        #[arg(long, default_value = "admin", value_parser = ["admin", "support"])]
+        role: String,
         #[command(flatten)]
         data: DataDir,
     },
@@ -165,7 +176,9 @@ fn main() -> ExitCode {
             password_stdin: _,
             data,
         }) => add_user(&email, &role, data),
-        Command::ApiKeys(ApiKeysCommand::Create { name, data }) => create_api_key(&name, data),
+        Command::ApiKeys(ApiKeysCommand::Create { name, role, data }) => {
+            create_api_key(&name, &role, data)
+        }
         Command::Verify(args) => return verify(args),
     };
     match result {
@@ -198,6 +211,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_in_flight: args.max_in_flight as usize,
         max_per_endpoint: args.max_per_endpoint as usize,
         disable_after: args.disable_after,
+        session_idle: args.session_idle,
+        session_max: args.session_max,
     };
     let state = build_state(config)?;
     let addr = listener.local_addr()?;
@@ -263,7 +278,10 @@ fn add_user(email: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> 
     }
 }
 
-fn create_api_key(name: &str, data: DataDir) -> anyhow::Result<ExitCode> {
+fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> {
+    let Some(role) = Role::parse(role) else {
+        return Ok(usage_error("--role: use admin or support"));
+    };
     let name = match ids::check_key_name(name) {
         Ok(n) => n,
         Err(m) => return Ok(usage_error(format!("--name: {m}"))),
@@ -271,7 +289,7 @@ fn create_api_key(name: &str, data: DataDir) -> anyhow::Result<ExitCode> {
     let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
     let mut conn = pool.get()?;
     let key = ids::new_api_key();
-    store::api_keys::create_for_key(&mut conn, &name, &key, time::now_ms())
+    store::api_keys::create_for_key(&mut conn, &name, &key, role, time::now_ms())
         .context("storing the key")?;
     println!("{key}");
     Ok(ExitCode::SUCCESS)

@@ -29,6 +29,19 @@ diesel::table! {
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
     }
 }
 
@@ -175,4 +188,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulk_retry_items,
     inboxes,
     inbox_requests,
+    audit_log,
 );

@@ -1,3 +1,4 @@
+use super::users::Role;
 use crate::db::DbConn;
 use crate::db::schema::api_keys;
 use diesel::prelude::*;
@@ -12,6 +13,7 @@ pub struct ApiKey {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub role: String,
 }
 
 pub fn create(
@@ -19,6 +21,7 @@ pub fn create(
     name: &str,
     prefix: &str,
     key_hash: &str,
+    role: Role,
     now: i64,
 ) -> QueryResult<ApiKey> {
     diesel::insert_into(api_keys::table)
@@ -26,6 +29,7 @@ pub fn create(
             api_keys::name.eq(name),
             api_keys::prefix.eq(prefix),
             api_keys::key_hash.eq(key_hash),
+            api_keys::role.eq(role.as_str()),
             api_keys::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -79,13 +83,20 @@ pub fn revoke(conn: &mut DbConn, id: i32, now: i64) -> QueryResult<usize> {
 }
 
 /// Stores a new key for `name`; only its hash and display prefix are kept.
-pub fn create_for_key(conn: &mut DbConn, name: &str, key: &str, now: i64) -> QueryResult<ApiKey> {
+pub fn create_for_key(
+    conn: &mut DbConn,
+    name: &str,
+    key: &str,
+    role: Role,
+    now: i64,
+) -> QueryResult<ApiKey> {
     use crate::domain::ids::{api_key_display_prefix, token_hash};
     create(
         conn,
         name,
         &api_key_display_prefix(key),
         &token_hash(key),
+        role,
         now,
     )
 }

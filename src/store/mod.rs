@@ -1,6 +1,7 @@
 //! All SQL, one file per table group. Every function takes `&mut DbConn`, so a handler can run
 //! several inside one `immediate_transaction`.
 pub mod api_keys;
+pub mod audit;
 pub mod deliveries;
 pub mod events;
 pub mod inboxes;

@@ -63,3 +63,15 @@ pub fn delete_expired(
     )
     .execute(conn)
 }
+
+/// Ends every session of a user, but `keep` (the one making the request, if any).
+pub fn end_all_of(conn: &mut DbConn, user_id: i32, keep: Option<&str>) -> QueryResult<usize> {
+    let mut target = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .into_boxed();
+    if let Some(k) = keep {
+        target = target.filter(sessions::token_hash.ne(k));
+    }
+    let hashes: Vec<String> = target.select(sessions::token_hash).load(conn)?;
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq_any(hashes))).execute(conn)
+}

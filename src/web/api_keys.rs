@@ -1,12 +1,13 @@
-//! Settings → API keys: list, create (the key is shown once), revoke. Administrators only.
+//! Settings → API keys: list, create with a role (the key is shown once), revoke. Administrators only.
 
+use super::audit;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
 use super::webhooks::ConfirmPage;
 use crate::AppState;
 use crate::domain::{ids, time};
 use crate::error::AppError;
-use crate::store;
+use crate::store::{self, users::Role};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -25,6 +26,7 @@ struct KeyRow {
     id: i32,
     name: String,
     prefix: String,
+    role: String,
     created: String,
     last_used: String,
 }
@@ -36,28 +38,40 @@ struct KeysPage {
     keys: Vec<KeyRow>,
     new_key: Option<String>,
     name: String,
+    role: String,
     name_error: Option<String>,
     notice: Option<&'static str>,
 }
 
-async fn keys(state: &AppState) -> Result<Vec<KeyRow>, AppError> {
-    let keys = crate::db::run(&state.pool, |conn| {
-        store::api_keys::list_active(conn).map_err(AppError::from)
-    })
-    .await?;
-    Ok(keys
-        .into_iter()
-        .map(|k| KeyRow {
-            id: k.id,
-            name: k.name,
-            prefix: k.prefix,
-            created: time::display(k.created_at),
-            last_used: k
-                .last_used_at
-                .map(time::display)
-                .unwrap_or_else(|| "Never".into()),
+impl KeysPage {
+    async fn new(state: &AppState, ctx: &Ctx) -> Result<KeysPage, AppError> {
+        let keys = crate::db::run(&state.pool, |conn| {
+            store::api_keys::list_active(conn).map_err(AppError::from)
         })
-        .collect())
+        .await?;
+        Ok(KeysPage {
+            layout: ctx.layout("API keys", Nav::ApiKeys),
+            keys: keys
+                .into_iter()
+                .map(|k| KeyRow {
+                    id: k.id,
+                    name: k.name,
+                    prefix: k.prefix,
+                    role: k.role,
+                    created: time::display(k.created_at),
+                    last_used: k
+                        .last_used_at
+                        .map(time::display)
+                        .unwrap_or_else(|| "Never".into()),
+                })
+                .collect(),
+            new_key: None,
+            name: String::new(),
+            role: "admin".into(),
+            name_error: None,
+            notice: None,
+        })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -72,15 +86,10 @@ async fn page(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
-    render(&KeysPage {
-        layout: ctx.layout("API keys", Nav::ApiKeys),
-        keys: keys(&state).await?,
-        new_key: None,
-        name: String::new(),
-        name_error: None,
-        notice: (query.notice == "revoked")
-            .then_some("API key revoked. Requests with it are refused from now on."),
-    })
+    let mut page = KeysPage::new(&state, &ctx).await?;
+    page.notice = (query.notice == "revoked")
+        .then_some("API key revoked. Requests with it are refused from now on.");
+    render(&page)
 }
 
 async fn create(
@@ -88,43 +97,45 @@ async fn create(
     ctx: Ctx,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    let user = ctx.admin()?;
-    match ids::check_key_name(form.get("name")) {
-        Ok(name) => {
-            let key = ids::new_api_key();
-            let stored = key.clone();
-            let created = crate::db::run(&state.pool, move |conn| {
-                store::api_keys::create_for_key(conn, &name, &stored, time::now_ms())
-                    .map_err(AppError::from)
-            })
-            .await?;
-            tracing::info!(
-                api_key_id = created.id,
-                user_id = user.id,
-                "API key created"
+    ctx.admin()?;
+    let role = match form.get("role") {
+        "" => Some(Role::Admin),
+        r => Role::parse(r),
+    };
+    let name = ids::check_key_name(form.get("name"));
+    let (name, role) = match (name, role) {
+        (Ok(name), Some(role)) => (name, role),
+        (name, _) => {
+            let mut page = KeysPage::new(&state, &ctx).await?;
+            page.name = form.get("name").to_owned();
+            page.role = form.get("role").to_owned();
+            page.name_error = Some(
+                name.err()
+                    .unwrap_or_else(|| "Choose the role admin or support.".into()),
             );
-            // Shown in this response only: never stored or logged in clear.
-            render(&KeysPage {
-                layout: ctx.layout("API keys", Nav::ApiKeys),
-                keys: keys(&state).await?,
-                new_key: Some(key),
-                name: String::new(),
-                name_error: None,
-                notice: None,
-            })
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        Err(message) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &KeysPage {
-                layout: ctx.layout("API keys", Nav::ApiKeys),
-                keys: keys(&state).await?,
-                new_key: None,
-                name: form.get("name").to_owned(),
-                name_error: Some(message),
-                notice: None,
-            },
-        ),
-    }
+    };
+    let key = ids::new_api_key();
+    let stored = key.clone();
+    let key_name = name.clone();
+    let created = crate::db::run(&state.pool, move |conn| {
+        store::api_keys::create_for_key(conn, &key_name, &stored, role, time::now_ms())
+            .map_err(AppError::from)
+    })
+    .await?;
+    audit::by_user(
+        &state,
+        &ctx,
+        "api_key_created",
+        Some(&format!("{} ({}…)", name, created.prefix)),
+        Some(role.as_str()),
+    )
+    .await;
+    // Shown in this response only: never stored or logged in clear.
+    let mut page = KeysPage::new(&state, &ctx).await?;
+    page.new_key = Some(key);
+    render(&page)
 }
 
 async fn load_key(state: &AppState, id: i32) -> Result<store::api_keys::ApiKey, AppError> {
@@ -146,18 +157,18 @@ async fn revoke_confirm(
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let key = load_key(&state, *path).await?;
-    render(&ConfirmPage {
-        layout: ctx.layout("Revoke API key", Nav::ApiKeys),
-        heading: "Revoke this API key?".into(),
-        message: "Every request made with it is refused from now on. This cannot be undone.".into(),
-        subject: format!("{} ({}…)", key.name, key.prefix),
-        action: format!("/settings/api-keys/{}/revoke", key.id),
-        button: "Revoke key",
-        cancel: "/settings/api-keys".into(),
-        danger: true,
-        ask_grace: false,
-        grace_choices: &[],
-    })
+    render(
+        &ConfirmPage::new(
+            ctx.layout("Revoke API key", Nav::ApiKeys),
+            "Revoke this API key?",
+            "Every request made with it is refused from now on. This cannot be undone.",
+            format!("{} ({}…)", key.name, key.prefix),
+            format!("/settings/api-keys/{}/revoke", key.id),
+            "Revoke key",
+            "/settings/api-keys",
+        )
+        .danger(),
+    )
 }
 
 async fn revoke(
@@ -165,16 +176,21 @@ async fn revoke(
     ctx: Ctx,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    let user = ctx.admin()?;
-    let id = *path;
-    let n = crate::db::run(&state.pool, move |conn| {
+    ctx.admin()?;
+    let key = load_key(&state, *path).await?;
+    let id = key.id;
+    crate::db::run(&state.pool, move |conn| {
         store::api_keys::revoke(conn, id, time::now_ms()).map_err(AppError::from)
     })
     .await?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
     state.api_key_cache.clear();
-    tracing::info!(api_key_id = id, user_id = user.id, "API key revoked");
+    audit::by_user(
+        &state,
+        &ctx,
+        "api_key_revoked",
+        Some(&format!("{} ({}…)", key.name, key.prefix)),
+        None,
+    )
+    .await;
     Ok(see_other("/settings/api-keys?notice=revoked"))
 }

@@ -1,15 +1,17 @@
 //! Sign-in, sign-out and the one-time setup of the first administrator.
 
+use super::audit;
 use super::forms::Form;
 use super::guard::{CSRF_COOKIE, SESSION_COOKIE, SessionHash, cookie, is_secure};
 use super::page::{Ctx, Layout, Nav, render, render_status, safe_next, see_other};
+use super::throttle;
 use crate::AppState;
 use crate::domain::ids::{random_token, secure_eq, token_hash};
 use crate::domain::passwords;
 use crate::domain::time::now_ms;
 use crate::error::AppError;
 use crate::store::{self, users::Role};
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -66,8 +68,15 @@ async fn start_session(
 ) -> Result<HttpResponse, AppError> {
     let token = random_token::<32>();
     let hash = token_hash(&token);
+    let (idle, max) = (
+        state.config.session_idle.as_millis() as i64,
+        state.config.session_max.as_millis() as i64,
+    );
     crate::db::run(&state.pool, move |conn| {
-        store::sessions::create(conn, &hash, user_id, now_ms()).map_err(AppError::from)
+        let now = now_ms();
+        // Sign-ins are rare: a good moment to drop sessions that have expired.
+        store::sessions::delete_expired(conn, now, idle, max)?;
+        store::sessions::create(conn, &hash, user_id, now).map_err(AppError::from)
     })
     .await?;
     let secure = is_secure(req);
@@ -86,6 +95,41 @@ async fn login(
     let email = form.get("email").trim().to_owned();
     let password = form.get("password").to_owned();
     let next = form.get("next").to_owned();
+    let failed_page = |status: StatusCode, message: String| {
+        render_status(
+            status,
+            &LoginPage {
+                layout: ctx.layout("Sign in", Nav::None),
+                email: email.clone(),
+                next: safe_next(&next).to_owned(),
+                error: Some(message),
+                notice: None,
+            },
+        )
+    };
+    // Throttled per typed account (whether or not it exists) and per client address.
+    let account_key = format!("account:{}", email.to_lowercase());
+    let address_key = format!("address:{}", ctx.client_ip.as_deref().unwrap_or("unknown"));
+    let throttle = &state.sign_in_throttle;
+    let wait = [
+        (account_key.as_str(), throttle::FREE_PER_ACCOUNT),
+        (address_key.as_str(), throttle::FREE_PER_ADDRESS),
+    ]
+    .into_iter()
+    .filter_map(|(k, free)| throttle.wait(k, free))
+    .max();
+    if let Some(wait) = wait {
+        let secs = wait.as_secs().max(1);
+        return failed_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed sign-ins. Try again in {secs} seconds."),
+        )
+        .map(|mut r| {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            r
+        });
+    }
     let lookup = email.clone();
     // Argon2 is slow on purpose: keep it off the async workers.
     let user = crate::db::run(&state.pool, move |conn| {
@@ -102,32 +146,52 @@ async fn login(
     .await?;
     match user {
         Some(user) => {
-            tracing::info!(user_id = user.id, "signed in");
+            throttle.succeeded(&account_key);
+            throttle.succeeded(&address_key);
+            audit::record(
+                &state,
+                &user.email,
+                "sign_in",
+                None,
+                None,
+                ctx.client_ip.as_deref(),
+            )
+            .await;
             start_session(&state, &req, user.id, &next).await
         }
         None => {
-            tracing::info!("sign-in failed");
-            render_status(
+            throttle.failed(&account_key);
+            throttle.failed(&address_key);
+            let typed: String = email.chars().take(254).collect();
+            audit::record(
+                &state,
+                &typed,
+                "sign_in_failed",
+                None,
+                None,
+                ctx.client_ip.as_deref(),
+            )
+            .await;
+            failed_page(
                 StatusCode::UNAUTHORIZED,
-                &LoginPage {
-                    layout: ctx.layout("Sign in", Nav::None),
-                    email,
-                    next: safe_next(&next).to_owned(),
-                    error: Some("Incorrect e-mail or password.".into()),
-                    notice: None,
-                },
+                "Incorrect e-mail or password.".into(),
             )
         }
     }
 }
 
-async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+async fn logout(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let hash = req.extensions().get::<SessionHash>().map(|s| s.0.clone());
     if let Some(hash) = hash {
         crate::db::run(&state.pool, move |conn| {
             store::sessions::delete(conn, &hash).map_err(AppError::from)
         })
         .await?;
+        audit::by_user(&state, &ctx, "sign_out", None, None).await;
     }
     let mut res = see_other("/login?notice=signed-out");
     let mut gone = cookie(SESSION_COOKIE, String::new(), is_secure(&req));
@@ -238,5 +302,14 @@ async fn setup(
         user_id = user.id,
         "first administrator created through the setup link"
     );
+    audit::record(
+        &state,
+        "setup link",
+        "user_created",
+        Some(&user.email),
+        Some("admin"),
+        ctx.client_ip.as_deref(),
+    )
+    .await;
     start_session(&state, &req, user.id, "/webhooks").await
 }

@@ -483,21 +483,18 @@ async fn resend_confirm(
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
     let (d, url) = load(&state, &path).await?;
-    render(&ConfirmPage {
-        layout: ctx.layout("Resend delivery", Nav::Deliveries),
-        heading: "Resend this delivery now?".into(),
-        message: format!(
+    render(&ConfirmPage::new(
+        ctx.layout("Resend delivery", Nav::Deliveries),
+        "Resend this delivery now?",
+        format!(
             "The {} event {} is sent to this endpoint once more, with the same body and delivery id. Its retry schedule stays as it is.",
             d.event_type, d.event_id
         ),
-        subject: url,
-        action: format!("/deliveries/{}/resend", d.id),
-        button: "Resend",
-        cancel: format!("/deliveries/{}", d.id),
-        danger: false,
-        ask_grace: false,
-        grace_choices: &[],
-    })
+        url,
+        format!("/deliveries/{}/resend", d.id),
+        "Resend",
+        format!("/deliveries/{}", d.id),
+    ))
 }
 
 async fn resend(
@@ -624,10 +621,10 @@ async fn retry_confirm(
     let webhook = load_webhook(&state, &path).await?;
     let (key, label, secs) = window(&Form::parse(req.query_string().as_bytes()))?;
     let n = failed_in(&state, &webhook.id, secs).await?.len();
-    render(&ConfirmPage {
-        layout: ctx.layout("Retry failed deliveries", Nav::Webhooks),
-        heading: format!("Retry {n} failed deliveries?"),
-        message: format!(
+    render(&ConfirmPage::new(
+        ctx.layout("Retry failed deliveries", Nav::Webhooks),
+        format!("Retry {n} failed deliveries?"),
+        format!(
             "{n} deliveries to this endpoint failed in {label}. Each is queued for one more attempt now{}.",
             if webhook.enabled {
                 ""
@@ -635,14 +632,11 @@ async fn retry_confirm(
                 ", which starts when the webhook is enabled"
             }
         ),
-        subject: webhook.url,
-        action: format!("/webhooks/{}/retry-failed?window={key}", webhook.id),
-        button: "Retry failed",
-        cancel: format!("/webhooks/{}/deliveries", webhook.id),
-        danger: false,
-        ask_grace: false,
-        grace_choices: &[],
-    })
+        webhook.url,
+        format!("/webhooks/{}/retry-failed?window={key}", webhook.id),
+        "Retry failed",
+        format!("/webhooks/{}/deliveries", webhook.id),
+    ))
 }
 
 async fn retry_failed(

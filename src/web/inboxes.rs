@@ -244,18 +244,18 @@ async fn purge_confirm(
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let inbox = load(&state, &path).await?;
-    render(&ConfirmPage {
-        layout: ctx.layout("Purge inbox", Nav::Inboxes),
-        heading: "Purge this inbox?".into(),
-        message: "Every request it received is deleted. The inbox and its URL stay.".into(),
-        subject: inbox.name,
-        action: format!("/inboxes/{}/purge", inbox.id),
-        button: "Purge",
-        cancel: format!("/inboxes/{}", inbox.id),
-        danger: true,
-        ask_grace: false,
-        grace_choices: &[],
-    })
+    render(
+        &ConfirmPage::new(
+            ctx.layout("Purge inbox", Nav::Inboxes),
+            "Purge this inbox?",
+            "Every request it received is deleted. The inbox and its URL stay.",
+            inbox.name,
+            format!("/inboxes/{}/purge", inbox.id),
+            "Purge",
+            format!("/inboxes/{}", inbox.id),
+        )
+        .danger(),
+    )
 }
 
 async fn purge(

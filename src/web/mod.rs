@@ -3,12 +3,15 @@
 pub mod api;
 pub mod api_keys;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod deliveries;
 pub mod forms;
 pub mod guard;
 pub mod inboxes;
 pub mod page;
+pub mod throttle;
+pub mod users;
 pub mod webhooks;
 
 use crate::AppState;
@@ -33,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(deliveries::configure)
         .configure(inboxes::configure)
         .configure(api_keys::configure)
+        .configure(audit::configure)
+        .configure(users::configure)
         .route("/", web::get().to(home))
         .default_service(web::to(not_found));
 }

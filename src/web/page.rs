@@ -23,6 +23,9 @@ pub enum Nav {
     Deliveries,
     Inboxes,
     ApiKeys,
+    Users,
+    Audit,
+    Account,
 }
 
 /// The data `base.html` needs on every page.
@@ -39,6 +42,8 @@ pub struct Ctx {
     pub user: Option<User>,
     pub csrf: String,
     pub is_htmx: bool,
+    /// The peer address (not a forwarded header, which a client could forge).
+    pub client_ip: Option<String>,
 }
 
 impl Ctx {
@@ -54,6 +59,14 @@ impl Ctx {
 
     pub fn user(&self) -> Result<&User, AppError> {
         self.user.as_ref().ok_or(AppError::Unauthorized)
+    }
+
+    /// How the audit log names whoever makes this request.
+    pub fn actor(&self) -> String {
+        self.user
+            .as_ref()
+            .map(|u| u.email.clone())
+            .unwrap_or_else(|| "anonymous".into())
     }
 
     pub fn admin(&self) -> Result<&User, AppError> {
@@ -81,6 +94,7 @@ impl FromRequest for Ctx {
                 .map(|t| t.0.clone())
                 .unwrap_or_default(),
             is_htmx: req.headers().contains_key("HX-Request"),
+            client_ip: req.peer_addr().map(|a| a.ip().to_string()),
         }))
     }
 }

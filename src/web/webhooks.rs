@@ -315,6 +315,44 @@ pub struct ConfirmPage {
     pub grace_choices: &'static [(i64, &'static str)],
 }
 
+impl ConfirmPage {
+    /// A confirmation page that posts to `action`; not dangerous and asks nothing more by default.
+    pub fn new(
+        layout: Layout,
+        heading: impl Into<String>,
+        message: impl Into<String>,
+        subject: impl Into<String>,
+        action: impl Into<String>,
+        button: &'static str,
+        cancel: impl Into<String>,
+    ) -> ConfirmPage {
+        ConfirmPage {
+            layout,
+            heading: heading.into(),
+            message: message.into(),
+            subject: subject.into(),
+            action: action.into(),
+            button,
+            cancel: cancel.into(),
+            danger: false,
+            ask_grace: false,
+            grace_choices: &GRACE_CHOICES,
+        }
+    }
+
+    /// The button is styled as destructive.
+    pub fn danger(mut self) -> ConfirmPage {
+        self.danger = true;
+        self
+    }
+
+    /// Also asks how long the current signing secret stays valid.
+    pub fn with_grace(mut self) -> ConfirmPage {
+        self.ask_grace = true;
+        self
+    }
+}
+
 const GRACE_CHOICES: [(i64, &str); 5] = [
     (0, "No grace period: stop it now"),
     (3600, "1 hour"),
@@ -537,22 +575,19 @@ async fn recover_confirm(
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     let (failed, missed) = recovery(&state, &webhook).await?;
-    render(&ConfirmPage {
-        layout: ctx.layout("Enable and recover", Nav::Webhooks),
-        heading: "Enable this webhook and recover what it missed?".into(),
-        message: format!(
+    render(&ConfirmPage::new(
+        ctx.layout("Enable and recover", Nav::Webhooks),
+        "Enable this webhook and recover what it missed?",
+        format!(
             "{} deliveries that failed and {} events published while it was disabled will be delivered, as well as new events from now on.",
             failed.len(),
             missed.len()
         ),
-        subject: webhook.url,
-        action: format!("/webhooks/{}/recover", webhook.id),
-        button: "Enable and recover",
-        cancel: format!("/webhooks/{}", webhook.id),
-        danger: false,
-        ask_grace: false,
-        grace_choices: &GRACE_CHOICES,
-    })
+        webhook.url,
+        format!("/webhooks/{}/recover", webhook.id),
+        "Enable and recover",
+        format!("/webhooks/{}", webhook.id),
+    ))
 }
 
 async fn recover(
@@ -700,19 +735,16 @@ async fn delete_confirm(
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
-    render(&ConfirmPage {
-        layout: ctx.layout("Delete webhook", Nav::Webhooks),
-        heading: "Delete this webhook?".into(),
-        message: "Its endpoint stops receiving events at once, and its signing secret is destroyed. This cannot be undone."
-            .into(),
-        subject: webhook.url,
-        action: format!("/webhooks/{}/delete", webhook.id),
-        button: "Delete webhook",
-        cancel: format!("/webhooks/{}/settings", webhook.id),
-        danger: true,
-        ask_grace: false,
-        grace_choices: &GRACE_CHOICES,
-    })
+    render(&ConfirmPage::new(
+        ctx.layout("Delete webhook", Nav::Webhooks),
+        "Delete this webhook?",
+        "Its endpoint stops receiving events at once, and its signing secret is destroyed. This cannot be undone.",
+        webhook.url,
+        format!("/webhooks/{}/delete", webhook.id),
+        "Delete webhook",
+        format!("/webhooks/{}/settings", webhook.id),
+    )
+    .danger())
 }
 
 async fn delete(
@@ -756,19 +788,16 @@ async fn rotate_confirm(
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
-    render(&ConfirmPage {
-        layout: ctx.layout("Rotate signing secret", Nav::Webhooks),
-        heading: "Rotate the signing secret?".into(),
-        message: "A new secret is made and used for every delivery from now on. Your receiver must be updated to the new secret."
-            .into(),
-        subject: webhook.url,
-        action: format!("/webhooks/{}/rotate-secret", webhook.id),
-        button: "Rotate secret",
-        cancel: format!("/webhooks/{}", webhook.id),
-        danger: false,
-        ask_grace: true,
-        grace_choices: &GRACE_CHOICES,
-    })
+    render(&ConfirmPage::new(
+        ctx.layout("Rotate signing secret", Nav::Webhooks),
+        "Rotate the signing secret?",
+        "A new secret is made and used for every delivery from now on. Your receiver must be updated to the new secret.",
+        webhook.url,
+        format!("/webhooks/{}/rotate-secret", webhook.id),
+        "Rotate secret",
+        format!("/webhooks/{}", webhook.id),
+    )
+    .with_grace())
 }
 
 /// Parses a grace period in seconds: 0 up to seven days.

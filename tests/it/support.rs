@@ -71,9 +71,19 @@ impl TestApp {
         store::users::create(&mut self.conn(), email, role, &hash, domain::time::now_ms()).unwrap();
     }
 
+    /// An admin API key named "tests".
     pub fn api_key(&self) -> String {
+        self.api_key_with(Role::Admin)
+    }
+
+    pub fn api_key_with(&self, role: Role) -> String {
         let key = domain::ids::new_api_key();
-        store::api_keys::create_for_key(&mut self.conn(), "tests", &key, domain::time::now_ms())
+        let name = if role == Role::Admin {
+            "tests"
+        } else {
+            "support tests"
+        };
+        store::api_keys::create_for_key(&mut self.conn(), name, &key, role, domain::time::now_ms())
             .unwrap();
         key
     }

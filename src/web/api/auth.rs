@@ -6,6 +6,7 @@ use crate::domain::ids::token_hash;
 use crate::domain::time::now_ms;
 use crate::error::{ApiError, AppError};
 use crate::store;
+use crate::store::users::Role;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -25,20 +26,20 @@ const CACHE_TTL: Duration = Duration::from_secs(10);
 /// Recently verified keys (hash → key id, when verified), so a busy publisher does not cost a
 /// database read per request. Revoking a key clears it.
 #[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<String, (i32, Instant)>>);
+pub struct KeyCache(Mutex<HashMap<String, (ApiKeyAuth, Instant)>>);
 
 impl KeyCache {
-    fn get(&self, hash: &str) -> Option<i32> {
+    fn get(&self, hash: &str) -> Option<ApiKeyAuth> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(hash)
             .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(id, _)| *id)
+            .map(|(auth, _)| auth.clone())
     }
 
-    fn put(&self, hash: String, id: i32) {
+    fn put(&self, hash: String, auth: ApiKeyAuth) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-        map.insert(hash, (id, Instant::now()));
+        map.insert(hash, (auth, Instant::now()));
     }
 
     pub fn clear(&self) {
@@ -50,6 +51,25 @@ impl KeyCache {
 #[derive(Debug, Clone)]
 pub struct ApiKeyAuth {
     pub key_id: i32,
+    pub name: String,
+    pub role: Role,
+}
+
+impl ApiKeyAuth {
+    /// Keys with the support role may read, Send Test and Resend; everything else needs admin.
+    pub fn admin(&self) -> Result<(), ApiError> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::Support => Err(ApiError(AppError::Forbidden(
+                "This API key has the support role; this needs an admin key.".into(),
+            ))),
+        }
+    }
+
+    /// How the audit log names this key.
+    pub fn actor(&self) -> String {
+        format!("API key {}", self.name)
+    }
 }
 
 fn bearer(req: &ServiceRequest) -> Option<String> {
@@ -72,8 +92,8 @@ async fn authenticate(req: &ServiceRequest) -> Result<ApiKeyAuth, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
     // Looked up by hash: the clear key is never stored or compared byte by byte.
     let hash = token_hash(&key);
-    if let Some(key_id) = state.api_key_cache.get(&hash) {
-        return Ok(ApiKeyAuth { key_id });
+    if let Some(auth) = state.api_key_cache.get(&hash) {
+        return Ok(auth);
     }
     let lookup = hash.clone();
     let found = crate::db::run(&state.pool, move |conn| {
@@ -88,8 +108,13 @@ async fn authenticate(req: &ServiceRequest) -> Result<ApiKeyAuth, AppError> {
     })
     .await?;
     let key = found.ok_or(AppError::Unauthorized)?;
-    state.api_key_cache.put(hash, key.id);
-    Ok(ApiKeyAuth { key_id: key.id })
+    let auth = ApiKeyAuth {
+        key_id: key.id,
+        role: Role::parse(&key.role).unwrap_or(Role::Support),
+        name: key.name,
+    };
+    state.api_key_cache.put(hash, auth.clone());
+    Ok(auth)
 }
 
 pub async fn require_api_key(

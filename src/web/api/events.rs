@@ -47,10 +47,11 @@ pub struct EventAccepted {
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn publish_event(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     body: ApiJson<PublishEvent>,
 ) -> Result<HttpResponse, ApiError> {
+    auth.admin()?;
     let PublishEvent {
         event_type,
         data,

@@ -40,14 +40,15 @@ pub struct WebhookResource {
     pub disabled_reason: Option<String>,
     /// The current signing secret.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ8QjNq2T6xA=")]
-    pub secret: String,
+    /// Null for API keys with the support role, which may not see secrets.
+    pub secret: Option<String>,
     #[schema(example = "2026-11-27T20:00:00Z")]
     pub created_at: String,
     pub updated_at: String,
 }
 
 impl WebhookResource {
-    fn new(w: Webhook, secret: String) -> Self {
+    fn new(w: Webhook, secret: Option<String>) -> Self {
         WebhookResource {
             created_at: time::rfc3339(w.created_at),
             updated_at: time::rfc3339(w.updated_at),
@@ -136,13 +137,20 @@ fn first_error(errors: FieldErrors) -> ApiError {
     }
 }
 
-async fn resource(state: &AppState, webhook: Webhook) -> Result<WebhookResource, ApiError> {
+async fn resource(
+    state: &AppState,
+    auth: &ApiKeyAuth,
+    webhook: Webhook,
+) -> Result<WebhookResource, ApiError> {
+    if auth.admin().is_err() {
+        return Ok(WebhookResource::new(webhook, None));
+    }
     let id = webhook.id.clone();
     let secret = crate::db::run(&state.pool, move |conn| {
         store::webhooks::current_secret(conn, &id).map_err(AppError::from)
     })
     .await?;
-    Ok(WebhookResource::new(webhook, secret))
+    Ok(WebhookResource::new(webhook, Some(secret)))
 }
 
 fn parse_limit(raw: &str) -> Result<i64, ApiError> {
@@ -163,7 +171,7 @@ fn parse_limit(raw: &str) -> Result<i64, ApiError> {
     responses((status = 200, body = WebhookList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_webhooks(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -179,11 +187,16 @@ pub async fn list_webhooks(
             )));
         }
     };
+    let with_secrets = auth.admin().is_ok();
     let (mut rows, secrets) = crate::db::run(&state.pool, move |conn| {
         let rows = store::webhooks::list(conn, cursor.as_deref(), limit + 1)?;
         let secrets = rows
             .iter()
-            .map(|w| store::webhooks::current_secret(conn, &w.id))
+            .map(|w| {
+                with_secrets
+                    .then(|| store::webhooks::current_secret(conn, &w.id))
+                    .transpose()
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok::<_, AppError>((rows, secrets))
     })
@@ -206,10 +219,11 @@ pub async fn list_webhooks(
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_webhook(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     body: ApiJson<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
+    auth.admin()?;
     let body = body.0;
     let input = WebhookInput {
         url: body.url,
@@ -221,7 +235,7 @@ pub async fn create_webhook(
         .map_err(first_error)?;
     let webhook = ops::create_webhook(&state, valid, body.enabled.unwrap_or(true)).await?;
     tracing::info!(webhook_id = %webhook.id, "webhook created through the API");
-    Ok(HttpResponse::Created().json(resource(&state, webhook).await?))
+    Ok(HttpResponse::Created().json(resource(&state, &auth, webhook).await?))
 }
 
 /// Get one webhook.
@@ -229,12 +243,12 @@ pub async fn create_webhook(
     responses((status = 200, body = WebhookResource), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_webhook(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let webhook = ops::load_webhook(&state, &path).await?;
-    Ok(HttpResponse::Ok().json(resource(&state, webhook).await?))
+    Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
 }
 
 /// Change a webhook's URL, events, description or enabled state.
@@ -243,11 +257,12 @@ pub async fn get_webhook(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update_webhook(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ApiJson<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
+    auth.admin()?;
     let body = body.0;
     let webhook = ops::load_webhook(&state, &path).await?;
     let url_changed = body.url.is_some();
@@ -293,7 +308,7 @@ pub async fn update_webhook(
     })
     .await?;
     tracing::info!(webhook_id = %updated.id, "webhook updated through the API");
-    Ok(HttpResponse::Ok().json(resource(&state, updated).await?))
+    Ok(HttpResponse::Ok().json(resource(&state, &auth, updated).await?))
 }
 
 /// Delete a webhook and its signing secret.
@@ -301,10 +316,11 @@ pub async fn update_webhook(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn delete_webhook(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    auth.admin()?;
     let webhook = ops::load_webhook(&state, &path).await?;
     let id = webhook.id.clone();
     crate::db::run(&state.pool, move |conn| {
@@ -322,11 +338,12 @@ pub async fn delete_webhook(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn rotate_webhook_secret(
-    _auth: ApiKeyAuth,
+    auth: ApiKeyAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: ApiJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
+    auth.admin()?;
     let grace = body
         .0
         .grace_period_seconds
@@ -337,5 +354,5 @@ pub async fn rotate_webhook_secret(
     ops::rotate_secret(&state, &webhook.id, grace).await?;
     tracing::info!(webhook_id = %webhook.id, grace_seconds = grace, "signing secret rotated through the API");
     let webhook = ops::load_webhook(&state, &webhook.id).await?;
-    Ok(HttpResponse::Ok().json(resource(&state, webhook).await?))
+    Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
 }
