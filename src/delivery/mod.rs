@@ -259,6 +259,15 @@ async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome
                             .webhooks_auto_disabled
                             .fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(webhook_id = %webhook_id, reason = %reason, "webhook disabled");
+                        crate::web::audit::record(
+                            &state,
+                            "delivery actor",
+                            "webhook_disabled",
+                            Some(&webhook_id),
+                            Some(&reason),
+                            None,
+                        )
+                        .await;
                     }
                     break;
                 }

@@ -1,6 +1,7 @@
 //! The Delivery Log (a tab on each webhook and a page of its own), a delivery's detail with
 //! every attempt, Resend, Send Test, "Retry failed" and the overview's numbers.
 
+use super::audit;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
 use super::webhooks::{ConfirmPage, load_webhook};
@@ -505,6 +506,7 @@ async fn resend(
     ctx.user()?;
     let (d, _) = load(&state, &path).await?;
     let result = manual::resend(&state, &d.id, &who(&ctx)).await?;
+    audit::by_user(&state, &ctx, "delivery_resent", Some(&d.id), None).await;
     let notice = if result.success {
         "resent-ok"
     } else {
@@ -575,6 +577,14 @@ async fn send_test(
         ));
     }
     let result = manual::send_test(&state, &webhook.id, &event_type, &who(&ctx)).await?;
+    audit::by_user(
+        &state,
+        &ctx,
+        "test_sent",
+        Some(&webhook.id),
+        Some(&event_type),
+    )
+    .await;
     let view = test_result_view(&state, result, &event_type);
     if ctx.is_htmx {
         return render(&TestResultPartial { r: view });
@@ -649,6 +659,7 @@ async fn retry_failed(
     let webhook = load_webhook(&state, &path).await?;
     let (_, _, secs) = window(&Form::parse(req.query_string().as_bytes()))?;
     let ids_to_retry = failed_in(&state, &webhook.id, secs).await?;
+    let n = ids_to_retry.len();
     let bulk_id = ids::new_id("rty");
     let (webhook_id, bulk, by, write_lock) = (
         webhook.id.clone(),
@@ -667,6 +678,14 @@ async fn retry_failed(
     .await?;
     state.wakeup.notify_one();
     tracing::info!(webhook_id = %webhook.id, bulk_id = %bulk_id, "failed deliveries queued again");
+    audit::by_user(
+        &state,
+        &ctx,
+        "retry_failed",
+        Some(&webhook.id),
+        Some(&format!("{n} deliveries")),
+    )
+    .await;
     Ok(see_other(&format!(
         "/webhooks/{}/retries/{bulk_id}",
         webhook.id

@@ -2,6 +2,7 @@
 //! signature, and list what they received, so nobody needs a tunnel or a request bin while
 //! building a receiver.
 
+use super::audit;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
 use super::webhooks::{ConfirmPage, create_webhook};
@@ -115,6 +116,7 @@ async fn create(
                 store::create(conn, &inbox, &token, &name, time::now_ms()).map_err(AppError::from)
             })
             .await?;
+            audit::by_user(&state, &ctx, "inbox_created", Some(&id), None).await;
             Ok(see_other(&format!("/inboxes/{id}")))
         }
         Err(message) => render_status(
@@ -270,6 +272,7 @@ async fn purge(
         store::purge(conn, &id).map_err(AppError::from)
     })
     .await?;
+    audit::by_user(&state, &ctx, "inbox_purged", Some(&inbox.id), None).await;
     Ok(see_other(&format!("/inboxes/{}", inbox.id)))
 }
 

@@ -1,6 +1,7 @@
 //! Automation → Webhooks: list, create, the webhook's page with its tabs, edit, enable and
 //! disable, delete, and the signing secret (reveal, rotate).
 
+use super::audit;
 use super::deliveries;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
@@ -451,6 +452,14 @@ async fn create(
         Ok(valid) => {
             let webhook = create_webhook(&state, valid, true).await?;
             tracing::info!(webhook_id = %webhook.id, user_id = user.id, "webhook created");
+            audit::by_user(
+                &state,
+                &ctx,
+                "webhook_created",
+                Some(&webhook.id),
+                Some(&webhook.url),
+            )
+            .await;
             Ok(see_other(&format!(
                 "/webhooks/{}?notice=created",
                 webhook.id
@@ -622,6 +631,16 @@ async fn recover(
     .await?;
     state.wakeup.notify_one();
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, requeued, missed = created, "webhook enabled with recovery");
+    let detail =
+        format!("{requeued} failed deliveries queued again, {created} missed events queued");
+    audit::by_user(
+        &state,
+        &ctx,
+        "webhook_recovered",
+        Some(&webhook.id),
+        Some(&detail),
+    )
+    .await;
     Ok(see_other(&format!(
         "/webhooks/{}?recovered={requeued}&missed={created}",
         webhook.id
@@ -686,6 +705,7 @@ async fn update(
             })
             .await?;
             tracing::info!(webhook_id = %webhook.id, user_id = user.id, "webhook updated");
+            audit::by_user(&state, &ctx, "webhook_updated", Some(&webhook.id), None).await;
             Ok(see_other(&format!(
                 "/webhooks/{}/settings?notice=saved",
                 webhook.id
@@ -707,6 +727,7 @@ async fn enable(
     ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     set_enabled(&state, &webhook.id, true, None).await?;
+    audit::by_user(&state, &ctx, "webhook_enabled", Some(&webhook.id), None).await;
     Ok(see_other(&format!(
         "/webhooks/{}?notice=enabled",
         webhook.id
@@ -722,6 +743,7 @@ async fn disable(
     let webhook = load_webhook(&state, &path).await?;
     let reason = format!("disabled by {}", user.email);
     set_enabled(&state, &webhook.id, false, Some(reason)).await?;
+    audit::by_user(&state, &ctx, "webhook_disabled", Some(&webhook.id), None).await;
     Ok(see_other(&format!(
         "/webhooks/{}?notice=disabled",
         webhook.id
@@ -761,6 +783,14 @@ async fn delete(
     })
     .await?;
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, "webhook deleted");
+    audit::by_user(
+        &state,
+        &ctx,
+        "webhook_deleted",
+        Some(&webhook.id),
+        Some(&webhook.url),
+    )
+    .await;
     Ok(see_other("/webhooks?notice=deleted"))
 }
 
@@ -772,6 +802,7 @@ async fn reveal_secret(
     let user = ctx.admin()?;
     let webhook = load_webhook(&state, &path).await?;
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, "signing secret revealed");
+    audit::by_user(&state, &ctx, "secret_revealed", Some(&webhook.id), None).await;
     let secret = secret_view(&state, &ctx, &webhook.id, true).await?;
     if ctx.is_htmx {
         return render(&SecretPartial { secret });
@@ -830,6 +861,14 @@ async fn rotate(
     };
     rotate_secret(&state, &webhook.id, grace).await?;
     tracing::info!(webhook_id = %webhook.id, user_id = user.id, grace_seconds = grace, "signing secret rotated");
+    audit::by_user(
+        &state,
+        &ctx,
+        "secret_rotated",
+        Some(&webhook.id),
+        Some(&format!("grace {grace} s")),
+    )
+    .await;
     Ok(see_other(&format!(
         "/webhooks/{}?notice=rotated",
         webhook.id

@@ -299,16 +299,6 @@ pub async fn get_delivery(
     }))
 }
 
-async fn key_name(state: &AppState, auth: &ApiKeyAuth) -> String {
-    let id = auth.key_id;
-    let name = crate::db::run(&state.pool, move |conn| {
-        crate::store::api_keys::get(conn, id).map_err(AppError::from)
-    })
-    .await;
-    name.map(|k| format!("API key {}", k.name))
-        .unwrap_or_else(|_| "API key".into())
-}
-
 /// Attempt the delivery once more now; its retry schedule is left as it was.
 #[utoipa::path(post, path = "/api/v1/deliveries/{id}/resend", tag = "deliveries",
     responses((status = 202, body = AttemptResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -317,13 +307,21 @@ async fn key_name(state: &AppState, auth: &ApiKeyAuth) -> String {
 pub async fn resend_delivery(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     if !ids::is_id("dlv", &path) {
         return Err(ApiError(AppError::NotFound));
     }
-    let by = key_name(&state, &auth).await;
-    let result = manual::resend(&state, &path, &by).await?;
+    let result = manual::resend(&state, &path, &auth.actor()).await?;
+    crate::web::api::webhooks::audit_api(
+        &state,
+        &auth,
+        &req,
+        "delivery_resent",
+        &result.delivery_id,
+    )
+    .await;
     Ok(HttpResponse::Accepted().json(AttemptResult::from(result)))
 }
 
@@ -335,6 +333,7 @@ pub async fn resend_delivery(
 pub async fn test_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: ApiJson<TestRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -348,7 +347,7 @@ pub async fn test_webhook(
             .cloned()
             .unwrap_or_else(|| "message.received".into()),
     };
-    let by = key_name(&state, &auth).await;
-    let result = manual::send_test(&state, &webhook.id, &event_type, &by).await?;
+    let result = manual::send_test(&state, &webhook.id, &event_type, &auth.actor()).await?;
+    crate::web::api::webhooks::audit_api(&state, &auth, &req, "test_sent", &webhook.id).await;
     Ok(HttpResponse::Ok().json(AttemptResult::from(result)))
 }

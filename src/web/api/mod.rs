@@ -1,5 +1,6 @@
 //! The JSON API under /api/v1, authenticated with API keys (`Authorization: Bearer <key>`).
 
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod deliveries;
@@ -15,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(webhooks::configure)
         .configure(events::configure)
         .configure(deliveries::configure)
+        .configure(audit::configure)
         .default_service(web::to(not_found));
 }
 

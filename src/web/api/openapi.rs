@@ -1,6 +1,6 @@
 //! /api/v1/openapi.json, generated from the handlers and types above by utoipa.
 
-use super::{deliveries, events, webhooks};
+use super::{audit, deliveries, events, webhooks};
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -20,6 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         deliveries::get_delivery,
         deliveries::resend_delivery,
         deliveries::test_webhook,
+        audit::list_audit,
     ),
     components(schemas(
         webhooks::WebhookResource,
@@ -37,6 +38,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         deliveries::AttemptResource,
         deliveries::AttemptResult,
         deliveries::TestRequest,
+        audit::AuditResource,
+        audit::AuditList,
     )),
     modifiers(&BearerKeys)
 )]

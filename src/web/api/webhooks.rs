@@ -9,6 +9,26 @@ use crate::error::{ApiError, AppError};
 use crate::store::{self, webhooks::Webhook};
 use crate::web::forms::Form;
 use crate::web::webhooks as ops;
+
+/// Records an API key's change in the audit log.
+pub async fn audit_api(
+    state: &AppState,
+    auth: &ApiKeyAuth,
+    req: &HttpRequest,
+    action: &str,
+    target: &str,
+) {
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    crate::web::audit::record(
+        state,
+        &auth.actor(),
+        action,
+        Some(target),
+        None,
+        ip.as_deref(),
+    )
+    .await;
+}
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -221,6 +241,7 @@ pub async fn list_webhooks(
 pub async fn create_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ApiJson<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     auth.admin()?;
@@ -235,6 +256,7 @@ pub async fn create_webhook(
         .map_err(first_error)?;
     let webhook = ops::create_webhook(&state, valid, body.enabled.unwrap_or(true)).await?;
     tracing::info!(webhook_id = %webhook.id, "webhook created through the API");
+    audit_api(&state, &auth, &req, "webhook_created", &webhook.id).await;
     Ok(HttpResponse::Created().json(resource(&state, &auth, webhook).await?))
 }
 
@@ -259,6 +281,7 @@ pub async fn get_webhook(
 pub async fn update_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: ApiJson<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
@@ -308,6 +331,7 @@ pub async fn update_webhook(
     })
     .await?;
     tracing::info!(webhook_id = %updated.id, "webhook updated through the API");
+    audit_api(&state, &auth, &req, "webhook_updated", &updated.id).await;
     Ok(HttpResponse::Ok().json(resource(&state, &auth, updated).await?))
 }
 
@@ -318,6 +342,7 @@ pub async fn update_webhook(
 pub async fn delete_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.admin()?;
@@ -329,6 +354,7 @@ pub async fn delete_webhook(
     })
     .await?;
     tracing::info!(webhook_id = %webhook.id, "webhook deleted through the API");
+    audit_api(&state, &auth, &req, "webhook_deleted", &webhook.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -340,6 +366,7 @@ pub async fn delete_webhook(
 pub async fn rotate_webhook_secret(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: ApiJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
@@ -353,6 +380,7 @@ pub async fn rotate_webhook_secret(
     let webhook = ops::load_webhook(&state, &path).await?;
     ops::rotate_secret(&state, &webhook.id, grace).await?;
     tracing::info!(webhook_id = %webhook.id, grace_seconds = grace, "signing secret rotated through the API");
+    audit_api(&state, &auth, &req, "secret_rotated", &webhook.id).await;
     let webhook = ops::load_webhook(&state, &webhook.id).await?;
     Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
 }

@@ -1,0 +1,100 @@
+//! GET /api/v1/audit: the audit log for admin API keys.
+
+use super::auth::ApiKeyAuth;
+use super::webhooks::ErrorBody;
+use crate::AppState;
+use crate::domain::time;
+use crate::error::{ApiError, AppError};
+use crate::store::audit as store;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/audit", web::get().to(list_audit));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditResource {
+    pub id: i32,
+    pub at: String,
+    /// A user's e-mail, "API key NAME", "setup link" or "delivery actor".
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub data: Vec<AuditResource>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuditParams {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 100, default 50.
+    pub limit: Option<u32>,
+}
+
+/// Who did what and when, newest first (admin keys only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, body = AuditList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_audit(
+    auth: ApiKeyAuth,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    auth.admin()?;
+    // The page's filters, with `cursor` for `before`.
+    let query = req.query_string().replace("cursor=", "before=");
+    let (filter, _) = crate::web::audit::parse_filter(&query).map_err(|(field, m)| {
+        let field = if field == "before" { "cursor" } else { field };
+        AppError::validation(field, m)
+    })?;
+    let form = crate::web::forms::Form::parse(req.query_string().as_bytes());
+    let limit = match form.get("limit") {
+        "" => 50,
+        l => match l.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(AppError::validation(
+                    "limit",
+                    "limit must be a whole number from 1 to 100",
+                )
+                .into());
+            }
+        },
+    };
+    let mut rows = crate::db::run(&state.pool, move |conn| {
+        store::page(conn, &filter, limit + 1).map_err(AppError::from)
+    })
+    .await?;
+    let next_cursor = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|e| e.id.to_string()).unwrap_or_default()
+    });
+    let data = rows
+        .into_iter()
+        .map(|e| AuditResource {
+            id: e.id,
+            at: time::rfc3339(e.at),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+            client_ip: e.client_ip,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(AuditList { data, next_cursor }))
+}
