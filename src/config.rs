@@ -21,6 +21,9 @@ pub struct Config {
     pub session_idle: Duration,
     /// ...and in any case this long after sign-in.
     pub session_max: Duration,
+    /// The master key for signing secrets at rest (AETHENOX_SECRET_KEY); None: the key file
+    /// `secret.key` in the data directory, made on first start.
+    pub secret_key: Option<String>,
 }
 
 impl Config {
@@ -37,6 +40,7 @@ impl Config {
             disable_after: Duration::from_secs(5 * 86_400),
             session_idle: Duration::from_secs(12 * 3600),
             session_max: Duration::from_secs(7 * 86_400),
+            secret_key: None,
         }
     }
 

@@ -36,6 +36,61 @@ pub struct AppState {
     pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Failed sign-ins per account and per client address.
     pub sign_in_throttle: web::throttle::Throttle,
+    /// Seals and opens signing secrets at rest.
+    pub secrets: domain::crypto::SecretBox,
+}
+
+/// The master key: AETHENOX_SECRET_KEY, else `secret.key` in the data directory (made with
+/// mode 0600 on first start).
+fn master_key(config: &Config) -> anyhow::Result<domain::crypto::SecretBox> {
+    use anyhow::Context;
+    let text = match &config.secret_key {
+        Some(k) => k.clone(),
+        None => {
+            let path = config.data_dir.join("secret.key");
+            if !path.exists() {
+                use std::io::Write;
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options
+                    .open(&path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                writeln!(file, "{}", domain::crypto::new_key_text())?;
+                tracing::info!(path = %path.display(), "made a master key for signing secrets; back it up with the database");
+            }
+            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+        }
+    };
+    let key = domain::crypto::parse_key(&text)
+        .map_err(|e| anyhow::anyhow!("the master key (AETHENOX_SECRET_KEY or secret.key): {e}"))?;
+    Ok(domain::crypto::SecretBox::new(key))
+}
+
+/// Seals signing secrets stored in plaintext by an earlier version; refuses to start when
+/// sealed ones do not open (the wrong master key).
+fn seal_stored_secrets(
+    conn: &mut db::DbConn,
+    secrets: &domain::crypto::SecretBox,
+) -> anyhow::Result<()> {
+    let plain = store::webhooks::unsealed_secrets(conn)?;
+    if !plain.is_empty() {
+        conn.immediate_transaction(|conn| {
+            for (id, s) in &plain {
+                store::webhooks::replace_secret(conn, *id, &secrets.seal(s))?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        tracing::info!(
+            secrets = plain.len(),
+            "signing secrets stored in plaintext were encrypted"
+        );
+    }
+    if let Some(sample) = store::webhooks::any_secret(conn)? {
+        secrets.open(&sample).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    Ok(())
 }
 
 impl AppState {
@@ -58,6 +113,8 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         !store::users::any_admin(&mut conn)?
     };
     let setup_token = needs_setup.then(domain::ids::random_token::<24>);
+    let secrets = master_key(&config)?;
+    seal_stored_secrets(&mut *pool.get()?, &secrets)?;
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
     let write_lock = db::WriteLock::default();
     let intake = delivery::intake::Intake::start(pool.clone(), wakeup.clone(), write_lock.clone())?;
@@ -72,6 +129,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         write_lock,
         local_addr: Default::default(),
         sign_in_throttle: Default::default(),
+        secrets,
     }))
 }
 

@@ -213,6 +213,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         disable_after: args.disable_after,
         session_idle: args.session_idle,
         session_max: args.session_max,
+        // Read from the environment only: a key on the command line would show in `ps`.
+        secret_key: std::env::var("AETHENOX_SECRET_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty()),
     };
     let state = build_state(config)?;
     let addr = listener.local_addr()?;

@@ -51,10 +51,14 @@ async fn attempt(
 ) -> std::result::Result<Result, AppError> {
     let id = delivery_id.to_owned();
     let lease = lease_until(state);
+    let state_secrets = state.secrets.clone();
     let (job, secrets, leased) = crate::db::run(&state.pool, move |conn| {
         let job = store::load_claimed(conn, &id)?;
         let leased = already_leased || store::lease_one(conn, &id, lease, time::now_ms())?;
         let secrets = crate::store::webhooks::valid_secrets(conn, &job.webhook_id, time::now_ms())?;
+        let secrets = state_secrets
+            .open_all(&secrets)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
         Ok::<_, AppError>((job, secrets, leased))
     })
     .await?;

@@ -1,4 +1,5 @@
 //! Pure code: no database, no HTTP. Everything here is unit-tested in place.
+pub mod crypto;
 pub mod events;
 pub mod hints;
 pub mod ids;

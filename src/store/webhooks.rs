@@ -233,6 +233,29 @@ pub fn valid_secrets(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Vec<S
         .unwrap_or_default())
 }
 
+/// Stored secrets that are not sealed yet (from before encryption at rest): (row id, secret).
+pub fn unsealed_secrets(conn: &mut DbConn) -> QueryResult<Vec<(i32, String)>> {
+    webhook_secrets::table
+        .filter(webhook_secrets::secret.not_like("enc:%"))
+        .select((webhook_secrets::id, webhook_secrets::secret))
+        .load(conn)
+}
+
+/// Any one stored secret, to check the master key against.
+pub fn any_secret(conn: &mut DbConn) -> QueryResult<Option<String>> {
+    webhook_secrets::table
+        .select(webhook_secrets::secret)
+        .first(conn)
+        .optional()
+}
+
+pub fn replace_secret(conn: &mut DbConn, row_id: i32, stored: &str) -> QueryResult<()> {
+    diesel::update(webhook_secrets::table.find(row_id))
+        .set(webhook_secrets::secret.eq(stored))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// When the most recently rotated-out secret stops working, if it still works at `now`.
 pub fn previous_secret_expiry(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Option<i64>> {
     webhook_secrets::table

@@ -306,6 +306,7 @@ async fn receive(
         .unwrap_or_default()
         .to_owned();
     let url = inbox_url(&state, &token);
+    let sealed = state.secrets.clone();
     let valid = crate::db::run(&state.pool, move |conn| {
         let Some(inbox) = store::by_token(conn, &token)? else {
             return Ok(None);
@@ -314,6 +315,9 @@ async fn receive(
         let mut matched = None;
         for webhook_id in store::webhooks_for_url(conn, &url)? {
             let secrets = crate::store::webhooks::valid_secrets(conn, &webhook_id, now)?;
+            let secrets = sealed
+                .open_all(&secrets)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
             if secrets
                 .iter()
                 .any(|s| signing::verify_aethenox_signature(s, &body, &signature))

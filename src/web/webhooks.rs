@@ -83,9 +83,9 @@ pub async fn create_webhook(
     valid: ValidWebhook,
     enabled: bool,
 ) -> Result<Webhook, AppError> {
+    let secret = state.secrets.seal(&secrets::generate());
     crate::db::run(&state.pool, move |conn| {
         let id = ids::new_id("wh");
-        let secret = secrets::generate();
         conn.immediate_transaction(|conn| {
             store::webhooks::create(
                 conn,
@@ -136,16 +136,11 @@ pub async fn set_enabled(
 /// Rotates the secret; the old one keeps verifying for `grace_seconds`.
 pub async fn rotate_secret(state: &AppState, id: &str, grace_seconds: i64) -> Result<(), AppError> {
     let id = id.to_owned();
+    let sealed = state.secrets.seal(&secrets::generate());
     crate::db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
             store::webhooks::get(conn, &id)?;
-            store::webhooks::rotate_secret(
-                conn,
-                &id,
-                &secrets::generate(),
-                grace_seconds * 1000,
-                time::now_ms(),
-            )
+            store::webhooks::rotate_secret(conn, &id, &sealed, grace_seconds * 1000, time::now_ms())
         })
         .map_err(AppError::from)
     })
@@ -227,6 +222,14 @@ struct SecretView {
     previous_expires: Option<String>,
 }
 
+/// Opens a stored signing secret; a wrong master key is a server error, said plainly in the log.
+pub fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
+    state
+        .secrets
+        .open(stored)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+}
+
 async fn secret_view(
     state: &AppState,
     ctx: &Ctx,
@@ -244,7 +247,11 @@ async fn secret_view(
         webhook_id: id.to_owned(),
         csrf: ctx.csrf.clone(),
         masked: secrets::masked(),
-        revealed: reveal.then_some(current),
+        revealed: if reveal {
+            Some(open_secret(state, &current)?)
+        } else {
+            None
+        },
         previous_expires: previous.map(time::display),
     })
 }

@@ -8,7 +8,7 @@ mod receiver;
 mod support;
 mod webdriver;
 
-use aethenox_webhooks::{domain, store};
+use aethenox_webhooks::domain;
 use support::*;
 use webdriver::{Driver, require_chromedriver};
 
@@ -70,7 +70,7 @@ async fn admin_creates_a_webhook_and_reveals_its_secret() {
         .next()
         .unwrap()
         .to_owned();
-    let secret = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
+    let secret = app.secret(&id);
     driver.click("#reveal-secret").await;
     let shown = driver
         .wait_for_text("#secret-value", |t| {

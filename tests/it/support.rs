@@ -109,6 +109,7 @@ impl TestApp {
     pub fn webhook(&self, url: &str, events: &[&str]) -> (String, String) {
         let id = domain::ids::new_id("wh");
         let secret = domain::secrets::generate();
+        let sealed = self.state.secrets.seal(&secret);
         let events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
         store::webhooks::create(
             &mut self.conn(),
@@ -118,12 +119,24 @@ impl TestApp {
                 description: "",
                 enabled: true,
                 events: &events,
-                secret: &secret,
+                secret: &sealed,
             },
             domain::time::now_ms(),
         )
         .unwrap();
         (id, secret)
+    }
+
+    /// The webhook's current signing secret, opened.
+    pub fn secret(&self, webhook_id: &str) -> String {
+        let sealed = store::webhooks::current_secret(&mut self.conn(), webhook_id).unwrap();
+        self.state.secrets.open(&sealed).unwrap()
+    }
+
+    /// Every secret that verifies at `now`, current first, opened.
+    pub fn valid_secrets(&self, webhook_id: &str, now: i64) -> Vec<String> {
+        let sealed = store::webhooks::valid_secrets(&mut self.conn(), webhook_id, now).unwrap();
+        self.state.secrets.open_all(&sealed).unwrap()
     }
 
     pub fn delivery(&self, id: &str) -> store::deliveries::Delivery {

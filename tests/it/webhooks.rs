@@ -54,7 +54,7 @@ async fn create_shows_the_webhook_with_a_masked_secret() {
     assert!(!page.body.contains("<code>message.sent</code>"));
     assert!(page.body.contains("Enabled"));
     assert!(page.body.contains("Delivery Log"));
-    let secret = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
+    let secret = app.secret(&id);
     assert!(secret.starts_with("whsec_"));
     assert!(page.body.contains(&domain::secrets::masked()));
     assert!(
@@ -289,16 +289,12 @@ async fn rotation_keeps_the_old_secret_valid_for_the_chosen_grace_period() {
     let app = TestApp::spawn().await;
     let b = app.signed_in(ADMIN_EMAIL).await;
     let id = b.create_webhook(PUBLIC_URL, &["message.sent"]).await;
-    let first = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
+    let first = app.secret(&id);
 
     let confirm = b.get(&format!("/webhooks/{id}/rotate-secret")).await;
     assert!(confirm.body.contains("Rotate the signing secret?"));
     assert!(confirm.body.contains("value=\"86400\" selected"));
-    assert_eq!(
-        store::webhooks::current_secret(&mut app.conn(), &id).unwrap(),
-        first,
-        "asking is not rotating"
-    );
+    assert_eq!(app.secret(&id), first, "asking is not rotating");
 
     let res = b
         .post(
@@ -308,14 +304,11 @@ async fn rotation_keeps_the_old_secret_valid_for_the_chosen_grace_period() {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let now = domain::time::now_ms();
-    let second = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
+    let second = app.secret(&id);
     assert_ne!(first, second);
+    assert_eq!(app.valid_secrets(&id, now), [second.clone(), first.clone()]);
     assert_eq!(
-        store::webhooks::valid_secrets(&mut app.conn(), &id, now).unwrap(),
-        [second.clone(), first.clone()]
-    );
-    assert_eq!(
-        store::webhooks::valid_secrets(&mut app.conn(), &id, now + 3_601_000).unwrap(),
+        app.valid_secrets(&id, now + 3_601_000),
         vec![second.clone()]
     );
     let page = b.get(res.header("location")).await;
@@ -331,9 +324,8 @@ async fn rotation_keeps_the_old_secret_valid_for_the_chosen_grace_period() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let third = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
-    let valid =
-        store::webhooks::valid_secrets(&mut app.conn(), &id, domain::time::now_ms()).unwrap();
+    let third = app.secret(&id);
+    let valid = app.valid_secrets(&id, domain::time::now_ms());
     assert_eq!(valid[0], third);
     assert!(
         !valid.contains(&second),
@@ -347,10 +339,7 @@ async fn rotation_keeps_the_old_secret_valid_for_the_chosen_grace_period() {
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        store::webhooks::current_secret(&mut app.conn(), &id).unwrap(),
-        third
-    );
+    assert_eq!(app.secret(&id), third);
 }
 
 #[actix_rt::test]

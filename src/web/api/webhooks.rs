@@ -170,7 +170,10 @@ async fn resource(
         store::webhooks::current_secret(conn, &id).map_err(AppError::from)
     })
     .await?;
-    Ok(WebhookResource::new(webhook, Some(secret)))
+    Ok(WebhookResource::new(
+        webhook,
+        Some(ops::open_secret(state, &secret)?),
+    ))
 }
 
 fn parse_limit(raw: &str) -> Result<i64, ApiError> {
@@ -228,8 +231,13 @@ pub async fn list_webhooks(
     let data = rows
         .into_iter()
         .zip(secrets)
-        .map(|(w, s)| WebhookResource::new(w, s))
-        .collect();
+        .map(|(w, s)| {
+            Ok::<_, AppError>(WebhookResource::new(
+                w,
+                s.map(|s| ops::open_secret(&state, &s)).transpose()?,
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(WebhookList { data, next_cursor }))
 }
 
