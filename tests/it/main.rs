@@ -10,4 +10,5 @@ mod log;
 mod receiver;
 mod receivers;
 mod support;
+mod team;
 mod webhooks;
