@@ -36,17 +36,32 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A plausible e-mail address: something@domain, no spaces or control characters.
+/// A plausible e-mail address: a dot-atom local part, @, and a domain of letter/digit/hyphen
+/// labels ending in an alphabetic top-level label.
 pub fn check_email(email: &str) -> Result<String, String> {
     let e = email.trim();
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
     let ok = e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
         && e.split_once('@').is_some_and(|(local, domain)| {
+            let labels: Vec<&str> = domain.split('.').collect();
             !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
+                && local.len() <= 64
+                && local.chars().all(atext)
+                && !local.starts_with('.')
+                && !local.ends_with('.')
+                && !local.contains("..")
+                && labels.len() >= 2
+                && labels.iter().all(|l| label(l))
+                && labels
+                    .last()
+                    .is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()))
         });
     if ok {
         Ok(e.to_string())
@@ -87,7 +102,21 @@ mod tests {
             "a b@example.com",
             "ada@@example.com",
             "ada@example.com.",
+            "https://example.com@127.0.0.1/",
+            "ada@127.0.0.1",
+            "<s>@example.com",
+            "ada@exa_mple.com",
         ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "ada@example.com",
+            "o'brien+ops@mail.example.co.uk",
+            "x@a-b.io",
+        ] {
+            assert!(check_email(good).is_ok(), "{good}");
+        }
+        for bad in [""] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }
