@@ -116,8 +116,5 @@ mod tests {
         ] {
             assert!(check_email(good).is_ok(), "{good}");
         }
-        for bad in [""] {
-            assert!(check_email(bad).is_err(), "{bad}");
-        }
     }
 }
