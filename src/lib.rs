@@ -8,6 +8,8 @@ pub mod db;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod store;
 pub mod web;

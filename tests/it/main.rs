@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod escaping;
+mod fuzz_smoke;
 mod hostile;
 mod log;
 mod receiver;
