@@ -530,6 +530,10 @@ async fn every_response_carries_the_security_headers() {
     );
     let long = b.get(&format!("/login?x={}", "a".repeat(9000))).await;
     assert_eq!(long.status, StatusCode::URI_TOO_LONG);
+    let names: Vec<String> = (0..120).map(|i| format!("x-h{i}")).collect();
+    let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    let crowded = b.get_with("/login", &many).await;
+    assert_eq!(crowded.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
 
 #[actix_rt::test]
