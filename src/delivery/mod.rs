@@ -291,11 +291,7 @@ async fn run(
     in_flight: Arc<Mutex<InFlight>>,
 ) {
     let config = state.config.clone();
-    match db(&state, |conn| {
-        store::release_leases(conn, None, time::now_ms())
-    })
-    .await
-    {
+    match db(&state, |conn| store::release_leases(conn, time::now_ms())).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             deliveries = n,
@@ -402,10 +398,7 @@ async fn run(
     }
     if !unfinished.is_empty() {
         let n = unfinished.len();
-        let _ = db(&state, move |conn| {
-            store::release(conn, &unfinished, time::now_ms())
-        })
-        .await;
+        let _ = db(&state, move |conn| store::release(conn, &unfinished)).await;
         tracing::warn!(
             deliveries = n,
             "attempts still in flight at shutdown were left pending"

@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use std::collections::HashMap;
 
 pub const PENDING: &str = "pending";
+/// Shown (and filtered on) for a pending delivery under a live lease; never stored by this
+/// version (older databases may hold it, and start-up turns it back into pending).
 pub const SENDING: &str = "sending";
 pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
@@ -113,11 +115,10 @@ pub fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // A lease on a pending row is what "sending" is: the status itself is written once, when
+    // the outcome is known, which halves the index updates of every delivery.
     diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-        .set((
-            deliveries::status.eq(SENDING),
-            deliveries::lease_until.eq(Some(lease_until)),
-        ))
+        .set(deliveries::lease_until.eq(Some(lease_until)))
         .execute(conn)?;
     deliveries::table
         .inner_join(webhooks::table)
@@ -178,41 +179,33 @@ pub fn lease_one(conn: &mut DbConn, id: &str, lease_until: i64, now: i64) -> Que
     Ok(n == 1)
 }
 
-/// Puts leased deliveries back in the queue: all of them at start-up (nothing can be in
-/// flight yet), or only those whose lease ran out.
-pub fn release_leases(
-    conn: &mut DbConn,
-    expired_before: Option<i64>,
-    now: i64,
-) -> QueryResult<usize> {
-    let mut target = deliveries::table
-        .filter(deliveries::status.eq(SENDING))
-        .into_boxed();
-    if let Some(t) = expired_before {
-        target = target.filter(deliveries::lease_until.lt(t));
-    }
-    let ids: Vec<String> = target.select(deliveries::id).load(conn)?;
-    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+/// Puts every leased delivery back in the queue, at start-up (nothing can be in flight yet).
+pub fn release_leases(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
+    let legacy = diesel::update(deliveries::table.filter(deliveries::status.eq(SENDING)))
         .set((
             deliveries::status.eq(PENDING),
             deliveries::lease_until.eq(None::<i64>),
             deliveries::next_attempt_at.eq(Some(now)),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    let leased = diesel::update(
+        deliveries::table
+            .filter(deliveries::status.eq(PENDING))
+            .filter(deliveries::lease_until.is_not_null()),
+    )
+    .set(deliveries::lease_until.eq(None::<i64>))
+    .execute(conn)?;
+    Ok(legacy + leased)
 }
 
 /// Releases specific leased deliveries unattempted (shutdown).
-pub fn release(conn: &mut DbConn, ids: &[String], now: i64) -> QueryResult<usize> {
+pub fn release(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
     diesel::update(
         deliveries::table
             .filter(deliveries::id.eq_any(ids))
-            .filter(deliveries::status.eq(SENDING)),
+            .filter(deliveries::status.eq(PENDING)),
     )
-    .set((
-        deliveries::status.eq(PENDING),
-        deliveries::lease_until.eq(None::<i64>),
-        deliveries::next_attempt_at.eq(Some(now)),
-    ))
+    .set(deliveries::lease_until.eq(None::<i64>))
     .execute(conn)
 }
 
@@ -300,6 +293,18 @@ pub struct Delivery {
     pub manual_attempts: i32,
     pub last_status_class: Option<i32>,
     pub last_duration_ms: Option<i32>,
+    pub lease_until: Option<i64>,
+}
+
+impl Delivery {
+    /// The state people see: a pending delivery under a live lease is being sent.
+    pub fn shown_status(&self, now: i64) -> &str {
+        if self.status == PENDING && self.lease_until.is_some_and(|l| l > now) {
+            SENDING
+        } else {
+            &self.status
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -477,8 +482,22 @@ pub fn log_page(conn: &mut DbConn, f: &LogFilter, limit: i64) -> QueryResult<Vec
     if let Some(v) = &f.webhook_id {
         q = q.filter(deliveries::webhook_id.eq(v));
     }
-    if let Some(v) = &f.status {
-        q = q.filter(deliveries::status.eq(v));
+    let now = crate::domain::time::now_ms();
+    match f.status.as_deref() {
+        Some(SENDING) => {
+            q = q
+                .filter(deliveries::status.eq(PENDING))
+                .filter(deliveries::lease_until.gt(now));
+        }
+        Some(PENDING) => {
+            q = q.filter(deliveries::status.eq(PENDING)).filter(
+                deliveries::lease_until
+                    .is_null()
+                    .or(deliveries::lease_until.le(now)),
+            );
+        }
+        Some(v) => q = q.filter(deliveries::status.eq(v)),
+        None => {}
     }
     if let Some(v) = &f.event_type {
         q = q.filter(deliveries::event_type.eq(v));

@@ -189,10 +189,11 @@ pub struct RowView {
 
 impl RowView {
     pub fn new(d: Delivery, webhook_url: String) -> RowView {
-        let live = d.status == store::PENDING || d.status == store::SENDING;
+        let status = d.shown_status(time::now_ms()).to_owned();
+        let live = status == store::PENDING || status == store::SENDING;
         RowView {
             time: time::display_seconds(d.created_at),
-            next_attempt: (d.status == store::PENDING)
+            next_attempt: (status == store::PENDING)
                 .then(|| d.next_attempt_at.map(time::display_seconds))
                 .flatten(),
             code: d.last_status_code,
@@ -205,7 +206,7 @@ impl RowView {
             webhook_url,
             event_type: d.event_type,
             event_id: d.event_id,
-            status: d.status,
+            status,
         }
     }
 }
@@ -445,7 +446,7 @@ async fn detail_page(
         .collect();
     Ok(DetailPage {
         layout: ctx.layout(format!("Delivery {}", d.id), Nav::Deliveries),
-        can_resend: d.status != store::SENDING,
+        can_resend: d.shown_status(time::now_ms()) != store::SENDING,
         d: RowView::new(d, url),
         payload,
         attempts,

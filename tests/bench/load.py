@@ -26,6 +26,8 @@ p.add_argument("--rate", type=int, default=500)
 p.add_argument("--connections", type=int, default=16)
 p.add_argument("--max-per-endpoint", type=int, default=64)
 p.add_argument("--paced", type=int, default=5000, help="deliveries/s offered in the paced phase (0 to skip)")
+p.add_argument("--without-log-indexes", action="store_true",
+               help="drop the Delivery Log's filter indexes first, to measure what they cost writes")
 args = p.parse_args()
 
 APP, SINK = 18089, 18090
@@ -110,6 +112,12 @@ http {{
 
     data_dir = os.path.join(work, "data")
     KEY = subprocess.check_output([binary, "api-keys", "create", "--name", "bench", "--data-dir", data_dir]).decode().strip()
+    if args.without_log_indexes:
+        db = sqlite3.connect(os.path.join(data_dir, "aethenox.db"))
+        for index in ["deliveries_status_id", "deliveries_type_id", "deliveries_class_id", "deliveries_webhook_status_id"]:
+            db.execute(f"DROP INDEX {index}")
+        db.commit()
+        db.close()
     server = subprocess.Popen(
         [binary, "--bind", f"127.0.0.1:{APP}", "--data-dir", data_dir, "--allow-private-targets",
          "--max-per-endpoint", str(args.max_per_endpoint)],

@@ -779,3 +779,35 @@ async fn live_rows_poll_until_final() {
         "pending rows show the next attempt time"
     );
 }
+
+#[actix_rt::test]
+async fn a_delivery_in_flight_shows_as_sending() {
+    let app = TestApp::delivering(|_| {}).await;
+    let rx = Receiver::start().await;
+    rx.always(Reply::status(204).delay(Duration::from_millis(1500)));
+    app.webhook(&rx.url("/slow"), &["call.missed"]);
+    let api = app.api(&app.api_key());
+    let event = publish(&api, "call.missed").await;
+    wait_for(10, "the attempt to be in flight", || rx.count() == 1).await;
+    let id = app.deliveries_of(&event)[0].id.clone();
+    assert_eq!(
+        api.get(&format!("/deliveries/{id}")).await.json()["status"],
+        "sending"
+    );
+    let sending = api.get("/deliveries?status=sending").await.json();
+    assert_eq!(sending["data"][0]["id"], id.as_str());
+    assert!(
+        api.get("/deliveries?status=pending").await.json()["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let b = app.signed_in(SUPPORT_EMAIL).await;
+    let row = b.get(&format!("/deliveries/{id}/row")).await;
+    assert!(row.body.contains("s-sending") && row.body.contains("hx-trigger"));
+    wait_for(10, "the outcome", || finished(&app, &event)).await;
+    assert_eq!(
+        api.get(&format!("/deliveries/{id}")).await.json()["status"],
+        "succeeded"
+    );
+}

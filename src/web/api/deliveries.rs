@@ -41,8 +41,9 @@ pub struct DeliveryResource {
 
 impl From<Delivery> for DeliveryResource {
     fn from(d: Delivery) -> Self {
+        let status = d.shown_status(time::now_ms()).to_owned();
         DeliveryResource {
-            next_attempt_at: if d.status == store::PENDING {
+            next_attempt_at: if status == store::PENDING {
                 d.next_attempt_at.map(time::rfc3339)
             } else {
                 None
@@ -52,7 +53,7 @@ impl From<Delivery> for DeliveryResource {
             webhook_id: d.webhook_id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status,
             attempt_count: d.attempt_count,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
