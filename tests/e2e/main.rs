@@ -236,3 +236,29 @@ async fn a_test_inbox_shows_a_delivery_with_a_valid_signature() {
     driver.screenshot("6-inbox").await;
     driver.quit().await;
 }
+
+#[actix_rt::test]
+async fn a_dropped_driver_leaves_no_browser_behind() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let driver = Driver::start(&chromedriver).await;
+    let profile = driver.profile();
+    let running = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", &format!("user-data-dir={profile}")])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(running(), "the browser runs");
+    drop(driver); // as when a test panics: no quit
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Chromium outlived its driver"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -49,12 +49,15 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
-        let process = Command::new(chromedriver)
+        let mut command = Command::new(chromedriver);
+        command
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+            .stderr(Stdio::null());
+        // Its own process group, so that Chromium goes with it even when a test panics.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let process = command.spawn().expect("start chromedriver");
         let http = awc::Client::builder()
             .timeout(Duration::from_secs(60))
             .finish();
@@ -282,17 +285,24 @@ impl Driver {
         std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
 
-    pub async fn quit(mut self) {
+    /// Ends the session; dropping the driver then stops chromedriver and the browser.
+    pub async fn quit(self) {
         let _ = self
             .raw("DELETE", &format!("/session/{}", self.session), None)
             .await;
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+    }
+
+    /// The browser's profile folder, which names its processes.
+    pub fn profile(&self) -> String {
+        self._profile.path().display().to_string()
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The whole group: chromedriver and the browser it started.
+        let group = format!("-{}", self.process.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
