@@ -71,6 +71,12 @@ pub fn immediate<T>(
     conn.immediate_transaction(f)
 }
 
+/// A trivial query: does the database answer?
+pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool (Diesel is blocking).
 pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where

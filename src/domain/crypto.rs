@@ -46,10 +46,6 @@ impl SecretBox {
         }
     }
 
-    pub fn is_sealed(stored: &str) -> bool {
-        stored.starts_with(SEALED_PREFIX)
-    }
-
     /// `enc:v1:` + base64(24-byte random nonce ‖ ciphertext and tag).
     pub fn seal(&self, plaintext: &str) -> String {
         let nonce_bytes: [u8; 24] = super::ids::random_bytes();
@@ -97,7 +93,7 @@ mod tests {
     fn seals_and_opens_with_the_same_key_only() {
         let b = SecretBox::new([7; 32]);
         let sealed = b.seal("whsec_abc");
-        assert!(SecretBox::is_sealed(&sealed));
+        assert!(sealed.starts_with(SEALED_PREFIX));
         assert!(!sealed.contains("whsec_abc"));
         assert_ne!(sealed, b.seal("whsec_abc"), "a fresh nonce every time");
         assert_eq!(b.open(&sealed).as_deref(), Ok("whsec_abc"));

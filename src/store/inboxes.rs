@@ -61,10 +61,6 @@ pub fn by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Inbox>> {
         .optional()
 }
 
-pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
-    diesel::delete(inboxes::table.find(id)).execute(conn)
-}
-
 /// Newest first.
 pub fn requests(
     conn: &mut DbConn,

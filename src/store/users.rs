@@ -83,10 +83,6 @@ pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
-    users::table.count().get_result(conn)
-}
-
 /// Everyone, oldest first.
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {
     users::table

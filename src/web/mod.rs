@@ -44,10 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let ok = crate::db::run(&state.pool, |conn| {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map_err(AppError::from)
+        crate::db::ping(conn).map_err(AppError::from)
     })
     .await
     .is_ok();

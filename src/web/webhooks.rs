@@ -731,14 +731,7 @@ async fn enable(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let webhook = load_webhook(&state, &path).await?;
-    set_enabled(&state, &webhook.id, true, None).await?;
-    audit::by_user(&state, &ctx, "webhook_enabled", Some(&webhook.id), None).await;
-    Ok(see_other(&format!(
-        "/webhooks/{}?notice=enabled",
-        webhook.id
-    )))
+    switch(&state, &ctx, &path, true).await
 }
 
 async fn disable(
@@ -746,13 +739,28 @@ async fn disable(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    switch(&state, &ctx, &path, false).await
+}
+
+/// Enable or disable from the browser; disabling records who did it as the reason.
+async fn switch(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    enabled: bool,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.admin()?;
-    let webhook = load_webhook(&state, &path).await?;
-    let reason = format!("disabled by {}", user.email);
-    set_enabled(&state, &webhook.id, false, Some(reason)).await?;
-    audit::by_user(&state, &ctx, "webhook_disabled", Some(&webhook.id), None).await;
+    let webhook = load_webhook(state, id).await?;
+    let reason = (!enabled).then(|| format!("disabled by {}", user.email));
+    set_enabled(state, &webhook.id, enabled, reason).await?;
+    let (action, notice) = if enabled {
+        ("webhook_enabled", "enabled")
+    } else {
+        ("webhook_disabled", "disabled")
+    };
+    audit::by_user(state, ctx, action, Some(&webhook.id), None).await;
     Ok(see_other(&format!(
-        "/webhooks/{}?notice=disabled",
+        "/webhooks/{}?notice={notice}",
         webhook.id
     )))
 }
