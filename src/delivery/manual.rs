@@ -182,7 +182,7 @@ pub async fn send_test(
 }
 
 fn lease_until(state: &AppState) -> i64 {
-    time::now_ms() + state.config.request_timeout.as_millis() as i64 * 2 + 60_000
+    time::now_ms() + super::lease_ms(&state.config)
 }
 
 /// Resend: one more attempt of the delivery now; its schedule is left as it was.

@@ -23,6 +23,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 
+/// How long a claimed delivery stays leased: well past any attempt (request and body read),
+/// so only a crash leaves a lease to run out.
+pub fn lease_ms(config: &crate::Config) -> i64 {
+    config.request_timeout.as_millis() as i64 * 2 + 60_000
+}
+
 /// Most deliveries claimed in one transaction.
 const CLAIM_BATCH: usize = 512;
 /// Most outcomes written in one transaction.
@@ -300,7 +306,7 @@ async fn run(
         Err(e) => tracing::error!(error = %e, "could not requeue interrupted deliveries"),
     }
     let recorder = actix_web::rt::spawn(recorder(state.clone(), outcomes));
-    let lease_ms = (config.request_timeout.as_millis() as i64) * 2 + 60_000;
+    let lease_ms = lease_ms(&config);
     let mut next_sender = 0usize;
 
     while !stop.load(Ordering::SeqCst) {

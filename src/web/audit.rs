@@ -188,9 +188,7 @@ async fn page(
         store::page(conn, &f, PAGE_SIZE + 1).map_err(AppError::from)
     })
     .await?;
-    let older = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        let last = rows.last().map(|e| e.id).unwrap_or_default();
+    let older = super::page::keyset_next(&mut rows, PAGE_SIZE, |e| e.id).map(|last| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in ["actor", "action", "from", "to"].iter().zip(&typed) {
             if !v.is_empty() {

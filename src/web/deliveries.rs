@@ -274,12 +274,7 @@ pub async fn log_view(
         Ok::<_, AppError>((rows, webhooks))
     })
     .await?;
-    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last()
-            .map(|r| r.delivery.id.clone())
-            .unwrap_or_default()
-    });
+    let next = super::page::keyset_next(&mut rows, PAGE_SIZE, |r| r.delivery.id.clone());
     Ok(LogView {
         rows: rows
             .into_iter()

@@ -115,6 +115,16 @@ pub fn render_status<T: Template>(
         .body(body))
 }
 
+/// Keyset pagination: `rows` was loaded with `limit + 1`; drops the extra row and returns the
+/// cursor of the next page (the key of the last row kept), or None on the last page.
+pub fn keyset_next<T, K>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Option<K> {
+    if rows.len() as i64 <= limit {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(key)
+}
+
 /// A 303 to `location` (after a POST, so a reload does not post again).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -134,6 +144,23 @@ pub fn safe_next(next: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
+
+    #[test]
+    fn keyset_next_only_promises_a_page_that_exists() {
+        use super::keyset_next;
+        let mut full = vec![1, 2, 3];
+        assert_eq!(
+            keyset_next(&mut full, 3, |n| *n),
+            None,
+            "exactly full: no next page"
+        );
+        assert_eq!(full, [1, 2, 3]);
+        let mut more = vec![1, 2, 3, 4];
+        assert_eq!(keyset_next(&mut more, 3, |n| *n), Some(3));
+        assert_eq!(more, [1, 2, 3]);
+        let mut empty: Vec<i32> = vec![];
+        assert_eq!(keyset_next(&mut empty, 3, |n| *n), None);
+    }
 
     #[test]
     fn next_targets_stay_on_site() {

@@ -413,10 +413,7 @@ async fn list(
         store::webhooks::list(conn, before.as_deref(), PAGE_SIZE + 1).map_err(AppError::from)
     })
     .await?;
-    let older = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|w| w.id.clone()).unwrap_or_default()
-    });
+    let older = super::page::keyset_next(&mut rows, PAGE_SIZE, |w| w.id.clone());
     let webhooks = rows
         .into_iter()
         .map(|w| WebhookRow {

@@ -63,27 +63,12 @@ pub async fn list_audit(
         AppError::validation(field, m)
     })?;
     let form = crate::web::forms::Form::parse(req.query_string().as_bytes());
-    let limit = match form.get("limit") {
-        "" => 50,
-        l => match l.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                return Err(AppError::validation(
-                    "limit",
-                    "limit must be a whole number from 1 to 100",
-                )
-                .into());
-            }
-        },
-    };
+    let limit = super::parse_limit(form.get("limit"), 50)?;
     let mut rows = crate::db::run(&state.pool, move |conn| {
         store::page(conn, &filter, limit + 1).map_err(AppError::from)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|e| e.id.to_string()).unwrap_or_default()
-    });
+    let next_cursor = crate::web::page::keyset_next(&mut rows, limit, |e| e.id.to_string());
     let data = rows
         .into_iter()
         .map(|e| AuditResource {

@@ -211,18 +211,7 @@ fn parse_params(query: &str) -> Result<(LogFilter, i64), ApiError> {
         }
         f.before = Some(v.to_owned());
     }
-    let limit = match opt("limit") {
-        None => 20,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
-                return Err(invalid(
-                    "limit",
-                    "limit must be a whole number from 1 to 100",
-                ));
-            }
-        },
-    };
+    let limit = super::parse_limit(q.get("limit"), 20)?;
     Ok((f, limit))
 }
 
@@ -240,12 +229,7 @@ pub async fn list_deliveries(
         store::log_page(conn, &filter, limit + 1).map_err(AppError::from)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|r| r.delivery.id.clone())
-            .unwrap_or_default()
-    });
+    let next_cursor = crate::web::page::keyset_next(&mut rows, limit, |r| r.delivery.id.clone());
     let data = rows.into_iter().map(|r| r.delivery.into()).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))
 }

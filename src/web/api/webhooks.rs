@@ -176,19 +176,6 @@ async fn resource(
     ))
 }
 
-fn parse_limit(raw: &str) -> Result<i64, ApiError> {
-    if raw.is_empty() {
-        return Ok(20);
-    }
-    match raw.parse::<i64>() {
-        Ok(n) if (1..=100).contains(&n) => Ok(n),
-        _ => Err(ApiError(AppError::validation(
-            "limit",
-            "limit must be a whole number from 1 to 100",
-        ))),
-    }
-}
-
 /// List webhooks, newest first.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(ListParams),
     responses((status = 200, body = WebhookList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -199,7 +186,7 @@ pub async fn list_webhooks(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = Form::parse(req.query_string().as_bytes());
-    let limit = parse_limit(query.get("limit"))?;
+    let limit = super::parse_limit(query.get("limit"), 20)?;
     let cursor = match query.get("cursor") {
         "" => None,
         c if ids::is_id("wh", c) => Some(c.to_owned()),
@@ -224,10 +211,7 @@ pub async fn list_webhooks(
         Ok::<_, AppError>((rows, secrets))
     })
     .await?;
-    let next_cursor = (rows.len() as i64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|w| w.id.clone()).unwrap_or_default()
-    });
+    let next_cursor = crate::web::page::keyset_next(&mut rows, limit, |w| w.id.clone());
     let data = rows
         .into_iter()
         .zip(secrets)
