@@ -65,5 +65,5 @@ pub fn query_strings(data: &[u8]) {
     let _ = form.get_all("events");
     let _ = time::parse_utc(text);
     let _ = crate::config::parse_duration(text);
-    let _ = crate::web::audit::parse_filter(text);
+    let _ = crate::web::audit::parse_filter(text, "before");
 }

@@ -119,8 +119,12 @@ impl From<AuditEntry> for EntryView {
     }
 }
 
-/// Parses the filters shared by the page and the API; errors name the field.
-pub fn parse_filter(query: &str) -> Result<(AuditFilter, [String; 4]), (&'static str, String)> {
+/// Parses the filters shared by the page and the API; errors name the field. The page calls
+/// its cursor `before`, the API `cursor`.
+pub fn parse_filter(
+    query: &str,
+    cursor: &'static str,
+) -> Result<(AuditFilter, [String; 4]), (&'static str, String)> {
     let q = Form::parse(query.as_bytes());
     let typed =
         [q.get("actor"), q.get("action"), q.get("from"), q.get("to")].map(|s| s.trim().to_owned());
@@ -148,12 +152,12 @@ pub fn parse_filter(query: &str) -> Result<(AuditFilter, [String; 4]), (&'static
             ))?);
         }
     }
-    match q.get("before") {
+    match q.get(cursor) {
         "" => {}
         b => {
             f.before = Some(
                 b.parse()
-                    .map_err(|_| ("before", "Not a page of this log.".to_owned()))?,
+                    .map_err(|_| (cursor, "Not a page of this log.".to_owned()))?,
             )
         }
     }
@@ -179,7 +183,7 @@ async fn page(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
-    let (filter, typed, error) = match parse_filter(req.query_string()) {
+    let (filter, typed, error) = match parse_filter(req.query_string(), "before") {
         Ok((f, t)) => (f, t, None),
         Err(e) => (AuditFilter::default(), Default::default(), Some(e)),
     };

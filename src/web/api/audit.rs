@@ -56,12 +56,8 @@ pub async fn list_audit(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth.admin()?;
-    // The page's filters, with `cursor` for `before`.
-    let query = req.query_string().replace("cursor=", "before=");
-    let (filter, _) = crate::web::audit::parse_filter(&query).map_err(|(field, m)| {
-        let field = if field == "before" { "cursor" } else { field };
-        AppError::validation(field, m)
-    })?;
+    let (filter, _) = crate::web::audit::parse_filter(req.query_string(), "cursor")
+        .map_err(|(field, m)| AppError::validation(field, m))?;
     let form = crate::web::forms::Form::parse(req.query_string().as_bytes());
     let limit = super::parse_limit(form.get("limit"), 50)?;
     let mut rows = crate::db::run(&state.pool, move |conn| {
