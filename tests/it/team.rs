@@ -607,9 +607,6 @@ async fn the_audit_log_records_who_did_what_and_admins_can_filter_it() {
         app.api(&key).get("/audit?cursor=abc").await.json()["error"]["field"],
         "cursor"
     );
-    // A value that merely contains "cursor=" is a value, not the cursor.
-    let res = app.api(&key).get("/audit?actor=xcursor%3D5").await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
 
 #[actix_rt::test]
