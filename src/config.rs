@@ -21,6 +21,15 @@ pub struct Config {
     pub session_idle: Duration,
     /// ...and in any case this long after sign-in.
     pub session_max: Duration,
+    /// Most password hashes (Argon2, 19 MiB each) computed at once.
+    pub max_password_hashes: usize,
+    /// How long a sign-in waits for a turn to hash before it is told the server is busy.
+    pub password_hash_wait: Duration,
+    /// Most Send Test and Resend attempts in flight at once (a quarter of them, at least one,
+    /// to one webhook).
+    pub max_manual_attempts: usize,
+    /// Most bytes of published events waiting to be stored before publishers are told to retry.
+    pub max_queued_event_bytes: usize,
     /// The master key for signing secrets at rest (AETHENOX_SECRET_KEY); None: the key file
     /// `secret.key` in the data directory, made on first start.
     pub secret_key: Option<String>,
@@ -40,6 +49,10 @@ impl Config {
             disable_after: Duration::from_secs(5 * 86_400),
             session_idle: Duration::from_secs(12 * 3600),
             session_max: Duration::from_secs(7 * 86_400),
+            max_password_hashes: default_password_hashes(),
+            password_hash_wait: Duration::from_secs(2),
+            max_manual_attempts: 32,
+            max_queued_event_bytes: crate::delivery::intake::MAX_QUEUED_BYTES,
             secret_key: None,
         }
     }
@@ -47,6 +60,11 @@ impl Config {
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("aethenox.db")
     }
+}
+
+/// One password hash at a time per core.
+pub fn default_password_hashes() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";

@@ -21,6 +21,12 @@ pub enum AppError {
     Conflict(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// A bounded resource has no room now; the client should retry after the given seconds.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -49,7 +55,18 @@ impl AppError {
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::Busy { .. } => "busy",
             AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// `Retry-After` for a busy answer.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -105,6 +122,7 @@ impl ResponseError for AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +142,7 @@ impl ResponseError for AppError {
             AppError::Conflict(m) => ("Conflict", m.clone()),
             AppError::BadRequest { message, .. } => ("Bad request", message.clone()),
             AppError::Validation { .. } => ("Invalid input", self.to_string()),
+            AppError::Busy { message, .. } => ("Busy", message.clone()),
         };
         let page = ErrorPage {
             status: status.as_u16(),
@@ -133,9 +152,11 @@ impl ResponseError for AppError {
         let body = page
             .render()
             .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body)
+        let mut res = HttpResponse::build(status);
+        if let Some(secs) = self.retry_after() {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, secs));
+        }
+        res.content_type("text/html; charset=utf-8").body(body)
     }
 }
 
@@ -177,6 +198,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self.0, AppError::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Some(secs) = self.0.retry_after() {
+            resp.insert_header((actix_web::http::header::RETRY_AFTER, secs));
         }
         resp.json(serde_json::json!({ "error": error }))
     }

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod limits;
 pub mod metrics;
 pub mod store;
 pub mod web;
@@ -40,6 +41,12 @@ pub struct AppState {
     pub sign_in_throttle: web::throttle::Throttle,
     /// Seals and opens signing secrets at rest.
     pub secrets: domain::crypto::SecretBox,
+    /// Password hashes run here, a bounded number at once.
+    pub passwords: limits::PasswordWork,
+    /// Send Test and Resend in flight.
+    pub manual_attempts: limits::ManualAttempts,
+    /// Delivery Log and audit log queries in flight.
+    pub list_queries: limits::ListQueries,
 }
 
 /// The master key: AETHENOX_SECRET_KEY, else `secret.key` in the data directory (made with
@@ -109,6 +116,7 @@ impl AppState {
 
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
 pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
+    limits::tune_allocator();
     let pool = db::open(&config.db_path())?;
     let needs_setup = {
         let mut conn = pool.get()?;
@@ -119,7 +127,23 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     seal_stored_secrets(&mut *pool.get()?, &secrets)?;
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
     let write_lock = db::WriteLock::default();
-    let intake = delivery::intake::Intake::start(pool.clone(), wakeup.clone(), write_lock.clone())?;
+    let intake = delivery::intake::Intake::start(
+        pool.clone(),
+        wakeup.clone(),
+        write_lock.clone(),
+        config.max_queued_event_bytes,
+    )?;
+    let passwords =
+        limits::PasswordWork::new(config.max_password_hashes, config.password_hash_wait);
+    let manual_attempts = limits::ManualAttempts::new(
+        config.max_manual_attempts,
+        (config.max_manual_attempts / 4).max(1),
+    );
+    // Half the pool at most, so deliveries and sign-ins always find a connection.
+    let list_queries = limits::ListQueries::new(
+        (db::POOL_SIZE as usize / 2).max(1),
+        std::time::Duration::from_secs(5),
+    );
     Ok(Data::new(AppState {
         config,
         pool,
@@ -132,6 +156,9 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         local_addr: Default::default(),
         sign_in_throttle: Default::default(),
         secrets,
+        passwords,
+        manual_attempts,
+        list_queries,
     }))
 }
 

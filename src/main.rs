@@ -95,6 +95,14 @@ struct ServeArgs {
     #[arg(long, env = "AETHENOX_SESSION_MAX", default_value = "7d", value_name = "DUR",
         value_parser = config::parse_timeout)]
     session_max: Duration,
+    /// Most password hashes computed at once (each holds 19 MiB); default: the number of cores.
+    #[arg(long, env = "AETHENOX_MAX_PASSWORD_HASHES", value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=256))]
+    max_password_hashes: Option<u32>,
+    /// Most Send Test and Resend attempts in flight at once (a quarter of them to one webhook).
+    #[arg(long, env = "AETHENOX_MAX_MANUAL_ATTEMPTS", default_value = "32", value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    max_manual_attempts: u32,
 }
 
 #[derive(Subcommand)]
@@ -204,7 +212,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let config = Config {
         bind: args.bind,
-        data_dir: args.data.data_dir,
         allow_private_targets: args.allow_private_targets,
         retry_schedule: args.retry_schedule.0,
         request_timeout: args.request_timeout,
@@ -213,10 +220,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         disable_after: args.disable_after,
         session_idle: args.session_idle,
         session_max: args.session_max,
+        max_password_hashes: args
+            .max_password_hashes
+            .map_or_else(config::default_password_hashes, |n| n as usize),
+        max_manual_attempts: args.max_manual_attempts as usize,
         // Read from the environment only: a key on the command line would show in `ps`.
         secret_key: std::env::var("AETHENOX_SECRET_KEY")
             .ok()
             .filter(|k| !k.trim().is_empty()),
+        ..Config::with_data_dir(args.data.data_dir)
     };
     let state = build_state(config)?;
     let addr = listener.local_addr()?;
@@ -293,8 +305,20 @@ fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitC
     let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
     let mut conn = pool.get()?;
     let key = ids::new_api_key();
-    store::api_keys::create_for_key(&mut conn, &name, &key, role, time::now_ms())
+    let stored = conn
+        .immediate_transaction(|conn| {
+            if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
+                return Ok(false);
+            }
+            store::api_keys::create_for_key(conn, &name, &key, role, time::now_ms()).map(|_| true)
+        })
         .context("storing the key")?;
+    if !stored {
+        anyhow::bail!(
+            "there are {} active API keys already: revoke the ones no longer used first",
+            store::api_keys::MAX_ACTIVE
+        );
+    }
     println!("{key}");
     Ok(ExitCode::SUCCESS)
 }

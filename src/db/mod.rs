@@ -16,6 +16,9 @@ pub type DbConn = SqliteConnection;
 pub type DbPool = Pool<ConnectionManager<DbConn>>;
 pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
 
+/// Connections in the pool.
+pub const POOL_SIZE: u32 = 8;
+
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +53,7 @@ pub fn open(path: &Path) -> anyhow::Result<DbPool> {
             .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
     }
     Pool::builder()
-        .max_size(8)
+        .max_size(POOL_SIZE)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(Pragmas))
         .build(ConnectionManager::new(url))

@@ -8,10 +8,15 @@ use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Most events stored in one transaction.
 const BATCH: usize = 512;
+/// Most bytes of published events waiting to be stored; beyond it publishers are told to
+/// retry, so a flood cannot make the queue hold unbounded memory.
+pub const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
+/// What an event costs the queue besides its payload.
+const QUEUED_OVERHEAD: usize = 256;
 
 /// An event to store, with where to send the answer.
 pub struct Publish {
@@ -31,9 +36,24 @@ pub struct Accepted {
     pub created: bool,
 }
 
+/// An event in the queue, holding its share of the byte budget until it is answered.
+struct Queued {
+    publish: Publish,
+    _budget: OwnedSemaphorePermit,
+}
+
+/// Why an event was not queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotQueued {
+    /// `MAX_QUEUED_BYTES` are already waiting to be stored.
+    Full,
+    Stopped,
+}
+
 /// The sending side; the writer thread ends when the last `Intake` is dropped.
 pub struct Intake {
-    tx: mpsc::Sender<Publish>,
+    tx: mpsc::Sender<Queued>,
+    budget: Arc<Semaphore>,
 }
 
 impl Intake {
@@ -41,30 +61,43 @@ impl Intake {
         pool: DbPool,
         wakeup: Arc<Notify>,
         write_lock: WriteLock,
+        max_queued_bytes: usize,
     ) -> std::io::Result<Intake> {
-        let (tx, rx) = mpsc::channel::<Publish>();
+        let (tx, rx) = mpsc::channel::<Queued>();
         std::thread::Builder::new()
             .name("intake".into())
             .spawn(move || writer(pool, wakeup, write_lock, rx))?;
-        Ok(Intake { tx })
+        Ok(Intake {
+            tx,
+            budget: Arc::new(Semaphore::new(max_queued_bytes)),
+        })
     }
 
     /// Hands the event to the writer; the answer comes once it is committed.
-    pub fn publish(&self, p: Publish) -> Result<(), String> {
+    pub fn publish(&self, publish: Publish) -> Result<(), NotQueued> {
+        let cost = u32::try_from(publish.payload.len() + QUEUED_OVERHEAD).unwrap_or(u32::MAX);
+        let budget = self
+            .budget
+            .clone()
+            .try_acquire_many_owned(cost)
+            .map_err(|_| NotQueued::Full)?;
         self.tx
-            .send(p)
-            .map_err(|_| "the event writer has stopped".to_owned())
+            .send(Queued {
+                publish,
+                _budget: budget,
+            })
+            .map_err(|_| NotQueued::Stopped)
     }
 }
 
 fn store_batch(
     conn: &mut crate::db::DbConn,
-    batch: &[Publish],
+    batch: &[Queued],
 ) -> diesel::QueryResult<Vec<Accepted>> {
     let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
     let mut answers = Vec::with_capacity(batch.len());
     let now = time::now_ms();
-    for p in batch {
+    for p in batch.iter().map(|q| &q.publish) {
         if let Some((_, count)) = store::events::find(conn, &p.id)? {
             answers.push(Accepted {
                 id: p.id.clone(),
@@ -111,7 +144,7 @@ fn store_batch(
     Ok(answers)
 }
 
-fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Receiver<Publish>) {
+fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Receiver<Queued>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -131,14 +164,14 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Re
                 if answers.iter().any(|a| a.created && a.deliveries > 0) {
                     wakeup.notify_one();
                 }
-                for (p, a) in batch.into_iter().zip(answers) {
-                    let _ = p.reply.send(Ok(a));
+                for (q, a) in batch.into_iter().zip(answers) {
+                    let _ = q.publish.reply.send(Ok(a));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "storing published events failed");
-                for p in batch {
-                    let _ = p.reply.send(Err(e.clone()));
+                for q in batch {
+                    let _ = q.publish.reply.send(Err(e.clone()));
                 }
             }
         }

@@ -5,6 +5,7 @@ use super::{outcome, send};
 use crate::AppState;
 use crate::domain::{events, ids, time};
 use crate::error::AppError;
+use crate::limits::ManualTurn;
 use crate::store::deliveries::{self as store, After, NewDelivery};
 use crate::store::events::NewEvent;
 use std::cell::RefCell;
@@ -41,14 +42,29 @@ pub struct Result {
 }
 
 /// Sends `delivery_id` now and records the attempt. `test` deliveries are single attempts; a
-/// resend keeps the delivery's schedule unless it succeeds.
+/// resend keeps the delivery's schedule unless it succeeds. `turn` is this attempt's place
+/// among those made by hand (taken here when None); it is held until the attempt is recorded.
 async fn attempt(
     state: &AppState,
     delivery_id: &str,
     trigger: &str,
     by: &str,
-    already_leased: bool,
+    turn: Option<ManualTurn>,
 ) -> std::result::Result<Result, AppError> {
+    let already_leased = turn.is_some();
+    let _turn = match turn {
+        Some(t) => t,
+        None => {
+            let id = delivery_id.to_owned();
+            let webhook_id = crate::db::run(&state.pool, move |conn| {
+                store::get(conn, &id)
+                    .map(|d| d.webhook_id)
+                    .map_err(AppError::from)
+            })
+            .await?;
+            state.manual_attempts.take(&webhook_id)?
+        }
+    };
     let id = delivery_id.to_owned();
     let lease = lease_until(state);
     let state_secrets = state.secrets.clone();
@@ -140,6 +156,8 @@ pub async fn send_test(
             ),
         )
     })?;
+    // Taken before anything is stored: a refused test leaves no delivery behind.
+    let turn = state.manual_attempts.take(webhook_id)?;
     let (webhook_id, event_type) = (webhook_id.to_owned(), event_type.to_owned());
     let event_id = ids::new_id("evt");
     let delivery_id = ids::new_id("dlv");
@@ -178,7 +196,7 @@ pub async fn send_test(
         .map_err(AppError::from)
     })
     .await?;
-    attempt(state, &delivery_id, "test", by, true).await
+    attempt(state, &delivery_id, "test", by, Some(turn)).await
 }
 
 fn lease_until(state: &AppState) -> i64 {
@@ -191,5 +209,5 @@ pub async fn resend(
     delivery_id: &str,
     by: &str,
 ) -> std::result::Result<Result, AppError> {
-    attempt(state, delivery_id, "resend", by, false).await
+    attempt(state, delivery_id, "resend", by, None).await
 }

@@ -75,6 +75,17 @@ pub fn new_api_key() -> String {
     format!("{API_KEY_PREFIX}{}", random_token::<32>())
 }
 
+/// True when `key` has the shape of a key `new_api_key` makes; anything else is refused
+/// without asking the database.
+pub fn looks_like_api_key(key: &str) -> bool {
+    key.strip_prefix(API_KEY_PREFIX).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
 /// The part of a key that is kept in clear to tell keys apart in lists.
 pub fn api_key_display_prefix(key: &str) -> String {
     key.chars().take(API_KEY_PREFIX.len() + 8).collect()
@@ -138,5 +149,23 @@ mod tests {
         assert!(check_key_name("").is_err());
         assert!(check_key_name("a\0b").is_err());
         assert!(check_key_name(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn api_keys_have_one_shape() {
+        let key = new_api_key();
+        assert!(looks_like_api_key(&key), "{key}");
+        for bad in [
+            "",
+            "aex_",
+            "aex_short",
+            "xyz_",
+            &key[1..],
+            &format!("{key}x"),
+        ] {
+            assert!(!looks_like_api_key(bad), "{bad}");
+        }
+        let spaced = format!("aex_{}", " ".repeat(43));
+        assert!(!looks_like_api_key(&spaced));
     }
 }

@@ -23,7 +23,11 @@ pub enum UrlError {
     Empty,
     TooLong,
     Invalid,
-    Scheme { allow_http: bool },
+    /// Port 0, or one above 65535.
+    Port,
+    Scheme {
+        allow_http: bool,
+    },
     Userinfo,
     PrivateAddress(IpAddr),
     PrivateName(String),
@@ -38,6 +42,7 @@ impl fmt::Display for UrlError {
             UrlError::Invalid => {
                 write!(f, "Enter a full URL such as https://example.com/webhooks.")
             }
+            UrlError::Port => write!(f, "The port must be a number from 1 to 65535."),
             UrlError::Scheme { allow_http: false } => {
                 write!(f, "The URL must start with https://.")
             }
@@ -79,7 +84,13 @@ pub fn parse(raw: &str, allow_private: bool) -> Result<Url, UrlError> {
     if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(UrlError::Invalid);
     }
-    let url = Url::parse(raw).map_err(|_| UrlError::Invalid)?;
+    let url = Url::parse(raw).map_err(|e| match e {
+        url::ParseError::InvalidPort => UrlError::Port,
+        _ => UrlError::Invalid,
+    })?;
+    if url.port() == Some(0) {
+        return Err(UrlError::Port);
+    }
     match url.scheme() {
         "https" => {}
         "http" if allow_private => {}
@@ -380,6 +391,27 @@ mod tests {
         ] {
             assert!(matches!(refused(raw), UrlError::PrivateName(_)), "{raw}");
         }
+    }
+
+    #[test]
+    fn ports_must_be_from_1_to_65535() {
+        for raw in [
+            "https://93.184.216.34:0/",
+            "https://example.com:0/hook",
+            "https://example.com:65536/",
+            "https://example.com:99999999999/",
+            "https://example.com:-1/",
+        ] {
+            assert_eq!(parse(raw, false).err(), Some(UrlError::Port), "{raw}");
+            assert_eq!(
+                parse(raw, true).err(),
+                Some(UrlError::Port),
+                "{raw} (private allowed)"
+            );
+        }
+        assert!(parse("https://93.184.216.34:1/", false).is_ok());
+        assert!(parse("https://93.184.216.34:65535/", false).is_ok());
+        assert!(UrlError::Port.to_string().contains("1 to 65535"));
     }
 
     #[test]

@@ -39,6 +39,16 @@ pub fn create(
         .first(conn)
 }
 
+/// Most keys that work at once: each is a credential to audit, and lists show them all.
+pub const MAX_ACTIVE: i64 = 200;
+
+pub fn count_active(conn: &mut DbConn) -> QueryResult<i64> {
+    api_keys::table
+        .filter(api_keys::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
 /// Keys that still work, newest first.
 pub fn list_active(conn: &mut DbConn) -> QueryResult<Vec<ApiKey>> {
     api_keys::table

@@ -120,10 +120,26 @@ async fn create(
     let stored = key.clone();
     let key_name = name.clone();
     let created = crate::db::run(&state.pool, move |conn| {
-        store::api_keys::create_for_key(conn, &key_name, &stored, role, time::now_ms())
-            .map_err(AppError::from)
+        conn.immediate_transaction(|conn| {
+            if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
+                return Ok(None);
+            }
+            store::api_keys::create_for_key(conn, &key_name, &stored, role, time::now_ms())
+                .map(Some)
+        })
+        .map_err(AppError::from)
     })
     .await?;
+    let Some(created) = created else {
+        let mut page = KeysPage::new(&state, &ctx).await?;
+        page.name = name;
+        page.role = role.as_str().to_owned();
+        page.name_error = Some(format!(
+            "There are {} active keys already: revoke the ones no longer used first.",
+            store::api_keys::MAX_ACTIVE
+        ));
+        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
     audit::by_user(
         &state,
         &ctx,

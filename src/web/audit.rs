@@ -188,6 +188,7 @@ async fn page(
         Err(e) => (AuditFilter::default(), Default::default(), Some(e)),
     };
     let f = filter.clone();
+    let _turn = state.list_queries.turn().await?;
     let mut rows = crate::db::run(&state.pool, move |conn| {
         store::page(conn, &f, PAGE_SIZE + 1).map_err(AppError::from)
     })

@@ -107,43 +107,47 @@ async fn login(
             },
         )
     };
-    // Throttled per typed account (whether or not it exists) and per client address.
+    // Throttled per typed account (whether or not it exists) and per client address; the
+    // attempt counts from now, so guesses sent together count like guesses sent in turn.
     let account_key = format!("account:{}", email.to_lowercase());
     let address_key = format!("address:{}", ctx.client_ip.as_deref().unwrap_or("unknown"));
     let throttle = &state.sign_in_throttle;
-    let wait = [
+    let keys = [
         (account_key.as_str(), throttle::FREE_PER_ACCOUNT),
         (address_key.as_str(), throttle::FREE_PER_ADDRESS),
-    ]
-    .into_iter()
-    .filter_map(|(k, free)| throttle.wait(k, free))
-    .max();
-    if let Some(wait) = wait {
+    ];
+    if let Err(wait) = throttle.begin(&keys) {
         let secs = wait.as_secs().max(1);
         return failed_page(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many failed sign-ins. Try again in {secs} seconds."),
         )
-        .map(|mut r| {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-            r
-        });
+        .map(|r| with_retry_after(r, secs));
     }
     let lookup = email.clone();
-    // Argon2 is slow on purpose: keep it off the async workers.
     let user = crate::db::run(&state.pool, move |conn| {
-        let user = store::users::find_by_email(conn, &lookup)?;
-        Ok::<_, AppError>(match user {
-            Some(u) if !u.disabled && passwords::verify(&password, &u.password_hash) => Some(u),
-            Some(_) => None,
-            None => {
-                passwords::verify_dummy(&password);
-                None
-            }
-        })
+        store::users::find_by_email(conn, &lookup).map_err(AppError::from)
     })
     .await?;
+    // Argon2 is slow and large on purpose: it runs a bounded number at a time, without a
+    // database connection held.
+    let phc = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .map(|u| u.password_hash.clone());
+    let checked = match state.passwords.verify(password, phc).await {
+        Ok(ok) => ok,
+        Err(AppError::Busy {
+            message,
+            retry_after_secs,
+        }) => {
+            throttle.refund(&[account_key.as_str(), address_key.as_str()]);
+            return failed_page(StatusCode::SERVICE_UNAVAILABLE, message)
+                .map(|r| with_retry_after(r, retry_after_secs));
+        }
+        Err(e) => return Err(e),
+    };
+    let user = user.filter(|u| checked && !u.disabled);
     match user {
         Some(user) => {
             throttle.succeeded(&account_key);
@@ -160,8 +164,6 @@ async fn login(
             start_session(&state, &req, user.id, &next).await
         }
         None => {
-            throttle.failed(&account_key);
-            throttle.failed(&address_key);
             let typed: String = email.chars().take(254).collect();
             audit::record(
                 &state,
@@ -178,6 +180,12 @@ async fn login(
             )
         }
     }
+}
+
+fn with_retry_after(mut res: HttpResponse, secs: u64) -> HttpResponse {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    res
 }
 
 async fn logout(
@@ -276,8 +284,8 @@ async fn setup(
             );
         }
     };
+    let hash = state.passwords.hash(password).await?;
     let user = crate::db::run(&state.pool, move |conn| {
-        let hash = passwords::hash(&password)?;
         conn.immediate_transaction(|conn| {
             if store::users::any_admin(conn)? {
                 return Err(setup_link_invalid());

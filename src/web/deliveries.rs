@@ -261,6 +261,7 @@ pub async fn log_view(
 ) -> Result<LogView, AppError> {
     let filter = filters.filter.clone();
     let paged = filter.before.is_some();
+    let _turn = state.list_queries.turn().await?;
     let (mut rows, webhooks) = crate::db::run(&state.pool, move |conn| {
         let rows = store::log_page(conn, &filter, PAGE_SIZE + 1)?;
         let webhooks = if show_webhook {
@@ -530,6 +531,12 @@ struct TestResultPartial {
     r: TestResultView,
 }
 
+#[derive(Template)]
+#[template(path = "partials/_test_busy.html")]
+struct TestBusyPartial {
+    message: String,
+}
+
 pub fn test_result_view(state: &AppState, r: manual::Result, event_type: &str) -> TestResultView {
     let timeout = crate::delivery::send::human(state.config.request_timeout);
     TestResultView {
@@ -572,7 +579,21 @@ async fn send_test(
             "Choose an event type from the list.",
         ));
     }
-    let result = manual::send_test(&state, &webhook.id, &event_type, &who(&ctx)).await?;
+    let result = match manual::send_test(&state, &webhook.id, &event_type, &who(&ctx)).await {
+        // Said in place, like any other result, instead of an error htmx would not show.
+        Err(AppError::Busy {
+            message,
+            retry_after_secs,
+        }) if ctx.is_htmx => {
+            let mut res = render(&TestBusyPartial { message })?;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs.into(),
+            );
+            return Ok(res);
+        }
+        r => r?,
+    };
     audit::by_user(
         &state,
         &ctx,

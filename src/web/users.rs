@@ -6,6 +6,7 @@ use super::audit;
 use super::forms::Form;
 use super::guard::SessionHash;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
+use super::throttle;
 use crate::AppState;
 use crate::domain::{passwords, time};
 use crate::error::AppError;
@@ -139,8 +140,8 @@ async fn add(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Result<HttpRes
         }
     };
     let e = email.clone();
+    let hash = state.passwords.hash(password).await?;
     let created = crate::db::run(&state.pool, move |conn| {
-        let hash = passwords::hash(&password)?;
         conn.immediate_transaction(|conn| {
             if store::users::find_by_email(conn, &e)?.is_some() {
                 return Ok(None);
@@ -203,7 +204,7 @@ async fn change(
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let hash = if action == "password" {
-        Some(passwords::hash(&password)?)
+        Some(state.passwords.hash(password).await?)
     } else {
         None
     };
@@ -308,8 +309,32 @@ async fn change_own_password(
     if new_error.is_none() && new != form.get("new_password_confirm") {
         new_error = Some("The two new passwords differ.".into());
     }
-    let hash = user.password_hash.clone();
-    let current_ok = web::block(move || passwords::verify(&current, &hash)).await?;
+    // Guesses at the current password are throttled like sign-ins to the same account.
+    let account_key = format!("account:{}", user.email.to_lowercase());
+    let throttle = &state.sign_in_throttle;
+    if let Err(wait) = throttle.begin(&[(account_key.as_str(), throttle::FREE_PER_ACCOUNT)]) {
+        return Err(AppError::Busy {
+            message: format!(
+                "Too many wrong current passwords. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let current_ok = match state
+        .passwords
+        .verify(current, Some(user.password_hash.clone()))
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            throttle.refund(&[account_key.as_str()]);
+            return Err(e);
+        }
+    };
+    if current_ok {
+        throttle.succeeded(&account_key);
+    }
     if !current_ok || new_error.is_some() {
         return render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -326,8 +351,8 @@ async fn change_own_password(
     }
     let keep = req.extensions().get::<SessionHash>().map(|s| s.0.clone());
     let id = user.id;
+    let hash = state.passwords.hash(new).await?;
     crate::db::run(&state.pool, move |conn| {
-        let hash = passwords::hash(&new)?;
         conn.immediate_transaction(|conn| {
             store::users::set_password_hash(conn, id, &hash)?;
             store::sessions::end_all_of(conn, id, keep.as_deref())

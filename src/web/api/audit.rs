@@ -60,6 +60,7 @@ pub async fn list_audit(
         .map_err(|(field, m)| AppError::validation(field, m))?;
     let form = crate::web::forms::Form::parse(req.query_string().as_bytes());
     let limit = super::parse_limit(form.get("limit"), 50)?;
+    let _turn = state.list_queries.turn().await?;
     let mut rows = crate::db::run(&state.pool, move |conn| {
         store::page(conn, &filter, limit + 1).map_err(AppError::from)
     })

@@ -85,7 +85,9 @@ fn bearer(req: &ServiceRequest) -> Option<String> {
 }
 
 async fn authenticate(req: &ServiceRequest) -> Result<ApiKeyAuth, AppError> {
-    let key = bearer(req).ok_or(AppError::Unauthorized)?;
+    let key = bearer(req)
+        .filter(|k| crate::domain::ids::looks_like_api_key(k))
+        .ok_or(AppError::Unauthorized)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()

@@ -225,6 +225,7 @@ pub async fn list_deliveries(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (filter, limit) = parse_params(req.query_string())?;
+    let _turn = state.list_queries.turn().await?;
     let mut rows = crate::db::run(&state.pool, move |conn| {
         store::log_page(conn, &filter, limit + 1).map_err(AppError::from)
     })

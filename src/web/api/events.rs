@@ -4,7 +4,7 @@ use super::auth::ApiKeyAuth;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
 use crate::AppState;
-use crate::delivery::intake::Publish;
+use crate::delivery::intake::{NotQueued, Publish};
 use crate::domain::{events, ids, time};
 use crate::error::{ApiError, AppError};
 use actix_web::{HttpResponse, web};
@@ -44,7 +44,8 @@ pub struct EventAccepted {
 /// transaction before the answer, and delivered in the background.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = PublishEvent,
     responses((status = 202, body = EventAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "Too many events are waiting to be stored: retry after Retry-After seconds", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn publish_event(
     auth: ApiKeyAuth,
@@ -83,7 +84,15 @@ pub async fn publish_event(
             created_at: now,
             reply,
         })
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        .map_err(|e| match e {
+            NotQueued::Full => AppError::Busy {
+                message: "Too many events are waiting to be stored; retry in a second.".into(),
+                retry_after_secs: 1,
+            },
+            NotQueued::Stopped => {
+                AppError::Internal(anyhow::anyhow!("the event writer has stopped"))
+            }
+        })?;
     let accepted = answer
         .await
         .map_err(|_| AppError::Internal(anyhow::anyhow!("the event writer stopped")))?
