@@ -28,6 +28,8 @@ pub struct Config {
     /// Most Send Test and Resend attempts in flight at once (a quarter of them, at least one,
     /// to one webhook).
     pub max_manual_attempts: usize,
+    /// How long a Delivery Log or audit log query waits for a turn before the answer is "busy".
+    pub list_query_wait: Duration,
     /// Most bytes of published events waiting to be stored before publishers are told to retry.
     pub max_queued_event_bytes: usize,
     /// The master key for signing secrets at rest (AETHENOX_SECRET_KEY); None: the key file
@@ -52,6 +54,7 @@ impl Config {
             max_password_hashes: default_password_hashes(),
             password_hash_wait: Duration::from_secs(2),
             max_manual_attempts: 32,
+            list_query_wait: Duration::from_secs(5),
             max_queued_event_bytes: crate::delivery::intake::MAX_QUEUED_BYTES,
             secret_key: None,
         }

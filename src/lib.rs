@@ -140,10 +140,8 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         (config.max_manual_attempts / 4).max(1),
     );
     // Half the pool at most, so deliveries and sign-ins always find a connection.
-    let list_queries = limits::ListQueries::new(
-        (db::POOL_SIZE as usize / 2).max(1),
-        std::time::Duration::from_secs(5),
-    );
+    let list_queries =
+        limits::ListQueries::new((db::POOL_SIZE as usize / 2).max(1), config.list_query_wait);
     Ok(Data::new(AppState {
         config,
         pool,

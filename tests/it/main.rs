@@ -8,6 +8,7 @@ mod delivery;
 mod escaping;
 mod fuzz_smoke;
 mod hostile;
+mod limits;
 mod log;
 mod receiver;
 mod receivers;

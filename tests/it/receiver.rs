@@ -38,6 +38,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub delay: Duration,
+    /// Answer only once `Receiver::release` is called.
+    pub held: bool,
 }
 
 impl Reply {
@@ -47,6 +49,7 @@ impl Reply {
             headers: Vec::new(),
             body: String::new(),
             delay: Duration::ZERO,
+            held: false,
         }
     }
     pub fn header(mut self, k: &str, v: &str) -> Reply {
@@ -59,6 +62,11 @@ impl Reply {
     }
     pub fn delay(mut self, d: Duration) -> Reply {
         self.delay = d;
+        self
+    }
+    /// Holds the answer until the test calls `Receiver::release`.
+    pub fn held(mut self) -> Reply {
+        self.held = true;
         self
     }
 }
@@ -75,6 +83,7 @@ struct Shared {
 pub struct Receiver {
     pub base: String,
     shared: Arc<Mutex<Shared>>,
+    release: Arc<tokio::sync::watch::Sender<bool>>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -82,6 +91,7 @@ async fn record(
     req: HttpRequest,
     body: web::Bytes,
     shared: web::Data<Arc<Mutex<Shared>>>,
+    release: web::Data<Arc<tokio::sync::watch::Sender<bool>>>,
 ) -> HttpResponse {
     let headers = req
         .headers()
@@ -111,6 +121,9 @@ async fn record(
     if !reply.delay.is_zero() {
         actix_rt::time::sleep(reply.delay).await;
     }
+    if reply.held {
+        let _ = release.subscribe().wait_for(|released| *released).await;
+    }
     shared.lock().unwrap().in_flight -= 1;
     let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(reply.status).unwrap());
     for (k, v) in &reply.headers {
@@ -123,11 +136,14 @@ impl Receiver {
     pub async fn start() -> Receiver {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let data = web::Data::new(shared.clone());
+        let release = Arc::new(tokio::sync::watch::channel(false).0);
+        let release_data = web::Data::new(release.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(release_data.clone())
                 .default_service(web::to(record))
         })
         .workers(1)
@@ -139,6 +155,7 @@ impl Receiver {
         Receiver {
             base,
             shared,
+            release,
             handle,
         }
     }
@@ -166,6 +183,16 @@ impl Receiver {
         self.shared.lock().unwrap().max_in_flight
     }
 
+    /// Requests being answered right now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.lock().unwrap().in_flight
+    }
+
+    /// Lets every held reply (and every later one) go.
+    pub fn release(&self) {
+        self.release.send_replace(true);
+    }
+
     pub fn count(&self) -> usize {
         self.shared.lock().unwrap().got.len()
     }
@@ -173,6 +200,7 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
+        self.release();
         drop(self.handle.stop(false));
     }
 }

@@ -155,6 +155,12 @@ impl TestApp {
         Browser::new(&self.base)
     }
 
+    /// A browser whose connections come from `ip` (any 127.x.y.z reaches a server on
+    /// 127.0.0.1), so the server sees another client address.
+    pub fn client_from(&self, ip: &str) -> Browser {
+        Browser::from_address(&self.base, ip)
+    }
+
     pub async fn signed_in(&self, email: &str) -> Browser {
         let b = self.client();
         let res = b.login(email, PASSWORD).await;
@@ -260,6 +266,19 @@ pub struct Browser {
 }
 
 impl Browser {
+    pub fn from_address(base: &str, ip: &str) -> Browser {
+        let connector = awc::Connector::new().local_address(ip.parse().expect("an IP address"));
+        Browser {
+            client: awc::Client::builder()
+                .connector(connector)
+                .disable_redirects()
+                .timeout(Duration::from_secs(30))
+                .finish(),
+            base: base.to_owned(),
+            cookies: RefCell::default(),
+        }
+    }
+
     fn new(base: &str) -> Browser {
         Browser {
             client: client(),
