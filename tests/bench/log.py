@@ -143,6 +143,10 @@ try:
         ("search by delivery id", f"q={sample_delivery}"),
         ("a page in the middle (cursor)", f"before={middle}"),
         ("failed + event type + webhook", f"status=failed&event_type=message.read&webhook={webhooks[1]}"),
+        # Extreme filters: combinations that match nothing make SQLite walk a whole index.
+        ("extreme: succeeded + class=5xx (none)", "status=succeeded&class=5xx"),
+        ("extreme: pending + type + class=3xx", "status=pending&event_type=call.missed&class=3xx"),
+        ("extreme: a day in 1970", "from=1970-01-01T00:00&to=1970-01-02T00:00"),
     ]
     print(f"{'filter':36} {'rows':>5} {'page median':>12} {'page max':>9} {'API median':>11} {'API max':>8}")
     for label, q in queries:
