@@ -55,7 +55,7 @@ impl Config {
             password_hash_wait: Duration::from_secs(2),
             max_manual_attempts: 32,
             list_query_wait: Duration::from_secs(5),
-            max_queued_event_bytes: crate::delivery::intake::MAX_QUEUED_BYTES,
+            max_queued_event_bytes: MAX_QUEUED_EVENT_BYTES,
             secret_key: None,
         }
     }
@@ -64,6 +64,10 @@ impl Config {
         self.data_dir.join("aethenox.db")
     }
 }
+
+/// Most bytes of published events waiting to be stored, by default; beyond it publishers are
+/// told to retry, so a flood cannot make the queue hold unbounded memory.
+pub const MAX_QUEUED_EVENT_BYTES: usize = 32 * 1024 * 1024;
 
 /// One password hash at a time per core.
 pub fn default_password_hashes() -> usize {

@@ -12,9 +12,6 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Most events stored in one transaction.
 const BATCH: usize = 512;
-/// Most bytes of published events waiting to be stored; beyond it publishers are told to
-/// retry, so a flood cannot make the queue hold unbounded memory.
-pub const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
 /// What an event costs the queue besides its payload.
 const QUEUED_OVERHEAD: usize = 256;
 
@@ -45,7 +42,7 @@ struct Queued {
 /// Why an event was not queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotQueued {
-    /// `MAX_QUEUED_BYTES` are already waiting to be stored.
+    /// The queue's byte budget (`Config::max_queued_event_bytes`) is spent.
     Full,
     Stopped,
 }
