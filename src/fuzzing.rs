@@ -59,11 +59,18 @@ pub fn query_strings(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let f = crate::web::deliveries::Filters::parse(text, None);
-    let _ = f.query();
-    let form = crate::web::forms::Form::parse(data);
+    let params = crate::domain::params::Params::parse(text.as_bytes());
+    for names in [
+        crate::app::deliveries::PAGE_NAMES,
+        crate::app::deliveries::API_NAMES,
+    ] {
+        let f = crate::app::deliveries::LogQuery::parse(&params, names, None);
+        let _ = f.query();
+        let _ = f.first_error();
+    }
+    let form = crate::domain::params::Params::parse(data);
     let _ = form.get_all("events");
     let _ = time::parse_utc(text);
     let _ = crate::config::parse_duration(text);
-    let _ = crate::web::audit::parse_filter(text, "before");
+    let _ = crate::app::audit::parse_filter(&params, "before");
 }

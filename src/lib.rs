@@ -3,6 +3,7 @@
 //! `build_state` opens the database; `run` serves the app on a listener. Tests start the
 //! real app through the same two functions.
 
+pub mod app;
 pub mod config;
 pub mod db;
 pub mod delivery;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod limits;
 pub mod metrics;
+pub mod state;
 pub mod store;
 pub mod web;
 
@@ -20,34 +22,7 @@ use std::net::TcpListener;
 use std::sync::Mutex;
 
 pub use config::Config;
-
-/// Everything a request handler may need; cloned cheaply through `web::Data`.
-pub struct AppState {
-    pub config: Config,
-    pub pool: db::DbPool,
-    /// The token of the one-time /setup link while no administrator exists.
-    pub setup_token: Mutex<Option<String>>,
-    /// Wakes the delivery actor: something was published or an attempt finished.
-    pub wakeup: std::sync::Arc<tokio::sync::Notify>,
-    pub metrics: metrics::Metrics,
-    /// Stores published events, many per transaction.
-    pub intake: delivery::intake::Intake,
-    pub api_key_cache: web::api::auth::KeyCache,
-    /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
-    pub write_lock: db::WriteLock,
-    /// The address the server listens on (known once `run` has its listener).
-    pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
-    /// Failed sign-ins per account and per client address.
-    pub sign_in_throttle: web::throttle::Throttle,
-    /// Seals and opens signing secrets at rest.
-    pub secrets: domain::crypto::SecretBox,
-    /// Password hashes run here, a bounded number at once.
-    pub passwords: limits::PasswordWork,
-    /// Send Test and Resend in flight.
-    pub manual_attempts: limits::ManualAttempts,
-    /// Delivery Log and audit log queries in flight.
-    pub list_queries: limits::ListQueries,
-}
+pub use state::AppState;
 
 /// The master key: AETHENOX_SECRET_KEY, else `secret.key` in the data directory (made with
 /// mode 0600 on first start).
@@ -100,18 +75,6 @@ fn seal_stored_secrets(
         secrets.open(&sample).map_err(|e| anyhow::anyhow!(e))?;
     }
     Ok(())
-}
-
-impl AppState {
-    /// Where this server listens; the configured address until `run` knows better.
-    pub fn local_addr(&self) -> std::net::SocketAddr {
-        *self.local_addr.get_or_init(|| {
-            self.config
-                .bind
-                .parse()
-                .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
-        })
-    }
 }
 
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.

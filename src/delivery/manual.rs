@@ -2,10 +2,10 @@
 //! Resend. They go through the same signing and sending path as the actor's.
 
 use super::{outcome, send};
-use crate::AppState;
 use crate::domain::{events, ids, time};
 use crate::error::AppError;
 use crate::limits::ManualTurn;
+use crate::state::AppState;
 use crate::store::deliveries::{self as store, After, NewDelivery};
 use crate::store::events::NewEvent;
 use std::cell::RefCell;

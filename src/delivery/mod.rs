@@ -11,8 +11,8 @@ pub mod intake;
 pub mod manual;
 pub mod send;
 
-use crate::AppState;
 use crate::domain::{ids, retry, time};
+use crate::state::AppState;
 use crate::store::deliveries::{self as store, After, Claimed, NewAttempt, Outcome};
 use actix_web::web::Data;
 use std::collections::{HashMap, HashSet};
@@ -25,7 +25,7 @@ use tokio::sync::{Notify, mpsc};
 
 /// How long a claimed delivery stays leased: well past any attempt (request and body read),
 /// so only a crash leaves a lease to run out.
-pub fn lease_ms(config: &crate::Config) -> i64 {
+pub fn lease_ms(config: &crate::config::Config) -> i64 {
     config.request_timeout.as_millis() as i64 * 2 + 60_000
 }
 
@@ -265,15 +265,7 @@ async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome
                             .webhooks_auto_disabled
                             .fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(webhook_id = %webhook_id, reason = %reason, "webhook disabled");
-                        crate::web::audit::record(
-                            &state,
-                            "delivery actor",
-                            "webhook_disabled",
-                            Some(&webhook_id),
-                            Some(&reason),
-                            None,
-                        )
-                        .await;
+                        record_disabled(&state, webhook_id, reason).await;
                     }
                     break;
                 }
@@ -454,5 +446,27 @@ async fn sender(
             m.in_flight.fetch_sub(1, Ordering::Relaxed);
             state.wakeup.notify_one();
         });
+    }
+}
+
+/// The audit entry for a webhook this actor disabled; a failure to write it is logged.
+async fn record_disabled(state: &AppState, webhook_id: String, reason: String) {
+    let written = crate::db::run(&state.pool, move |conn| {
+        crate::store::audit::record(
+            conn,
+            &crate::store::audit::NewEntry {
+                at: time::now_ms(),
+                actor: "delivery actor",
+                action: "webhook_disabled",
+                target: Some(&webhook_id),
+                detail: Some(&reason),
+                client_ip: None,
+            },
+        )
+        .map_err(crate::error::AppError::from)
+    })
+    .await;
+    if let Err(e) = written {
+        tracing::error!(error = %e, "writing the audit log failed");
     }
 }

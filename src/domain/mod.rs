@@ -3,6 +3,7 @@ pub mod crypto;
 pub mod events;
 pub mod hints;
 pub mod ids;
+pub mod params;
 pub mod passwords;
 pub mod retry;
 pub mod secrets;

@@ -1,13 +1,13 @@
 //! Settings → API keys: list, create with a role (the key is shown once), revoke. Administrators only.
 
-use super::audit;
+use super::confirm::ConfirmPage;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
-use super::webhooks::ConfirmPage;
-use crate::AppState;
-use crate::domain::{ids, time};
+use crate::app::{self, keys::CreateError};
+use crate::domain::time;
 use crate::error::AppError;
-use crate::store::{self, users::Role};
+use crate::state::AppState;
+use crate::store::users::Role;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -45,10 +45,7 @@ struct KeysPage {
 
 impl KeysPage {
     async fn new(state: &AppState, ctx: &Ctx) -> Result<KeysPage, AppError> {
-        let keys = crate::db::run(&state.pool, |conn| {
-            store::api_keys::list_active(conn).map_err(AppError::from)
-        })
-        .await?;
+        let keys = app::keys::list(state, &ctx.actor()?).await?;
         Ok(KeysPage {
             layout: ctx.layout("API keys", Nav::ApiKeys),
             keys: keys
@@ -97,72 +94,31 @@ async fn create(
     ctx: Ctx,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
     let role = match form.get("role") {
         "" => Some(Role::Admin),
         r => Role::parse(r),
     };
-    let name = ids::check_key_name(form.get("name"));
-    let (name, role) = match (name, role) {
-        (Ok(name), Some(role)) => (name, role),
-        (name, _) => {
+    let created = match role {
+        Some(role) => app::keys::create(&state, &ctx.actor()?, form.get("name"), role).await,
+        None => Err(CreateError::Name(
+            "Choose the role admin or support.".into(),
+        )),
+    };
+    match created {
+        // Shown in this response only: never stored or logged in clear.
+        Ok((key, _)) => {
+            let mut page = KeysPage::new(&state, &ctx).await?;
+            page.new_key = Some(key);
+            render(&page)
+        }
+        Err(CreateError::Name(message)) => {
             let mut page = KeysPage::new(&state, &ctx).await?;
             page.name = form.get("name").to_owned();
             page.role = form.get("role").to_owned();
-            page.name_error = Some(
-                name.err()
-                    .unwrap_or_else(|| "Choose the role admin or support.".into()),
-            );
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            page.name_error = Some(message);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-    };
-    let key = ids::new_api_key();
-    let stored = key.clone();
-    let key_name = name.clone();
-    let created = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
-            if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
-                return Ok(None);
-            }
-            store::api_keys::create_for_key(conn, &key_name, &stored, role, time::now_ms())
-                .map(Some)
-        })
-        .map_err(AppError::from)
-    })
-    .await?;
-    let Some(created) = created else {
-        let mut page = KeysPage::new(&state, &ctx).await?;
-        page.name = name;
-        page.role = role.as_str().to_owned();
-        page.name_error = Some(format!(
-            "There are {} active keys already: revoke the ones no longer used first.",
-            store::api_keys::MAX_ACTIVE
-        ));
-        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    };
-    audit::by_user(
-        &state,
-        &ctx,
-        "api_key_created",
-        Some(&format!("{} ({}…)", name, created.prefix)),
-        Some(role.as_str()),
-    )
-    .await;
-    // Shown in this response only: never stored or logged in clear.
-    let mut page = KeysPage::new(&state, &ctx).await?;
-    page.new_key = Some(key);
-    render(&page)
-}
-
-async fn load_key(state: &AppState, id: i32) -> Result<store::api_keys::ApiKey, AppError> {
-    let key = crate::db::run(&state.pool, move |conn| {
-        store::api_keys::get(conn, id).map_err(AppError::from)
-    })
-    .await?;
-    if key.revoked_at.is_some() {
-        Err(AppError::NotFound)
-    } else {
-        Ok(key)
+        Err(CreateError::Failed(e)) => Err(e),
     }
 }
 
@@ -171,8 +127,7 @@ async fn revoke_confirm(
     ctx: Ctx,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let key = load_key(&state, *path).await?;
+    let key = app::keys::get_active(&state, &ctx.actor()?, *path).await?;
     render(
         &ConfirmPage::new(
             ctx.layout("Revoke API key", Nav::ApiKeys),
@@ -192,21 +147,6 @@ async fn revoke(
     ctx: Ctx,
     path: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let key = load_key(&state, *path).await?;
-    let id = key.id;
-    crate::db::run(&state.pool, move |conn| {
-        store::api_keys::revoke(conn, id, time::now_ms()).map_err(AppError::from)
-    })
-    .await?;
-    state.api_key_cache.clear();
-    audit::by_user(
-        &state,
-        &ctx,
-        "api_key_revoked",
-        Some(&format!("{} ({}…)", key.name, key.prefix)),
-        None,
-    )
-    .await;
+    app::keys::revoke(&state, &ctx.actor()?, *path).await?;
     Ok(see_other("/settings/api-keys?notice=revoked"))
 }

@@ -1,16 +1,12 @@
 //! Sign-in, sign-out and the one-time setup of the first administrator.
 
-use super::audit;
 use super::forms::Form;
 use super::guard::{CSRF_COOKIE, SESSION_COOKIE, SessionHash, cookie, is_secure};
 use super::page::{Ctx, Layout, Nav, render, render_status, safe_next, see_other};
-use super::throttle;
-use crate::AppState;
-use crate::domain::ids::{random_token, secure_eq, token_hash};
-use crate::domain::passwords;
-use crate::domain::time::now_ms;
+use crate::app::sessions::{self, Refused, Started};
+use crate::domain::ids::random_token;
 use crate::error::AppError;
-use crate::store::{self, users::Role};
+use crate::state::AppState;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -58,32 +54,14 @@ async fn login_page(ctx: Ctx, query: web::Query<LoginQuery>) -> Result<HttpRespo
     })
 }
 
-/// Starts a session for `user_id` and answers with a redirect to `next`, setting a fresh
-/// session cookie and a fresh CSRF cookie (so no token from before sign-in survives it).
-async fn start_session(
-    state: &AppState,
-    req: &HttpRequest,
-    user_id: i32,
-    next: &str,
-) -> Result<HttpResponse, AppError> {
-    let token = random_token::<32>();
-    let hash = token_hash(&token);
-    let (idle, max) = (
-        state.config.session_idle.as_millis() as i64,
-        state.config.session_max.as_millis() as i64,
-    );
-    crate::db::run(&state.pool, move |conn| {
-        let now = now_ms();
-        // Sign-ins are rare: a good moment to drop sessions that have expired.
-        store::sessions::delete_expired(conn, now, idle, max)?;
-        store::sessions::create(conn, &hash, user_id, now).map_err(AppError::from)
-    })
-    .await?;
+/// Answers a started session with a redirect to `next`, setting a fresh session cookie and a
+/// fresh CSRF cookie (so no token from before sign-in survives it).
+fn session_started(req: &HttpRequest, started: Started, next: &str) -> HttpResponse {
     let secure = is_secure(req);
     let mut res = see_other(safe_next(next));
-    let _ = res.add_cookie(&cookie(SESSION_COOKIE, token, secure));
+    let _ = res.add_cookie(&cookie(SESSION_COOKIE, started.token, secure));
     let _ = res.add_cookie(&cookie(CSRF_COOKIE, random_token::<32>(), secure));
-    Ok(res)
+    res
 }
 
 async fn login(
@@ -93,99 +71,41 @@ async fn login(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let email = form.get("email").trim().to_owned();
-    let password = form.get("password").to_owned();
     let next = form.get("next").to_owned();
-    let failed_page = |status: StatusCode, message: String| {
-        render_status(
-            status,
-            &LoginPage {
-                layout: ctx.layout("Sign in", Nav::None),
-                email: email.clone(),
-                next: safe_next(&next).to_owned(),
-                error: Some(message),
-                notice: None,
-            },
-        )
-    };
-    // Throttled per typed account (whether or not it exists) and per client address; the
-    // attempt counts from now, so guesses sent together count like guesses sent in turn.
-    let account_key = format!("account:{}", email.to_lowercase());
-    let address_key = format!("address:{}", ctx.client_ip.as_deref().unwrap_or("unknown"));
-    let throttle = &state.sign_in_throttle;
-    let keys = [
-        (account_key.as_str(), throttle::FREE_PER_ACCOUNT),
-        (address_key.as_str(), throttle::FREE_PER_ADDRESS),
-    ];
-    if let Err(wait) = throttle.begin(&keys) {
-        let secs = wait.as_secs().max(1);
-        return failed_page(
+    let password = form.get("password").to_owned();
+    let refused =
+        match sessions::sign_in(&state, &email, password, ctx.client_ip.as_deref()).await? {
+            Ok(started) => return Ok(session_started(&req, started, &next)),
+            Err(refused) => refused,
+        };
+    let (status, message, retry_after) = match refused {
+        Refused::Wrong => (
+            StatusCode::UNAUTHORIZED,
+            "Incorrect e-mail or password.".to_owned(),
+            None,
+        ),
+        Refused::Throttled(secs) => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many failed sign-ins. Try again in {secs} seconds."),
-        )
-        .map(|r| with_retry_after(r, secs));
-    }
-    let lookup = email.clone();
-    let user = crate::db::run(&state.pool, move |conn| {
-        store::users::find_by_email(conn, &lookup).map_err(AppError::from)
-    })
-    .await?;
-    // Argon2 is slow and large on purpose: it runs a bounded number at a time, without a
-    // database connection held.
-    let phc = user
-        .as_ref()
-        .filter(|u| !u.disabled)
-        .map(|u| u.password_hash.clone());
-    let checked = match state.passwords.verify(password, phc).await {
-        Ok(ok) => ok,
-        Err(AppError::Busy {
-            message,
-            retry_after_secs,
-        }) => {
-            throttle.refund(&[account_key.as_str(), address_key.as_str()]);
-            return failed_page(StatusCode::SERVICE_UNAVAILABLE, message)
-                .map(|r| with_retry_after(r, retry_after_secs));
-        }
-        Err(e) => return Err(e),
+            Some(secs),
+        ),
+        Refused::Busy(message, secs) => (StatusCode::SERVICE_UNAVAILABLE, message, Some(secs)),
     };
-    let user = user.filter(|u| checked && !u.disabled);
-    match user {
-        Some(user) => {
-            throttle.succeeded(&account_key);
-            throttle.succeeded(&address_key);
-            audit::record(
-                &state,
-                &user.email,
-                "sign_in",
-                None,
-                None,
-                ctx.client_ip.as_deref(),
-            )
-            .await;
-            start_session(&state, &req, user.id, &next).await
-        }
-        None => {
-            let typed: String = email.chars().take(254).collect();
-            audit::record(
-                &state,
-                &typed,
-                "sign_in_failed",
-                None,
-                None,
-                ctx.client_ip.as_deref(),
-            )
-            .await;
-            failed_page(
-                StatusCode::UNAUTHORIZED,
-                "Incorrect e-mail or password.".into(),
-            )
-        }
+    let mut res = render_status(
+        status,
+        &LoginPage {
+            layout: ctx.layout("Sign in", Nav::None),
+            email,
+            next: safe_next(&next).to_owned(),
+            error: Some(message),
+            notice: None,
+        },
+    )?;
+    if let Some(secs) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
-}
-
-fn with_retry_after(mut res: HttpResponse, secs: u64) -> HttpResponse {
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-    res
+    Ok(res)
 }
 
 async fn logout(
@@ -194,12 +114,8 @@ async fn logout(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let hash = req.extensions().get::<SessionHash>().map(|s| s.0.clone());
-    if let Some(hash) = hash {
-        crate::db::run(&state.pool, move |conn| {
-            store::sessions::delete(conn, &hash).map_err(AppError::from)
-        })
-        .await?;
-        audit::by_user(&state, &ctx, "sign_out", None, None).await;
+    if let (Some(hash), Ok(actor)) = (hash, ctx.actor()) {
+        sessions::sign_out(&state, &actor, hash).await?;
     }
     let mut res = see_other("/login?notice=signed-out");
     let mut gone = cookie(SESSION_COOKIE, String::new(), is_secure(&req));
@@ -224,26 +140,13 @@ struct SetupQuery {
     token: String,
 }
 
-fn setup_token_ok(state: &AppState, presented: &str) -> bool {
-    let guard = state.setup_token.lock().unwrap_or_else(|p| p.into_inner());
-    guard.as_deref().is_some_and(|t| secure_eq(t, presented))
-}
-
-fn setup_link_invalid() -> AppError {
-    AppError::Forbidden(
-        "This setup link is not valid. Setup links work once, until the first administrator exists; \
-         after that, sign in, or add users with `aethenox-webhooks users add`."
-            .into(),
-    )
-}
-
 async fn setup_page(
     state: web::Data<AppState>,
     ctx: Ctx,
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if !setup_token_ok(&state, &query.token) {
-        return Err(setup_link_invalid());
+    if !sessions::setup_token_ok(&state, &query.token) {
+        return Err(sessions::setup_link_invalid());
     }
     render(&SetupPage {
         layout: ctx.layout("Set up", Nav::None),
@@ -261,63 +164,26 @@ async fn setup(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let token = form.get("token").to_owned();
-    if !setup_token_ok(&state, &token) {
-        return Err(setup_link_invalid());
-    }
-    let email = passwords::check_email(form.get("email"));
-    let mut password_error = passwords::check_new_password(form.get("password")).err();
-    if password_error.is_none() && form.get("password") != form.get("password_confirm") {
-        password_error = Some("The two passwords differ.".into());
-    }
-    let (email, password) = match (email, password_error) {
-        (Ok(email), None) => (email, form.get("password").to_owned()),
-        (email, password_error) => {
-            return render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &SetupPage {
-                    layout: ctx.layout("Set up", Nav::None),
-                    token,
-                    email: form.get("email").to_owned(),
-                    email_error: email.err(),
-                    password_error,
-                },
-            );
-        }
-    };
-    let hash = state.passwords.hash(password).await?;
-    let user = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
-            if store::users::any_admin(conn)? {
-                return Err(setup_link_invalid());
-            }
-            if store::users::find_by_email(conn, &email)?.is_some() {
-                return Err(AppError::Conflict(
-                    "A user with this e-mail address already exists.".into(),
-                ));
-            }
-            Ok(store::users::create(
-                conn,
-                &email,
-                Role::Admin,
-                &hash,
-                now_ms(),
-            )?)
-        })
-    })
-    .await?;
-    *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    tracing::info!(
-        user_id = user.id,
-        "first administrator created through the setup link"
-    );
-    audit::record(
+    let created = sessions::setup(
         &state,
-        "setup link",
-        "user_created",
-        Some(&user.email),
-        Some("admin"),
+        &token,
+        form.get("email"),
+        form.get("password").to_owned(),
+        form.get("password_confirm"),
         ctx.client_ip.as_deref(),
     )
-    .await;
-    start_session(&state, &req, user.id, "/webhooks").await
+    .await?;
+    match created {
+        Ok(started) => Ok(session_started(&req, started, "/webhooks")),
+        Err(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                layout: ctx.layout("Set up", Nav::None),
+                token,
+                email: form.get("email").to_owned(),
+                email_error: errors.email,
+                password_error: errors.password,
+            },
+        ),
+    }
 }

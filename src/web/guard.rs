@@ -5,10 +5,9 @@
 
 use super::forms::Form;
 use super::page::{CsrfToken, CurrentUser};
-use crate::AppState;
-use crate::domain::ids::{random_token, secure_eq, token_hash};
-use crate::domain::time::now_ms;
+use crate::domain::ids::{random_token, secure_eq};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -23,8 +22,6 @@ pub const CSRF_FIELD: &str = "csrf_token";
 /// Longer paths and query strings are refused (414) before anything else looks at them.
 pub const MAX_URL_LEN: usize = 8 * 1024;
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
-/// `last_seen_at` is written at most this often per session.
-const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 const PUBLIC_PATHS: [&str; 3] = ["/login", "/setup", "/logout"];
 
@@ -154,22 +151,7 @@ async fn signed_in_user(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Err(AppError::Internal(anyhow::anyhow!("app state missing")));
     };
-    let hash = token_hash(&token);
-    let idle = state.config.session_idle.as_millis() as i64;
-    let max = state.config.session_max.as_millis() as i64;
-    // Touching at most every minute, or twice per idle period when that is shorter.
-    let touch_every = TOUCH_EVERY_MS.min(idle / 2);
-    crate::db::run(&state.pool, move |conn| {
-        let now = now_ms();
-        let found = store::sessions::find_user(conn, &hash, now, idle, max)?;
-        if let Some((_, last_seen)) = &found
-            && now - last_seen > touch_every
-        {
-            store::sessions::touch(conn, &hash, now)?;
-        }
-        Ok(found.map(|(user, _)| (user, hash)))
-    })
-    .await
+    crate::app::sessions::current(&state, &token).await
 }
 
 /// The hash of the session token this request carries, for sign-out.

@@ -2,24 +2,17 @@
 //! signature, and list what they received, so nobody needs a tunnel or a request bin while
 //! building a receiver.
 
-use super::audit;
+use super::confirm::ConfirmPage;
 use super::forms::Form;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
-use super::webhooks::{ConfirmPage, create_webhook};
-use crate::AppState;
-use crate::domain::events::CATALOGUE;
-use crate::domain::webhook::ValidWebhook;
-use crate::domain::{ids, signing, time};
+use crate::app::{self, inboxes::url as inbox_url};
+use crate::domain::time;
 use crate::error::AppError;
-use crate::store::inboxes::{self as store, Inbox, NewRequest};
+use crate::state::AppState;
+use crate::store::inboxes::{Inbox, InboxRequest};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-
-/// At most this much of a received body is kept.
-const MAX_BODY: usize = 64 * 1024;
-/// At most this many inboxes.
-const MAX_INBOXES: usize = 20;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/inboxes", web::get().to(list))
@@ -30,22 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/inboxes/{id}/purge", web::get().to(purge_confirm))
         .route("/inboxes/{id}/purge", web::post().to(purge))
         .route("/inbox/{token}", web::post().to(receive));
-}
-
-/// The URL of an inbox on this server, as deliveries reach it.
-pub fn inbox_url(state: &AppState, token: &str) -> String {
-    let addr = state.local_addr();
-    let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else {
-        addr.ip().to_string()
-    };
-    let host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
-        format!("[{host}]")
-    } else {
-        host
-    };
-    format!("http://{host}:{}/inbox/{token}", addr.port())
 }
 
 struct InboxView {
@@ -73,16 +50,8 @@ struct ListPage {
     name_error: Option<String>,
 }
 
-async fn all(state: &AppState) -> Result<Vec<Inbox>, AppError> {
-    crate::db::run(&state.pool, |conn| {
-        store::list(conn).map_err(AppError::from)
-    })
-    .await
-}
-
 async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let inboxes = all(&state)
+    let inboxes = app::inboxes::list(&state, &ctx.actor()?)
         .await?
         .into_iter()
         .map(|i| view(&state, i))
@@ -100,46 +69,22 @@ async fn create(
     ctx: Ctx,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let existing = all(&state).await?;
-    let name = match ids::check_key_name(form.get("name")) {
-        Ok(_) if existing.len() >= MAX_INBOXES => Err(format!(
-            "There are {MAX_INBOXES} inboxes already: purge and reuse one."
-        )),
-        other => other,
-    };
-    match name {
-        Ok(name) => {
-            let (id, token) = (ids::new_id("ibx"), ids::random_token::<24>());
-            let inbox = id.clone();
-            crate::db::run(&state.pool, move |conn| {
-                store::create(conn, &inbox, &token, &name, time::now_ms()).map_err(AppError::from)
-            })
-            .await?;
-            audit::by_user(&state, &ctx, "inbox_created", Some(&id), None).await;
-            Ok(see_other(&format!("/inboxes/{id}")))
+    let actor = ctx.actor()?;
+    match app::inboxes::create(&state, &actor, form.get("name")).await? {
+        Ok(inbox) => Ok(see_other(&format!("/inboxes/{}", inbox.id))),
+        Err(message) => {
+            let existing = app::inboxes::list(&state, &actor).await?;
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ListPage {
+                    layout: ctx.layout("Test inboxes", Nav::Inboxes),
+                    inboxes: existing.into_iter().map(|i| view(&state, i)).collect(),
+                    name: form.get("name").to_owned(),
+                    name_error: Some(message),
+                },
+            )
         }
-        Err(message) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ListPage {
-                layout: ctx.layout("Test inboxes", Nav::Inboxes),
-                inboxes: existing.into_iter().map(|i| view(&state, i)).collect(),
-                name: form.get("name").to_owned(),
-                name_error: Some(message),
-            },
-        ),
     }
-}
-
-async fn load(state: &AppState, id: &str) -> Result<Inbox, AppError> {
-    if !ids::is_id("ibx", id) {
-        return Err(AppError::NotFound);
-    }
-    let id = id.to_owned();
-    crate::db::run(&state.pool, move |conn| {
-        store::get(conn, &id).map_err(AppError::from)
-    })
-    .await
 }
 
 struct RequestView {
@@ -168,14 +113,8 @@ struct ShowPage {
     requests: Vec<RequestView>,
 }
 
-async fn received(state: &AppState, inbox_id: &str) -> Result<Vec<RequestView>, AppError> {
-    let id = inbox_id.to_owned();
-    let rows = crate::db::run(&state.pool, move |conn| {
-        store::requests(conn, &id, 0).map_err(AppError::from)
-    })
-    .await?;
-    Ok(rows
-        .into_iter()
+fn request_views(rows: Vec<InboxRequest>) -> Vec<RequestView> {
+    rows.into_iter()
         .map(|r| RequestView {
             id: r.id,
             at: time::display_seconds(r.received_at),
@@ -185,7 +124,7 @@ async fn received(state: &AppState, inbox_id: &str) -> Result<Vec<RequestView>, 
             signature_valid: r.signature_valid,
             webhook_id: r.webhook_id,
         })
-        .collect())
+        .collect()
 }
 
 async fn show(
@@ -193,9 +132,8 @@ async fn show(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let inbox = load(&state, &path).await?;
-    let requests = received(&state, &inbox.id).await?;
+    let (inbox, rows) = app::inboxes::requests(&state, &ctx.actor()?, &path).await?;
+    let requests = request_views(rows);
     render(&ShowPage {
         layout: ctx.layout(inbox.name.clone(), Nav::Inboxes),
         inbox_id: inbox.id.clone(),
@@ -209,9 +147,8 @@ async fn requests(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let inbox = load(&state, &path).await?;
-    let requests = received(&state, &inbox.id).await?;
+    let (inbox, rows) = app::inboxes::requests(&state, &ctx.actor()?, &path).await?;
+    let requests = request_views(rows);
     render(&RequestsPartial {
         inbox_id: inbox.id,
         requests,
@@ -223,16 +160,7 @@ async fn create_webhook_to(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let inbox = load(&state, &path).await?;
-    let url = url::Url::parse(&inbox_url(&state, &inbox.token))
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let valid = ValidWebhook {
-        url,
-        description: format!("Test inbox: {}", inbox.name),
-        events: CATALOGUE.iter().map(|e| e.name.to_owned()).collect(),
-    };
-    let webhook = create_webhook(&state, valid, true).await?;
+    let webhook = app::inboxes::create_webhook_to(&state, &ctx.actor()?, &path).await?;
     Ok(see_other(&format!(
         "/webhooks/{}?notice=created",
         webhook.id
@@ -244,8 +172,7 @@ async fn purge_confirm(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let inbox = load(&state, &path).await?;
+    let inbox = app::inboxes::get(&state, &ctx.actor()?, &path).await?;
     render(
         &ConfirmPage::new(
             ctx.layout("Purge inbox", Nav::Inboxes),
@@ -265,14 +192,7 @@ async fn purge(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let inbox = load(&state, &path).await?;
-    let id = inbox.id.clone();
-    crate::db::run(&state.pool, move |conn| {
-        store::purge(conn, &id).map_err(AppError::from)
-    })
-    .await?;
-    audit::by_user(&state, &ctx, "inbox_purged", Some(&inbox.id), None).await;
+    let inbox = app::inboxes::purge(&state, &ctx.actor()?, &path).await?;
     Ok(see_other(&format!("/inboxes/{}", inbox.id)))
 }
 
@@ -284,10 +204,6 @@ async fn receive(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let token = path.into_inner();
-    if token.len() != 32 {
-        return Err(AppError::NotFound);
-    }
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -305,43 +221,8 @@ async fn receive(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let url = inbox_url(&state, &token);
-    let sealed = state.secrets.clone();
-    let valid = crate::db::run(&state.pool, move |conn| {
-        let Some(inbox) = store::by_token(conn, &token)? else {
-            return Ok(None);
-        };
-        let now = time::now_ms();
-        let mut matched = None;
-        for webhook_id in store::webhooks_for_url(conn, &url)? {
-            let secrets = crate::store::webhooks::valid_secrets(conn, &webhook_id, now)?;
-            let secrets = sealed
-                .open_all(&secrets)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-            if secrets
-                .iter()
-                .any(|s| signing::verify_aethenox_signature(s, &body, &signature))
-            {
-                matched = Some(webhook_id);
-                break;
-            }
-        }
-        let kept = &body[..body.len().min(MAX_BODY)];
-        store::add_request(
-            conn,
-            &NewRequest {
-                inbox_id: &inbox.id,
-                received_at: now,
-                headers: &serde_json::to_string(&headers).unwrap_or_default(),
-                body: kept,
-                body_truncated: body.len() > MAX_BODY,
-                signature_valid: matched.is_some(),
-                webhook_id: matched.as_deref(),
-            },
-        )?;
-        Ok::<_, AppError>(Some(matched.is_some()))
-    })
-    .await?;
+    let valid =
+        app::inboxes::receive(&state, path.into_inner(), headers, signature, body.to_vec()).await?;
     match valid {
         None => Err(AppError::NotFound),
         Some(true) => Ok(HttpResponse::NoContent().finish()),

@@ -1,21 +1,26 @@
-//! The site map: one `configure` per area.
+//! The web layer: the site map (one `configure` per area), browser handlers (askama pages, htmx
+//! partials) and the JSON API in `api/`. Handlers read their input, call a use case in `app/`,
+//! and render; no handler holds a rule, a transaction or SQL.
 
 pub mod api;
 pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod confirm;
 pub mod deliveries;
 pub mod forms;
 pub mod guard;
 pub mod inboxes;
+pub mod manual;
+pub mod overview;
 pub mod page;
-pub mod throttle;
 pub mod users;
+pub mod webhook_page;
 pub mod webhooks;
 
-use crate::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -34,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(auth::configure)
         .configure(webhooks::configure)
         .configure(deliveries::configure)
+        .configure(manual::configure)
         .configure(inboxes::configure)
         .configure(api_keys::configure)
         .configure(audit::configure)
@@ -43,12 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let ok = crate::db::run(&state.pool, |conn| {
-        crate::db::ping(conn).map_err(AppError::from)
-    })
-    .await
-    .is_ok();
-    if ok {
+    if crate::app::status::healthy(&state).await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
     } else {
         HttpResponse::ServiceUnavailable()
@@ -58,14 +59,10 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text format; scraped with an API key (`Authorization: Bearer`).
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::error::ApiError> {
-    let now = crate::domain::time::now_ms();
-    let queue = crate::db::run(&state.pool, move |conn| {
-        crate::store::deliveries::queue_depth(conn, now).map_err(AppError::from)
-    })
-    .await?;
+    let text = crate::app::status::metrics(&state).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(queue)))
+        .body(text))
 }
 
 async fn home() -> HttpResponse {

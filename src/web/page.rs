@@ -1,5 +1,6 @@
 //! What every page shares: the layout data, the request context and the render helper.
 
+use crate::app::{Actor, Via};
 use crate::error::AppError;
 use crate::store::users::User;
 use actix_web::http::{StatusCode, header};
@@ -61,12 +62,15 @@ impl Ctx {
         self.user.as_ref().ok_or(AppError::Unauthorized)
     }
 
-    /// How the audit log names whoever makes this request.
-    pub fn actor(&self) -> String {
-        self.user
-            .as_ref()
-            .map(|u| u.email.clone())
-            .unwrap_or_else(|| "anonymous".into())
+    /// The signed-in person, as use cases know them.
+    pub fn actor(&self) -> Result<Actor, AppError> {
+        let user = self.user()?;
+        Ok(Actor {
+            name: user.email.clone(),
+            role: user.role(),
+            via: Via::Browser { user_id: user.id },
+            client_ip: self.client_ip.clone(),
+        })
     }
 
     pub fn admin(&self) -> Result<&User, AppError> {
@@ -115,16 +119,6 @@ pub fn render_status<T: Template>(
         .body(body))
 }
 
-/// Keyset pagination: `rows` was loaded with `limit + 1`; drops the extra row and returns the
-/// cursor of the next page (the key of the last row kept), or None on the last page.
-pub fn keyset_next<T, K>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Option<K> {
-    if rows.len() as i64 <= limit {
-        return None;
-    }
-    rows.truncate(limit as usize);
-    rows.last().map(key)
-}
-
 /// A 303 to `location` (after a POST, so a reload does not post again).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -144,23 +138,6 @@ pub fn safe_next(next: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
-
-    #[test]
-    fn keyset_next_only_promises_a_page_that_exists() {
-        use super::keyset_next;
-        let mut full = vec![1, 2, 3];
-        assert_eq!(
-            keyset_next(&mut full, 3, |n| *n),
-            None,
-            "exactly full: no next page"
-        );
-        assert_eq!(full, [1, 2, 3]);
-        let mut more = vec![1, 2, 3, 4];
-        assert_eq!(keyset_next(&mut more, 3, |n| *n), Some(3));
-        assert_eq!(more, [1, 2, 3]);
-        let mut empty: Vec<i32> = vec![];
-        assert_eq!(keyset_next(&mut empty, 3, |n| *n), None);
-    }
 
     #[test]
     fn next_targets_stay_on_site() {

@@ -2,15 +2,14 @@
 //! The last active administrator cannot be disabled or demoted. And everyone's own account
 //! page, to change one's password.
 
-use super::audit;
 use super::forms::Form;
 use super::guard::SessionHash;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
-use super::throttle;
-use crate::AppState;
-use crate::domain::{passwords, time};
+use crate::app::{self, users::Change, users::Refused};
+use crate::domain::time;
 use crate::error::AppError;
-use crate::store::{self, users::Role, users::User};
+use crate::state::AppState;
+use crate::store::users::Role;
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -58,10 +57,7 @@ async fn users_page(
     error: Option<String>,
 ) -> Result<UsersPage, AppError> {
     let me = ctx.user()?.id;
-    let users = crate::db::run(&state.pool, |conn| {
-        store::users::list(conn).map_err(AppError::from)
-    })
-    .await?;
+    let users = app::users::list(state, &ctx.actor()?).await?;
     Ok(UsersPage {
         layout: ctx.layout("Users", Nav::Users),
         users: users
@@ -119,59 +115,25 @@ async fn list(
 }
 
 async fn add(state: web::Data<AppState>, ctx: Ctx, form: Form) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let email = passwords::check_email(form.get("email"));
     let role = Role::parse(form.get("role"));
     let password = form.get("password").to_owned();
-    let password_error = passwords::check_new_password(&password).err();
-    let (email, role) = match (email, role, password_error) {
-        (Ok(email), Some(role), None) => (email, role),
-        (email, _, password_error) => {
-            let f = AddForm {
-                email: form.get("email").to_owned(),
-                role: form.get("role").to_owned(),
-                email_error: email.err(),
-                password_error,
-            };
-            return render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &users_page(&state, &ctx, f, None, None).await?,
-            );
-        }
+    let added = app::users::add(&state, &ctx.actor()?, form.get("email"), role, password).await?;
+    let errors = match added {
+        Ok(_) => return Ok(see_other("/settings/users?done=added")),
+        Err(errors) => errors,
     };
-    let e = email.clone();
-    let hash = state.passwords.hash(password).await?;
-    let created = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
-            if store::users::find_by_email(conn, &e)?.is_some() {
-                return Ok(None);
-            }
-            store::users::create(conn, &e, role, &hash, time::now_ms()).map(Some)
-        })
-        .map_err(AppError::from)
-    })
-    .await?;
-    if created.is_none() {
-        let f = AddForm {
-            email: email.clone(),
-            role: role.as_str().into(),
-            email_error: Some("A user with this e-mail address already exists.".into()),
-            password_error: None,
-        };
-        return render_status(
-            StatusCode::CONFLICT,
-            &users_page(&state, &ctx, f, None, None).await?,
-        );
-    }
-    audit::by_user(
-        &state,
-        &ctx,
-        "user_created",
-        Some(&email),
-        Some(role.as_str()),
-    )
-    .await;
-    Ok(see_other("/settings/users?done=added"))
+    let status = if errors.exists {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let f = AddForm {
+        email: form.get("email").to_owned(),
+        role: form.get("role").to_owned(),
+        email_error: errors.email,
+        password_error: errors.password,
+    };
+    render_status(status, &users_page(&state, &ctx, f, None, None).await?)
 }
 
 /// One change to one user: `action` is role, disable, enable or password.
@@ -181,93 +143,25 @@ async fn change(
     path: web::Path<i32>,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let id = *path;
     let action = form.get("action").to_owned();
-    let role = Role::parse(form.get("role"));
-    let password = form.get("password").to_owned();
-    if action == "password"
-        && let Err(m) = passwords::check_new_password(&password)
-    {
-        let empty = AddForm {
-            role: "support".into(),
-            ..AddForm::default()
-        };
-        let page = users_page(
-            &state,
-            &ctx,
-            empty,
-            None,
-            Some(format!("Password not reset: {m}")),
-        )
-        .await?;
-        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
-    let hash = if action == "password" {
-        Some(state.passwords.hash(password).await?)
-    } else {
-        None
+    let change = match action.as_str() {
+        "role" => Change::Role(Role::parse(form.get("role"))),
+        "disable" => Change::Disable,
+        "enable" => Change::Enable,
+        "password" => Change::Password(form.get("password").to_owned()),
+        _ => Change::Unknown,
     };
-    let act = action.clone();
-    let outcome = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
-            let user: User = store::users::get(conn, id)?;
-            let last_admin =
-                user.is_admin() && !user.disabled && store::users::active_admins(conn)? <= 1;
-            let refused = |m: &str| Ok::<_, diesel::result::Error>(Err(m.to_owned()));
-            match act.as_str() {
-                "role" => match role {
-                    Some(Role::Support) if last_admin => {
-                        return refused("The last active administrator cannot be demoted.");
-                    }
-                    Some(r) => store::users::set_role(conn, id, r)?,
-                    None => return refused("Choose the role admin or support."),
-                },
-                "disable" if last_admin => {
-                    return refused("The last active administrator cannot be disabled.");
-                }
-                "disable" => {
-                    store::users::set_disabled(conn, id, true)?;
-                    store::sessions::end_all_of(conn, id, None)?;
-                }
-                "enable" => store::users::set_disabled(conn, id, false)?,
-                "password" => {
-                    store::users::set_password_hash(conn, id, hash.as_deref().unwrap_or_default())?;
-                    store::sessions::end_all_of(conn, id, None)?;
-                }
-                _ => return refused("Unknown change."),
-            }
-            Ok(Ok(user.email))
-        })
-        .map_err(AppError::from)
-    })
-    .await?;
-    match outcome {
-        Ok(email) => {
-            let (audit_action, detail) = match action.as_str() {
-                "role" => ("user_role_changed", role.map(|r| r.as_str())),
-                "disable" => ("user_disabled", None),
-                "enable" => ("user_enabled", None),
-                _ => ("user_password_reset", None),
-            };
-            audit::by_user(&state, &ctx, audit_action, Some(&email), detail).await;
-            Ok(see_other(&format!("/settings/users?done={action}")))
-        }
-        Err(message) => {
-            let page = users_page(
-                &state,
-                &ctx,
-                AddForm {
-                    role: "support".into(),
-                    ..AddForm::default()
-                },
-                None,
-                Some(message),
-            )
-            .await?;
-            render_status(StatusCode::CONFLICT, &page)
-        }
-    }
+    let (status, message) = match app::users::change(&state, &ctx.actor()?, *path, change).await? {
+        Ok(()) => return Ok(see_other(&format!("/settings/users?done={action}"))),
+        Err(Refused::Invalid(m)) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+        Err(Refused::Conflict(m)) => (StatusCode::CONFLICT, m),
+    };
+    let empty = AddForm {
+        role: "support".into(),
+        ..AddForm::default()
+    };
+    let page = users_page(&state, &ctx, empty, None, Some(message)).await?;
+    render_status(status, &page)
 }
 
 #[derive(Template)]
@@ -301,65 +195,28 @@ async fn change_own_password(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.user()?.clone();
-    let (current, new) = (
+    let keep = req.extensions().get::<SessionHash>().map(|s| s.0.clone());
+    let changed = app::users::change_own_password(
+        &state,
+        &ctx.actor()?,
         form.get("current_password").to_owned(),
         form.get("new_password").to_owned(),
-    );
-    let mut new_error = passwords::check_new_password(&new).err();
-    if new_error.is_none() && new != form.get("new_password_confirm") {
-        new_error = Some("The two new passwords differ.".into());
-    }
-    // Guesses at the current password are throttled like sign-ins to the same account.
-    let account_key = format!("account:{}", user.email.to_lowercase());
-    let throttle = &state.sign_in_throttle;
-    if let Err(wait) = throttle.begin(&[(account_key.as_str(), throttle::FREE_PER_ACCOUNT)]) {
-        return Err(AppError::Busy {
-            message: format!(
-                "Too many wrong current passwords. Try again in {} seconds.",
-                wait.as_secs().max(1)
-            ),
-            retry_after_secs: wait.as_secs().max(1),
-        });
-    }
-    let current_ok = match state
-        .passwords
-        .verify(current, Some(user.password_hash.clone()))
-        .await
-    {
-        Ok(ok) => ok,
-        Err(e) => {
-            throttle.refund(&[account_key.as_str()]);
-            return Err(e);
-        }
-    };
-    if current_ok {
-        throttle.succeeded(&account_key);
-    }
-    if !current_ok || new_error.is_some() {
-        return render_status(
+        form.get("new_password_confirm"),
+        keep,
+    )
+    .await?;
+    match changed {
+        Ok(()) => Ok(see_other("/account?done=password")),
+        Err(errors) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &AccountPage {
                 layout: ctx.layout("Your account", Nav::Account),
                 account_email: user.email.clone(),
                 role: user.role.clone(),
-                current_error: (!current_ok)
-                    .then(|| "That is not your current password.".to_owned()),
-                new_error,
+                current_error: errors.current,
+                new_error: errors.new,
                 notice: None,
             },
-        );
+        ),
     }
-    let keep = req.extensions().get::<SessionHash>().map(|s| s.0.clone());
-    let id = user.id;
-    let hash = state.passwords.hash(new).await?;
-    crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
-            store::users::set_password_hash(conn, id, &hash)?;
-            store::sessions::end_all_of(conn, id, keep.as_deref())
-        })
-        .map_err(AppError::from)
-    })
-    .await?;
-    audit::by_user(&state, &ctx, "password_changed", Some(&user.email), None).await;
-    Ok(see_other("/account?done=password"))
 }

@@ -207,9 +207,9 @@ async fn send_test_and_resend_to_a_slow_endpoint_are_bounded_per_webhook_and_in_
         slow.in_flight() == 1
     })
     .await;
-    let tests_before = store::deliveries::log_page(
+    let tests_before = store::delivery_log::log_page(
         &mut app.conn(),
-        &store::deliveries::LogFilter::default(),
+        &store::delivery_log::LogFilter::default(),
         100,
     )
     .unwrap()
@@ -228,9 +228,9 @@ async fn send_test_and_resend_to_a_slow_endpoint_are_bounded_per_webhook_and_in_
         res.body
     );
     assert_eq!(res.header("retry-after"), "5");
-    let tests_after = store::deliveries::log_page(
+    let tests_after = store::delivery_log::log_page(
         &mut app.conn(),
-        &store::deliveries::LogFilter::default(),
+        &store::delivery_log::LogFilter::default(),
         100,
     )
     .unwrap()
@@ -291,11 +291,11 @@ async fn send_test_and_resend_to_a_slow_endpoint_are_bounded_per_webhook_and_in_
 }
 
 fn first_delivery_of(app: &TestApp, webhook_id: &str) -> String {
-    let filter = store::deliveries::LogFilter {
+    let filter = store::delivery_log::LogFilter {
         webhook_id: Some(webhook_id.to_owned()),
         ..Default::default()
     };
-    store::deliveries::log_page(&mut app.conn(), &filter, 1).unwrap()[0]
+    store::delivery_log::log_page(&mut app.conn(), &filter, 1).unwrap()[0]
         .delivery
         .id
         .clone()

@@ -1,6 +1,7 @@
 //! Integration tests: the real app on a temp-file SQLite database, over real HTTP on 127.0.0.1.
 
 mod api;
+mod architecture;
 mod auth;
 mod cli;
 mod crash;

@@ -2,10 +2,11 @@
 
 use super::auth::ApiKeyAuth;
 use super::webhooks::ErrorBody;
-use crate::AppState;
+use crate::app;
 use crate::domain::time;
 use crate::error::{ApiError, AppError};
-use crate::store::audit as store;
+use crate::state::AppState;
+use crate::web::forms::Form;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -55,17 +56,14 @@ pub async fn list_audit(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    auth.admin()?;
-    let (filter, _) = crate::web::audit::parse_filter(req.query_string(), "cursor")
+    let actor = auth.actor();
+    actor.admin()?;
+    let params = Form::parse(req.query_string().as_bytes());
+    let (filter, _) = app::audit::parse_filter(&params, "cursor")
         .map_err(|(field, m)| AppError::validation(field, m))?;
-    let form = crate::web::forms::Form::parse(req.query_string().as_bytes());
-    let limit = super::parse_limit(form.get("limit"), 50)?;
-    let _turn = state.list_queries.turn().await?;
-    let mut rows = crate::db::run(&state.pool, move |conn| {
-        store::page(conn, &filter, limit + 1).map_err(AppError::from)
-    })
-    .await?;
-    let next_cursor = crate::web::page::keyset_next(&mut rows, limit, |e| e.id.to_string());
+    let limit = crate::app::parse_limit(params.get("limit"), 50)?;
+    let (rows, next) = app::audit::page(&state, &actor, filter, limit).await?;
+    let next_cursor = next.map(|id| id.to_string());
     let data = rows
         .into_iter()
         .map(|e| AuditResource {

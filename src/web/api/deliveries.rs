@@ -3,14 +3,13 @@
 use super::auth::ApiKeyAuth;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
-use crate::AppState;
-use crate::delivery::manual;
-use crate::domain::{events, ids, time};
-use crate::error::{ApiError, AppError};
-use crate::store::deliveries::{self as store, Delivery, LogFilter};
-use crate::web::deliveries::{CLASSES, STATUSES};
+use crate::app::deliveries::{API_NAMES, LogQuery};
+use crate::app::{self, manual::Attempted};
+use crate::domain::time;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::deliveries::{self as store, Delivery};
 use crate::web::forms::Form;
-use crate::web::webhooks::load_webhook;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -109,8 +108,8 @@ pub struct AttemptResult {
     pub error: Option<String>,
 }
 
-impl From<manual::Result> for AttemptResult {
-    fn from(r: manual::Result) -> Self {
+impl From<Attempted> for AttemptResult {
+    fn from(r: Attempted) -> Self {
         AttemptResult {
             delivery_id: r.delivery_id,
             success: r.success,
@@ -150,71 +149,6 @@ pub struct DeliveryParams {
     pub limit: Option<u32>,
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError(AppError::validation(field, message))
-}
-
-fn parse_params(query: &str) -> Result<(LogFilter, i64), ApiError> {
-    let q = Form::parse(query.as_bytes());
-    let mut f = LogFilter::default();
-    let opt = |name: &str| Some(q.get(name).trim()).filter(|v| !v.is_empty());
-    if let Some(v) = opt("webhook_id") {
-        if !ids::is_id("wh", v) {
-            return Err(invalid("webhook_id", "webhook_id is not a webhook id"));
-        }
-        f.webhook_id = Some(v.to_owned());
-    }
-    if let Some(v) = opt("event_type") {
-        if !events::is_known(v) {
-            return Err(invalid("event_type", "unknown event type"));
-        }
-        f.event_type = Some(v.to_owned());
-    }
-    if let Some(v) = opt("status") {
-        if !STATUSES.contains(&v) {
-            return Err(invalid(
-                "status",
-                "status must be pending, sending, succeeded or failed",
-            ));
-        }
-        f.status = Some(v.to_owned());
-    }
-    if let Some(v) = opt("status_class") {
-        let class = CLASSES.iter().find(|(n, _)| *n == v).ok_or_else(|| {
-            invalid(
-                "status_class",
-                "status_class must be 2xx, 3xx, 4xx, 5xx or none",
-            )
-        })?;
-        f.status_class = Some(class.1);
-    }
-    for (name, slot) in [("from", &mut f.id_from), ("to", &mut f.id_to)] {
-        if let Some(v) = opt(name) {
-            let ms = time::parse_utc(v)
-                .ok_or_else(|| invalid(name, "use a UTC time such as 2026-11-27T20:00:00Z"))?;
-            *slot = Some(ids::id_floor("dlv", ms));
-        }
-    }
-    if let Some(v) = opt("q") {
-        if v.len() > 100
-            || !v
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-        {
-            return Err(invalid("q", "q is a delivery id or an event id"));
-        }
-        f.search = Some(v.to_owned());
-    }
-    if let Some(v) = opt("cursor") {
-        if !ids::is_id("dlv", v) {
-            return Err(invalid("cursor", "cursor is not one this API gave out"));
-        }
-        f.before = Some(v.to_owned());
-    }
-    let limit = super::parse_limit(q.get("limit"), 20)?;
-    Ok((f, limit))
-}
-
 /// The Delivery Log, newest first, with the same filters as the page.
 #[utoipa::path(get, path = "/api/v1/deliveries", tag = "deliveries", params(DeliveryParams),
     responses((status = 200, body = DeliveryList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -224,13 +158,11 @@ pub async fn list_deliveries(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, limit) = parse_params(req.query_string())?;
-    let _turn = state.list_queries.turn().await?;
-    let mut rows = crate::db::run(&state.pool, move |conn| {
-        store::log_page(conn, &filter, limit + 1).map_err(AppError::from)
-    })
-    .await?;
-    let next_cursor = crate::web::page::keyset_next(&mut rows, limit, |r| r.delivery.id.clone());
+    let params = Form::parse(req.query_string().as_bytes());
+    let query = LogQuery::parse(&params, API_NAMES, None);
+    query.first_error()?;
+    let limit = crate::app::parse_limit(params.get("limit"), 20)?;
+    let (rows, next_cursor) = app::deliveries::log_page(&state, query.filter, limit).await?;
     let data = rows.into_iter().map(|r| r.delivery.into()).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))
 }
@@ -248,17 +180,12 @@ pub async fn get_delivery(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if !ids::is_id("dlv", &path) {
-        return Err(ApiError(AppError::NotFound));
-    }
-    let id = path.into_inner();
-    let (d, body, attempts) = crate::db::run(&state.pool, move |conn| {
-        let d = store::get(conn, &id)?;
-        let body = crate::store::events::body(conn, &d.event_id)?;
-        let attempts = store::attempts_of(conn, &id)?;
-        Ok::<_, AppError>((d, body, attempts))
-    })
-    .await?;
+    let app::deliveries::Detail {
+        delivery: d,
+        payload: body,
+        attempts,
+        ..
+    } = app::deliveries::detail(&state, &path).await?;
     let attempts = attempts
         .into_iter()
         .map(|a| AttemptResource {
@@ -293,21 +220,9 @@ pub async fn get_delivery(
 pub async fn resend_delivery(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if !ids::is_id("dlv", &path) {
-        return Err(ApiError(AppError::NotFound));
-    }
-    let result = manual::resend(&state, &path, &auth.actor()).await?;
-    crate::web::api::webhooks::audit_api(
-        &state,
-        &auth,
-        &req,
-        "delivery_resent",
-        &result.delivery_id,
-    )
-    .await;
+    let result = app::manual::resend(&state, &auth.actor(), &path).await?;
     Ok(HttpResponse::Accepted().json(AttemptResult::from(result)))
 }
 
@@ -319,21 +234,11 @@ pub async fn resend_delivery(
 pub async fn test_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
     body: ApiJson<TestRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = load_webhook(&state, &path).await?;
-    let event_type = match body.0.event_type {
-        Some(t) if events::is_known(&t) => t,
-        Some(_) => return Err(invalid("event_type", "unknown event type")),
-        None => webhook
-            .events
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "message.received".into()),
-    };
-    let result = manual::send_test(&state, &webhook.id, &event_type, &auth.actor()).await?;
-    crate::web::api::webhooks::audit_api(&state, &auth, &req, "test_sent", &webhook.id).await;
+    let event_type = body.0.event_type;
+    let (result, _) =
+        app::manual::send_test(&state, &auth.actor(), &path, event_type.as_deref()).await?;
     Ok(HttpResponse::Ok().json(AttemptResult::from(result)))
 }

@@ -3,13 +3,11 @@
 use super::auth::ApiKeyAuth;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
-use crate::AppState;
-use crate::delivery::intake::{NotQueued, Publish};
-use crate::domain::{events, ids, time};
-use crate::error::{ApiError, AppError};
+use crate::app;
+use crate::error::ApiError;
+use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -52,64 +50,14 @@ pub async fn publish_event(
     state: web::Data<AppState>,
     body: ApiJson<PublishEvent>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.admin()?;
     let PublishEvent {
         event_type,
         data,
         id,
     } = body.0;
-    if !events::is_known(&event_type) {
-        let shown: String = event_type.chars().take(64).collect();
-        return Err(AppError::validation("type", format!("unknown event type: {shown}")).into());
-    }
-    if !data.is_object() {
-        return Err(AppError::validation("data", "data must be a JSON object").into());
-    }
-    let id = match id {
-        Some(id) => {
-            events::check_event_id(&id).map_err(|m| AppError::validation("id", m))?;
-            id
-        }
-        None => ids::new_id("evt"),
-    };
-    let now = time::now_ms();
-    let payload = events::payload(&id, &event_type, now, &data);
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    state
-        .intake
-        .publish(Publish {
-            id,
-            event_type,
-            payload,
-            created_at: now,
-            reply,
-        })
-        .map_err(|e| match e {
-            NotQueued::Full => AppError::Busy {
-                message: "Too many events are waiting to be stored; retry in a second.".into(),
-                retry_after_secs: 1,
-            },
-            NotQueued::Stopped => {
-                AppError::Internal(anyhow::anyhow!("the event writer has stopped"))
-            }
-        })?;
-    let accepted = answer
-        .await
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("the event writer stopped")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("storing the event: {e}")))?;
-    if accepted.created {
-        state
-            .metrics
-            .events_accepted
-            .fetch_add(1, Ordering::Relaxed);
-        state
-            .metrics
-            .deliveries_created
-            .fetch_add(accepted.deliveries as u64, Ordering::Relaxed);
-    }
-    let accepted = EventAccepted {
+    let accepted = app::events::publish(&state, &auth.actor(), event_type, data, id).await?;
+    Ok(HttpResponse::Accepted().json(EventAccepted {
         id: accepted.id,
         deliveries: accepted.deliveries,
-    };
-    Ok(HttpResponse::Accepted().json(accepted))
+    }))
 }

@@ -20,20 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-/// The `limit` query parameter of list endpoints: 1 to 100, `default` when absent.
-pub fn parse_limit(raw: &str, default: i64) -> Result<i64, ApiError> {
-    match raw.trim() {
-        "" => Ok(default),
-        v => match v.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => Ok(n),
-            _ => Err(ApiError(AppError::validation(
-                "limit",
-                "limit must be a whole number from 1 to 100",
-            ))),
-        },
-    }
-}
-
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError(AppError::NotFound))
 }

@@ -1,34 +1,15 @@
-//! /api/v1/webhooks: list, create, get, update, delete, rotate-secret.
+//! /api/v1/webhooks: list, create, get, update, delete, rotate-secret. Each handler reads its
+//! JSON, calls one use case in `app::webhooks`, and answers JSON.
 
 use super::auth::ApiKeyAuth;
 use super::body::ApiJson;
-use crate::AppState;
-use crate::domain::webhook::{FieldErrors, WebhookInput};
-use crate::domain::{ids, secrets, time};
+use crate::app::webhooks::{self as webhooks, Change, SaveError};
+use crate::domain::webhook::WebhookInput;
+use crate::domain::{ids, time};
 use crate::error::{ApiError, AppError};
-use crate::store::{self, webhooks::Webhook};
+use crate::state::AppState;
+use crate::store::webhooks::Webhook;
 use crate::web::forms::Form;
-use crate::web::webhooks as ops;
-
-/// Records an API key's change in the audit log.
-pub async fn audit_api(
-    state: &AppState,
-    auth: &ApiKeyAuth,
-    req: &HttpRequest,
-    action: &str,
-    target: &str,
-) {
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
-    crate::web::audit::record(
-        state,
-        &auth.actor(),
-        action,
-        Some(target),
-        None,
-        ip.as_deref(),
-    )
-    .await;
-}
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -150,11 +131,8 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
-fn first_error(errors: FieldErrors) -> ApiError {
-    match errors.first() {
-        Some((field, message)) => ApiError(AppError::validation(field, message)),
-        None => ApiError(AppError::validation("body", "invalid")),
-    }
+fn save_error(e: SaveError) -> ApiError {
+    ApiError(e.into_first_error())
 }
 
 async fn resource(
@@ -162,18 +140,8 @@ async fn resource(
     auth: &ApiKeyAuth,
     webhook: Webhook,
 ) -> Result<WebhookResource, ApiError> {
-    if auth.admin().is_err() {
-        return Ok(WebhookResource::new(webhook, None));
-    }
-    let id = webhook.id.clone();
-    let secret = crate::db::run(&state.pool, move |conn| {
-        store::webhooks::current_secret(conn, &id).map_err(AppError::from)
-    })
-    .await?;
-    Ok(WebhookResource::new(
-        webhook,
-        Some(ops::open_secret(state, &secret)?),
-    ))
+    let secret = webhooks::current_secret(state, &auth.actor(), &webhook.id).await?;
+    Ok(WebhookResource::new(webhook, secret))
 }
 
 /// List webhooks, newest first.
@@ -186,7 +154,7 @@ pub async fn list_webhooks(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = Form::parse(req.query_string().as_bytes());
-    let limit = super::parse_limit(query.get("limit"), 20)?;
+    let limit = crate::app::parse_limit(query.get("limit"), 20)?;
     let cursor = match query.get("cursor") {
         "" => None,
         c if ids::is_id("wh", c) => Some(c.to_owned()),
@@ -197,31 +165,11 @@ pub async fn list_webhooks(
             )));
         }
     };
-    let with_secrets = auth.admin().is_ok();
-    let (mut rows, secrets) = crate::db::run(&state.pool, move |conn| {
-        let rows = store::webhooks::list(conn, cursor.as_deref(), limit + 1)?;
-        let secrets = rows
-            .iter()
-            .map(|w| {
-                with_secrets
-                    .then(|| store::webhooks::current_secret(conn, &w.id))
-                    .transpose()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok::<_, AppError>((rows, secrets))
-    })
-    .await?;
-    let next_cursor = crate::web::page::keyset_next(&mut rows, limit, |w| w.id.clone());
-    let data = rows
-        .into_iter()
-        .zip(secrets)
-        .map(|(w, s)| {
-            Ok::<_, AppError>(WebhookResource::new(
-                w,
-                s.map(|s| ops::open_secret(&state, &s)).transpose()?,
-            ))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (rows, next_cursor) = webhooks::list(&state, cursor, limit).await?;
+    let mut data = Vec::with_capacity(rows.len());
+    for w in rows {
+        data.push(resource(&state, &auth, w).await?);
+    }
     Ok(HttpResponse::Ok().json(WebhookList { data, next_cursor }))
 }
 
@@ -233,22 +181,18 @@ pub async fn list_webhooks(
 pub async fn create_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: ApiJson<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.admin()?;
     let body = body.0;
     let input = WebhookInput {
         url: body.url,
         description: body.description.unwrap_or_default(),
         events: body.events,
     };
-    let valid = ops::validate_fully(&state, &input)
+    let enabled = body.enabled.unwrap_or(true);
+    let webhook = webhooks::create(&state, &auth.actor(), input, enabled)
         .await
-        .map_err(first_error)?;
-    let webhook = ops::create_webhook(&state, valid, body.enabled.unwrap_or(true)).await?;
-    tracing::info!(webhook_id = %webhook.id, "webhook created through the API");
-    audit_api(&state, &auth, &req, "webhook_created", &webhook.id).await;
+        .map_err(save_error)?;
     Ok(HttpResponse::Created().json(resource(&state, &auth, webhook).await?))
 }
 
@@ -261,7 +205,7 @@ pub async fn get_webhook(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = ops::load_webhook(&state, &path).await?;
+    let webhook = webhooks::get(&state, &path).await?;
     Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
 }
 
@@ -273,57 +217,19 @@ pub async fn get_webhook(
 pub async fn update_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
     body: ApiJson<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.admin()?;
     let body = body.0;
-    let webhook = ops::load_webhook(&state, &path).await?;
-    let url_changed = body.url.is_some();
-    let input = WebhookInput {
-        url: body.url.unwrap_or_else(|| webhook.url.clone()),
-        description: body
-            .description
-            .unwrap_or_else(|| webhook.description.clone()),
-        events: body.events.unwrap_or_else(|| webhook.events.clone()),
+    let change = Change {
+        url: body.url,
+        description: body.description,
+        events: body.events,
+        enabled: body.enabled,
     };
-    // The host is resolved again only when the URL is being changed.
-    let valid = if url_changed {
-        ops::validate_fully(&state, &input).await
-    } else {
-        crate::domain::webhook::validate(&input, state.config.allow_private_targets)
-    }
-    .map_err(first_error)?;
-    let id = webhook.id.clone();
-    let enabled = body.enabled;
-    let updated = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
-            let now = time::now_ms();
-            store::webhooks::update(
-                conn,
-                &id,
-                valid.url.as_str(),
-                &valid.description,
-                &valid.events,
-                now,
-            )?;
-            if let Some(enabled) = enabled {
-                store::webhooks::set_enabled(
-                    conn,
-                    &id,
-                    enabled,
-                    Some("disabled through the API"),
-                    now,
-                )?;
-            }
-            store::webhooks::get(conn, &id)
-        })
-        .map_err(AppError::from)
-    })
-    .await?;
-    tracing::info!(webhook_id = %updated.id, "webhook updated through the API");
-    audit_api(&state, &auth, &req, "webhook_updated", &updated.id).await;
+    let updated = webhooks::update(&state, &auth.actor(), &path, change)
+        .await
+        .map_err(save_error)?;
     Ok(HttpResponse::Ok().json(resource(&state, &auth, updated).await?))
 }
 
@@ -334,19 +240,9 @@ pub async fn update_webhook(
 pub async fn delete_webhook(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.admin()?;
-    let webhook = ops::load_webhook(&state, &path).await?;
-    let id = webhook.id.clone();
-    crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id))
-            .map_err(AppError::from)
-    })
-    .await?;
-    tracing::info!(webhook_id = %webhook.id, "webhook deleted through the API");
-    audit_api(&state, &auth, &req, "webhook_deleted", &webhook.id).await;
+    webhooks::delete(&state, &auth.actor(), &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -358,21 +254,10 @@ pub async fn delete_webhook(
 pub async fn rotate_webhook_secret(
     auth: ApiKeyAuth,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
     body: ApiJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.admin()?;
-    let grace = body
-        .0
-        .grace_period_seconds
-        .unwrap_or(secrets::DEFAULT_GRACE_SECONDS);
-    let grace = ops::parse_grace(&grace.to_string())
-        .map_err(|m| ApiError(AppError::validation("grace_period_seconds", m)))?;
-    let webhook = ops::load_webhook(&state, &path).await?;
-    ops::rotate_secret(&state, &webhook.id, grace).await?;
-    tracing::info!(webhook_id = %webhook.id, grace_seconds = grace, "signing secret rotated through the API");
-    audit_api(&state, &auth, &req, "secret_rotated", &webhook.id).await;
-    let webhook = ops::load_webhook(&state, &webhook.id).await?;
+    let grace = body.0.grace_period_seconds;
+    let webhook = webhooks::rotate_secret(&state, &auth.actor(), &path, grace).await?;
     Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
 }

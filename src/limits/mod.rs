@@ -3,6 +3,8 @@
 //! queries with filters that match little can scan a large table: each runs behind a gate with
 //! a fixed number of turns, and whoever finds no turn gets a clear "busy" with `Retry-After`.
 
+pub mod throttle;
+
 use crate::domain::passwords;
 use crate::error::AppError;
 use std::collections::HashMap;

@@ -1,0 +1,136 @@
+//! API keys: list, create with a role (the key itself is returned once, never stored in clear),
+//! revoke, and the check of a presented key that guards the JSON API.
+
+use super::{Actor, audit};
+use crate::domain::ids::{self, token_hash};
+use crate::domain::time::{self, now_ms};
+use crate::error::AppError;
+use crate::state::{AppState, VerifiedKey};
+use crate::store::api_keys::{self as store, ApiKey};
+use crate::store::users::Role;
+
+/// `last_used_at` is written at most this often per key.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<ApiKey>, AppError> {
+    actor.admin()?;
+    crate::db::run(&state.pool, |conn| {
+        store::list_active(conn).map_err(AppError::from)
+    })
+    .await
+}
+
+/// Why a key was not created: a name to fix (said next to the field), or anything else.
+pub enum CreateError {
+    Name(String),
+    Failed(AppError),
+}
+
+impl From<AppError> for CreateError {
+    fn from(e: AppError) -> Self {
+        CreateError::Failed(e)
+    }
+}
+
+/// Creates a key: returns it (to be shown once) with what is stored of it.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    role: Role,
+) -> Result<(String, ApiKey), CreateError> {
+    actor.admin()?;
+    let name = ids::check_key_name(name).map_err(CreateError::Name)?;
+    let key = ids::new_api_key();
+    let (stored, key_name) = (key.clone(), name.clone());
+    let created = crate::db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            if store::count_active(conn)? >= store::MAX_ACTIVE {
+                return Ok(None);
+            }
+            store::create_for_key(conn, &key_name, &stored, role, time::now_ms()).map(Some)
+        })
+        .map_err(AppError::from)
+    })
+    .await?;
+    let Some(created) = created else {
+        return Err(CreateError::Name(format!(
+            "There are {} active keys already: revoke the ones no longer used first.",
+            store::MAX_ACTIVE
+        )));
+    };
+    audit::record(
+        state,
+        actor,
+        "api_key_created",
+        Some(&format!("{} ({}…)", name, created.prefix)),
+        Some(role.as_str()),
+    )
+    .await;
+    Ok((key, created))
+}
+
+/// A key that still works.
+pub async fn get_active(state: &AppState, actor: &Actor, id: i32) -> Result<ApiKey, AppError> {
+    actor.admin()?;
+    let key = crate::db::run(&state.pool, move |conn| {
+        store::get(conn, id).map_err(AppError::from)
+    })
+    .await?;
+    if key.revoked_at.is_some() {
+        Err(AppError::NotFound)
+    } else {
+        Ok(key)
+    }
+}
+
+/// Revokes a key: refused from now on by this instance at once (its cache is cleared).
+pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> Result<ApiKey, AppError> {
+    let key = get_active(state, actor, id).await?;
+    crate::db::run(&state.pool, move |conn| {
+        store::revoke(conn, id, time::now_ms()).map_err(AppError::from)
+    })
+    .await?;
+    state.api_key_cache.clear();
+    audit::record(
+        state,
+        actor,
+        "api_key_revoked",
+        Some(&format!("{} ({}…)", key.name, key.prefix)),
+        None,
+    )
+    .await;
+    Ok(key)
+}
+
+/// Checks a presented key: looked up by its hash (the clear key is never stored or compared
+/// byte by byte), cached for a few seconds; anything not shaped like a key is refused at once.
+pub async fn verify(state: &AppState, presented: &str) -> Result<VerifiedKey, AppError> {
+    if !ids::looks_like_api_key(presented) {
+        return Err(AppError::Unauthorized);
+    }
+    let hash = token_hash(presented);
+    if let Some(key) = state.api_key_cache.get(&hash) {
+        return Ok(key);
+    }
+    let lookup = hash.clone();
+    let found = crate::db::run(&state.pool, move |conn| {
+        let found = store::find_active_by_hash(conn, &lookup)?;
+        if let Some(k) = &found {
+            let now = now_ms();
+            if k.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
+                store::touch(conn, k.id, now)?;
+            }
+        }
+        Ok::<_, AppError>(found)
+    })
+    .await?;
+    let key = found.ok_or(AppError::Unauthorized)?;
+    let verified = VerifiedKey {
+        key_id: key.id,
+        role: Role::parse(&key.role).unwrap_or(Role::Support),
+        name: key.name,
+    };
+    state.api_key_cache.put(hash, verified.clone());
+    Ok(verified)
+}

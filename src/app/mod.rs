@@ -1,0 +1,137 @@
+//! Use cases: each action's rules, its transaction and its audit entry, written once and called
+//! by the browser handlers (`web/*.rs`) and the JSON handlers (`web/api/*.rs`) alike. A use case
+//! takes the state, who is acting and plain input, and returns plain results or an `AppError`;
+//! it knows nothing of HTTP, forms or templates. One file per area:
+//!
+//! - `webhooks`: create, update, enable/disable, delete, secrets (reveal, rotate), recover
+//! - `deliveries`: the Delivery Log (its one filter parser), a delivery's detail, the overview
+//! - `manual`: Send Test, Resend, Retry failed
+//! - `inboxes`, `users`, `keys`, `sessions` (sign-in, sign-out, setup), `audit`
+
+pub mod audit;
+pub mod deliveries;
+pub mod events;
+pub mod inboxes;
+pub mod keys;
+pub mod manual;
+pub mod sessions;
+pub mod status;
+pub mod users;
+pub mod webhooks;
+
+use crate::error::AppError;
+use crate::store::users::Role;
+
+/// How someone reached the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A signed-in person in a browser.
+    Browser {
+        user_id: i32,
+    },
+    ApiKey {
+        key_id: i32,
+    },
+    /// The server itself (the delivery actor, the setup link).
+    System,
+}
+
+/// Who is acting: checked by every use case, and named in the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// How the audit log names them: an e-mail address, "API key NAME", "delivery actor".
+    pub name: String,
+    pub role: Role,
+    pub via: Via,
+    /// The peer address of the request, when there is one.
+    pub client_ip: Option<String>,
+}
+
+impl Actor {
+    pub fn system(name: &str) -> Actor {
+        Actor {
+            name: name.to_owned(),
+            role: Role::Admin,
+            via: Via::System,
+            client_ip: None,
+        }
+    }
+
+    /// Support may read, Send Test, Resend and Retry failed; everything else needs admin.
+    pub fn admin(&self) -> Result<(), AppError> {
+        match (self.role, &self.via) {
+            (Role::Admin, _) => Ok(()),
+            (Role::Support, Via::ApiKey { .. }) => Err(AppError::Forbidden(
+                "This API key has the support role; this needs an admin key.".into(),
+            )),
+            (Role::Support, _) => Err(AppError::Forbidden(
+                "Only administrators can do this.".into(),
+            )),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Keyset pagination: `rows` was loaded with `limit + 1`; drops the extra row and returns the
+/// cursor of the next page (the key of the last row kept), or None on the last page.
+pub fn keyset_next<T, K>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Option<K> {
+    if rows.len() as i64 <= limit {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(key)
+}
+
+/// The `limit` of a list: 1 to 100, `default` when absent.
+pub fn parse_limit(raw: &str, default: i64) -> Result<i64, AppError> {
+    match raw.trim() {
+        "" => Ok(default),
+        v => match v.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err(AppError::validation(
+                "limit",
+                "limit must be a whole number from 1 to 100",
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyset_next_only_promises_a_page_that_exists() {
+        let mut full = vec![1, 2, 3];
+        assert_eq!(
+            keyset_next(&mut full, 3, |n| *n),
+            None,
+            "exactly full: no next page"
+        );
+        assert_eq!(full, [1, 2, 3]);
+        let mut more = vec![1, 2, 3, 4];
+        assert_eq!(keyset_next(&mut more, 3, |n| *n), Some(3));
+        assert_eq!(more, [1, 2, 3]);
+        let mut empty: Vec<i32> = vec![];
+        assert_eq!(keyset_next(&mut empty, 3, |n| *n), None);
+    }
+
+    #[test]
+    fn support_is_refused_admin_actions_with_words_that_fit_how_it_came() {
+        let mut a = Actor::system("x");
+        assert!(a.admin().is_ok());
+        a.role = Role::Support;
+        a.via = Via::ApiKey { key_id: 1 };
+        assert!(a.admin().unwrap_err().to_string().contains("admin key"));
+        a.via = Via::Browser { user_id: 1 };
+        assert!(
+            a.admin()
+                .unwrap_err()
+                .to_string()
+                .contains("administrators")
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Webhooks: read, create, change, enable and disable, delete, their signing secrets (reveal,
+//! rotate) and recovery after they were disabled. Each use case checks the role, runs its
+//! transaction and writes its audit entry.
+
+use super::{Actor, Via, audit};
+use crate::domain::webhook::{FieldErrors, ValidWebhook, WebhookInput, validate};
+use crate::domain::{ids, secrets, time, url_policy};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::{self, webhooks::Webhook};
+use std::time::Duration;
+
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a webhook was not saved: its input (every field that is wrong), or anything else.
+#[derive(Debug)]
+pub enum SaveError {
+    Invalid(FieldErrors),
+    Failed(AppError),
+}
+
+impl From<AppError> for SaveError {
+    fn from(e: AppError) -> Self {
+        SaveError::Failed(e)
+    }
+}
+
+impl SaveError {
+    /// The first wrong field as a 422, for answers that name one field.
+    pub fn into_first_error(self) -> AppError {
+        match self {
+            SaveError::Invalid(errors) => match errors.first() {
+                Some((field, message)) => AppError::validation(field, message),
+                None => AppError::validation("body", "invalid webhook"),
+            },
+            SaveError::Failed(e) => e,
+        }
+    }
+}
+
+/// The save-time half of the URL policy: resolve the host and check every address.
+async fn check_target(state: &AppState, url: &url::Url) -> Result<(), String> {
+    if state.config.allow_private_targets {
+        return Ok(());
+    }
+    let url = url.clone();
+    let lookup = actix_web::rt::task::spawn_blocking(move || url_policy::resolve(&url, false));
+    match actix_web::rt::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+        Ok(Ok(Ok(_))) => Ok(()),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(_)) | Err(_) => {
+            Err("The host could not be resolved in time; check the spelling.".into())
+        }
+    }
+}
+
+/// Validates input fully (the network check included when `resolve`); errors are per field.
+async fn validate_fully(
+    state: &AppState,
+    input: &WebhookInput,
+    resolve: bool,
+) -> Result<ValidWebhook, FieldErrors> {
+    // This server's own test inbox is the one private target always allowed.
+    let own_inbox = url_policy::parse(&input.url, true)
+        .is_ok_and(|u| url_policy::is_own_inbox(&u, state.local_addr()));
+    if own_inbox {
+        return validate(input, true);
+    }
+    let valid = validate(input, state.config.allow_private_targets)?;
+    if resolve && let Err(message) = check_target(state, &valid.url).await {
+        let mut errors = FieldErrors::default();
+        errors.add("url", message);
+        return Err(errors);
+    }
+    Ok(valid)
+}
+
+/// Stores a webhook that passed validation, with a new signing secret.
+pub(super) async fn insert(
+    state: &AppState,
+    valid: ValidWebhook,
+    enabled: bool,
+) -> Result<Webhook, AppError> {
+    let secret = state.secrets.seal(&secrets::generate());
+    crate::db::run(&state.pool, move |conn| {
+        let id = ids::new_id("wh");
+        conn.immediate_transaction(|conn| {
+            store::webhooks::create(
+                conn,
+                &store::webhooks::NewWebhook {
+                    id: &id,
+                    url: valid.url.as_str(),
+                    description: &valid.description,
+                    enabled,
+                    events: &valid.events,
+                    secret: &secret,
+                },
+                time::now_ms(),
+            )?;
+            store::webhooks::get(conn, &id)
+        })
+        .map_err(AppError::from)
+    })
+    .await
+}
+
+/// One webhook; anything that is not a webhook id is simply not found.
+pub async fn get(state: &AppState, id: &str) -> Result<Webhook, AppError> {
+    if !ids::is_id("wh", id) {
+        return Err(AppError::NotFound);
+    }
+    let id = id.to_owned();
+    crate::db::run(&state.pool, move |conn| {
+        store::webhooks::get(conn, &id).map_err(AppError::from)
+    })
+    .await
+}
+
+/// A page of webhooks, newest first, with the cursor of the next page.
+pub async fn list(
+    state: &AppState,
+    before: Option<String>,
+    limit: i64,
+) -> Result<(Vec<Webhook>, Option<String>), AppError> {
+    let mut rows = crate::db::run(&state.pool, move |conn| {
+        store::webhooks::list(conn, before.as_deref(), limit + 1).map_err(AppError::from)
+    })
+    .await?;
+    let next = super::keyset_next(&mut rows, limit, |w| w.id.clone());
+    Ok((rows, next))
+}
+
+/// The current signing secret, opened: for administrators; None for everyone else.
+pub async fn current_secret(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<Option<String>, AppError> {
+    if !actor.is_admin() {
+        return Ok(None);
+    }
+    let id = id.to_owned();
+    let sealed = crate::db::run(&state.pool, move |conn| {
+        store::webhooks::current_secret(conn, &id).map_err(AppError::from)
+    })
+    .await?;
+    open_secret(state, &sealed).map(Some)
+}
+
+/// Opens a stored signing secret; a wrong master key is a server error, said plainly in the log.
+fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
+    state
+        .secrets
+        .open(stored)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+}
+
+/// Shows the current secret to an administrator, and says so in the audit log.
+pub async fn reveal_secret(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
+    actor.admin()?;
+    let webhook = get(state, id).await?;
+    let secret = current_secret(state, actor, &webhook.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "signing secret revealed");
+    audit::record(state, actor, "secret_revealed", Some(&webhook.id), None).await;
+    Ok(secret)
+}
+
+/// When the previous secret stops verifying, while it is in its grace period.
+pub async fn previous_secret_expiry(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<Option<i64>, AppError> {
+    actor.admin()?;
+    let id = id.to_owned();
+    crate::db::run(&state.pool, move |conn| {
+        store::webhooks::previous_secret_expiry(conn, &id, time::now_ms()).map_err(AppError::from)
+    })
+    .await
+}
+
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    input: WebhookInput,
+    enabled: bool,
+) -> Result<Webhook, SaveError> {
+    actor.admin()?;
+    let valid = validate_fully(state, &input, true)
+        .await
+        .map_err(SaveError::Invalid)?;
+    let webhook = insert(state, valid, enabled).await?;
+    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "webhook created");
+    audit::record(
+        state,
+        actor,
+        "webhook_created",
+        Some(&webhook.id),
+        Some(&webhook.url),
+    )
+    .await;
+    Ok(webhook)
+}
+
+/// What changes; absent fields keep their value.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// Why a webhook was disabled by hand, as its banner says.
+fn disabled_reason(actor: &Actor) -> String {
+    match actor.via {
+        Via::ApiKey { .. } => "disabled through the API".into(),
+        _ => format!("disabled by {}", actor.name),
+    }
+}
+
+/// Changes a webhook; its host is resolved again only when the URL changes.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    change: Change,
+) -> Result<Webhook, SaveError> {
+    actor.admin()?;
+    let webhook = get(state, id).await?;
+    let url_changed = change.url.as_ref().is_some_and(|u| *u != webhook.url);
+    let input = WebhookInput {
+        url: change.url.unwrap_or_else(|| webhook.url.clone()),
+        description: change
+            .description
+            .unwrap_or_else(|| webhook.description.clone()),
+        events: change.events.unwrap_or_else(|| webhook.events.clone()),
+    };
+    let valid = validate_fully(state, &input, url_changed)
+        .await
+        .map_err(SaveError::Invalid)?;
+    let (id, enabled, reason) = (webhook.id.clone(), change.enabled, disabled_reason(actor));
+    let updated = crate::db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let now = time::now_ms();
+            store::webhooks::update(
+                conn,
+                &id,
+                valid.url.as_str(),
+                &valid.description,
+                &valid.events,
+                now,
+            )?;
+            if let Some(enabled) = enabled {
+                store::webhooks::set_enabled(conn, &id, enabled, Some(&reason), now)?;
+            }
+            store::webhooks::get(conn, &id)
+        })
+        .map_err(AppError::from)
+    })
+    .await?;
+    tracing::info!(webhook_id = %updated.id, actor = %actor.name, "webhook updated");
+    audit::record(state, actor, "webhook_updated", Some(&updated.id), None).await;
+    Ok(updated)
+}
+
+/// Enables or disables a webhook; disabling says who did it.
+pub async fn set_enabled(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    enabled: bool,
+) -> Result<Webhook, AppError> {
+    actor.admin()?;
+    let webhook = get(state, id).await?;
+    let reason = (!enabled).then(|| disabled_reason(actor));
+    let id = webhook.id.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            store::webhooks::set_enabled(conn, &id, enabled, reason.as_deref(), time::now_ms())
+        })
+        .map_err(AppError::from)
+    })
+    .await?;
+    let action = if enabled {
+        "webhook_enabled"
+    } else {
+        "webhook_disabled"
+    };
+    audit::record(state, actor, action, Some(&webhook.id), None).await;
+    Ok(webhook)
+}
+
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<Webhook, AppError> {
+    actor.admin()?;
+    let webhook = get(state, id).await?;
+    let id = webhook.id.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id))
+            .map_err(AppError::from)
+    })
+    .await?;
+    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "webhook deleted");
+    audit::record(
+        state,
+        actor,
+        "webhook_deleted",
+        Some(&webhook.id),
+        Some(&webhook.url),
+    )
+    .await;
+    Ok(webhook)
+}
+
+/// Parses a grace period in seconds: 0 up to seven days.
+pub fn parse_grace(raw: &str) -> Result<i64, AppError> {
+    let message = || {
+        format!(
+            "Choose a grace period between 0 and {} seconds.",
+            secrets::MAX_GRACE_SECONDS
+        )
+    };
+    let invalid = || AppError::validation("grace_period_seconds", message());
+    let n: i64 = raw.trim().parse().map_err(|_| invalid())?;
+    if (0..=secrets::MAX_GRACE_SECONDS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// Makes a new signing secret; the old one keeps verifying for `grace_seconds` (default 24 h).
+pub async fn rotate_secret(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    grace_seconds: Option<i64>,
+) -> Result<Webhook, AppError> {
+    actor.admin()?;
+    let grace = match grace_seconds {
+        None => secrets::DEFAULT_GRACE_SECONDS,
+        Some(n) => parse_grace(&n.to_string())?,
+    };
+    let webhook = get(state, id).await?;
+    let id = webhook.id.clone();
+    let sealed = state.secrets.seal(&secrets::generate());
+    let rotated = crate::db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            store::webhooks::rotate_secret(conn, &id, &sealed, grace * 1000, time::now_ms())?;
+            store::webhooks::get(conn, &id)
+        })
+        .map_err(AppError::from)
+    })
+    .await?;
+    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, grace_seconds = grace, "signing secret rotated");
+    audit::record(
+        state,
+        actor,
+        "secret_rotated",
+        Some(&webhook.id),
+        Some(&format!("grace {grace} s")),
+    )
+    .await;
+    Ok(rotated)
+}
+
+/// What "recover" would deliver: failed deliveries since the trouble began, and events of
+/// subscribed types published while the webhook was disabled.
+pub struct Recovery {
+    pub webhook: Webhook,
+    pub failed: Vec<String>,
+    pub missed: Vec<(String, String)>,
+}
+
+pub async fn recovery(state: &AppState, actor: &Actor, id: &str) -> Result<Recovery, AppError> {
+    actor.admin()?;
+    let webhook = get(state, id).await?;
+    let disabled_at = webhook.disabled_at.unwrap_or_else(time::now_ms);
+    let trouble_from = webhook
+        .failing_since
+        .map_or(disabled_at, |f| f.min(disabled_at));
+    let (id, types) = (webhook.id.clone(), webhook.events.clone());
+    let (failed, missed) = crate::db::run(&state.pool, move |conn| {
+        let failed = store::delivery_log::failed_after(conn, &id, trouble_from)?;
+        let missed = store::delivery_log::missed_events(conn, &id, &types, disabled_at)?;
+        Ok::<_, AppError>((failed, missed))
+    })
+    .await?;
+    Ok(Recovery {
+        webhook,
+        failed,
+        missed,
+    })
+}
+
+/// Enables the webhook and queues what it missed: returns (failed queued again, missed queued).
+pub async fn recover(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<(usize, usize), AppError> {
+    let Recovery {
+        webhook,
+        failed,
+        missed,
+    } = recovery(state, actor, id).await?;
+    let (id, write_lock) = (webhook.id.clone(), state.write_lock.clone());
+    let (requeued, created) = crate::db::run(&state.pool, move |conn| {
+        crate::db::immediate(conn, &write_lock, |conn| {
+            let now = time::now_ms();
+            store::webhooks::set_enabled(conn, &id, true, None, now)?;
+            let requeued = store::deliveries::requeue(conn, &failed, now)?;
+            let rows: Vec<store::deliveries::NewDelivery> = missed
+                .iter()
+                .map(|(event_id, event_type)| store::deliveries::NewDelivery {
+                    id: ids::new_id("dlv"),
+                    event_id,
+                    webhook_id: &id,
+                    event_type,
+                    is_test: false,
+                })
+                .collect();
+            store::deliveries::insert_many(conn, &rows, now)?;
+            Ok((requeued, rows.len()))
+        })
+        .map_err(AppError::from)
+    })
+    .await?;
+    state.wakeup.notify_one();
+    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, requeued, missed = created, "webhook enabled with recovery");
+    let detail =
+        format!("{requeued} failed deliveries queued again, {created} missed events queued");
+    audit::record(
+        state,
+        actor,
+        "webhook_recovered",
+        Some(&webhook.id),
+        Some(&detail),
+    )
+    .await;
+    Ok((requeued, created))
+}

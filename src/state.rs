@@ -1,0 +1,83 @@
+//! `AppState`: what every request handler, use case and the delivery actor share, built once
+//! by `build_state` and handed around (never global).
+
+use crate::store::users::Role;
+use crate::{config::Config, db, delivery, domain, limits, metrics};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Everything a request handler may need; cloned cheaply through `web::Data`.
+pub struct AppState {
+    pub config: Config,
+    pub pool: db::DbPool,
+    /// The token of the one-time /setup link while no administrator exists.
+    pub setup_token: Mutex<Option<String>>,
+    /// Wakes the delivery actor: something was published or an attempt finished.
+    pub wakeup: std::sync::Arc<tokio::sync::Notify>,
+    pub metrics: metrics::Metrics,
+    /// Stores published events, many per transaction.
+    pub intake: delivery::intake::Intake,
+    pub api_key_cache: KeyCache,
+    /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
+    pub write_lock: db::WriteLock,
+    /// The address the server listens on (known once `run` has its listener).
+    pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Failed sign-ins per account and per client address.
+    pub sign_in_throttle: limits::throttle::Throttle,
+    /// Seals and opens signing secrets at rest.
+    pub secrets: domain::crypto::SecretBox,
+    /// Password hashes run here, a bounded number at once.
+    pub passwords: limits::PasswordWork,
+    /// Send Test and Resend in flight.
+    pub manual_attempts: limits::ManualAttempts,
+    /// Delivery Log and audit log queries in flight.
+    pub list_queries: limits::ListQueries,
+}
+
+impl AppState {
+    /// Where this server listens; the configured address until `run` knows better.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        *self.local_addr.get_or_init(|| {
+            self.config
+                .bind
+                .parse()
+                .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
+        })
+    }
+}
+
+/// An API key as verified: who is calling, with which role.
+#[derive(Debug, Clone)]
+pub struct VerifiedKey {
+    pub key_id: i32,
+    pub name: String,
+    pub role: Role,
+}
+
+/// How long a verified key is trusted without asking the database again.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Recently verified keys (hash → key, when verified), so a busy publisher does not cost a
+/// database read per request. Revoking a key clears it.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<String, (VerifiedKey, Instant)>>);
+
+impl KeyCache {
+    pub fn get(&self, hash: &str) -> Option<VerifiedKey> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(key, _)| key.clone())
+    }
+
+    pub fn put(&self, hash: String, key: VerifiedKey) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+        map.insert(hash, (key, Instant::now()));
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}

@@ -1,0 +1,214 @@
+//! A webhook's page: its tabs (Overview, Delivery Log, Settings), the webhook form and the
+//! signing secret panel, as the handlers in `webhooks.rs` render them.
+
+use super::deliveries::LogView;
+use super::overview::{self, Stats};
+use super::page::{Ctx, Layout, Nav};
+use crate::app::{self, manual::WINDOWS};
+use crate::domain::events::{self, CATALOGUE, EventType};
+use crate::domain::params::Params;
+use crate::domain::webhook::{FieldErrors, WebhookInput};
+use crate::domain::{secrets, time};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::webhooks::Webhook;
+use askama::Template;
+
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub enabled: bool,
+    pub created: String,
+}
+
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub events: Vec<&'static EventType>,
+    pub created: String,
+    pub updated: String,
+}
+
+impl From<Webhook> for WebhookView {
+    fn from(w: Webhook) -> Self {
+        WebhookView {
+            events: w.events.iter().filter_map(|e| events::find(e)).collect(),
+            created: time::display(w.created_at),
+            updated: time::display(w.updated_at),
+            id: w.id,
+            url: w.url,
+            description: w.description,
+            enabled: w.enabled,
+            disabled_reason: w.disabled_reason,
+        }
+    }
+}
+
+/// What the webhook form shows: what was typed, and what is wrong with it.
+pub struct FormView {
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub errors: FieldErrors,
+}
+
+impl FormView {
+    fn has_event(&self, name: &str) -> bool {
+        self.events.iter().any(|e| e == name)
+    }
+    pub fn from_input(input: WebhookInput, errors: FieldErrors) -> Self {
+        FormView {
+            url: input.url,
+            description: input.description,
+            events: input.events,
+            errors,
+        }
+    }
+}
+
+pub fn input_from(form: &Params) -> WebhookInput {
+    WebhookInput {
+        url: form.get("url").to_owned(),
+        description: form.get("description").to_owned(),
+        events: form.get_all("events"),
+    }
+}
+
+pub struct SecretView {
+    pub webhook_id: String,
+    pub csrf: String,
+    pub masked: String,
+    pub revealed: Option<String>,
+    pub previous_expires: Option<String>,
+}
+
+/// The secret panel: masked, or revealed (the use case has recorded that it was shown).
+pub async fn secret_view(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    revealed: Option<String>,
+) -> Result<SecretView, AppError> {
+    let previous = app::webhooks::previous_secret_expiry(state, &ctx.actor()?, id).await?;
+    Ok(SecretView {
+        webhook_id: id.to_owned(),
+        csrf: ctx.csrf.clone(),
+        masked: secrets::masked(),
+        revealed,
+        previous_expires: previous.map(time::display),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Deliveries,
+    Settings,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/list.html")]
+pub struct ListPage {
+    pub layout: Layout,
+    pub webhooks: Vec<WebhookRow>,
+    pub notice: Option<&'static str>,
+    pub older: Option<String>,
+    pub paged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/new.html")]
+pub struct NewPage {
+    pub layout: Layout,
+    pub form: FormView,
+    pub catalogue: &'static [EventType],
+    pub action: &'static str,
+    pub cancel: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/show.html")]
+pub struct ShowPage {
+    pub layout: Layout,
+    pub webhook: WebhookView,
+    pub tab: Tab,
+    pub notice: Option<&'static str>,
+    pub secret: Option<SecretView>,
+    pub form: Option<FormView>,
+    pub catalogue: &'static [EventType],
+    pub action: String,
+    pub cancel: String,
+    pub stats: Option<Stats>,
+    pub log: Option<LogView>,
+    pub test_default: String,
+    pub windows: &'static [(&'static str, &'static str, i64)],
+    pub recovered: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/_secret.html")]
+pub struct SecretPartial {
+    pub secret: SecretView,
+}
+
+pub fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "created" => "Webhook created. Deliveries start with the next matching event.",
+        "saved" => "Changes saved.",
+        "enabled" => "Webhook enabled.",
+        "disabled" => "Webhook disabled. It gets no new deliveries until you enable it.",
+        "deleted" => "Webhook deleted.",
+        "rotated" => "Signing secret rotated. Update your receiver with the new secret.",
+        _ => return None,
+    })
+}
+
+/// The webhook's page on `tab`, with the secret panel for administrators (not on the log).
+pub async fn show_page(
+    state: &AppState,
+    ctx: &Ctx,
+    webhook: Webhook,
+    tab: Tab,
+    notice: Option<&'static str>,
+    form: Option<FormView>,
+) -> Result<ShowPage, AppError> {
+    let secret = if ctx.user()?.is_admin() && tab != Tab::Deliveries {
+        Some(secret_view(state, ctx, &webhook.id, None).await?)
+    } else {
+        None
+    };
+    let stats = match tab {
+        Tab::Overview => Some(overview::stats(state, &webhook.id).await?),
+        _ => None,
+    };
+    Ok(ShowPage {
+        stats,
+        log: None,
+        test_default: webhook.events.first().cloned().unwrap_or_default(),
+        windows: &WINDOWS,
+        recovered: None,
+        layout: ctx.layout(webhook.url.clone(), Nav::Webhooks),
+        action: format!("/webhooks/{}/settings", webhook.id),
+        cancel: format!("/webhooks/{}", webhook.id),
+        webhook: webhook.into(),
+        tab,
+        notice,
+        secret,
+        form,
+        catalogue: &CATALOGUE,
+    })
+}
+
+pub fn form_of(webhook: &Webhook) -> FormView {
+    FormView {
+        url: webhook.url.clone(),
+        description: webhook.description.clone(),
+        events: webhook.events.clone(),
+        errors: FieldErrors::default(),
+    }
+}
