@@ -15,4 +15,5 @@ mod receiver;
 mod receivers;
 mod support;
 mod team;
+mod use_cases;
 mod webhooks;
