@@ -117,16 +117,7 @@ pub async fn create_webhook_to(
         description: format!("Test inbox: {}", inbox.name),
         events: CATALOGUE.iter().map(|e| e.name.to_owned()).collect(),
     };
-    let webhook = webhooks::insert(state, valid, true).await?;
-    audit::record(
-        state,
-        actor,
-        "webhook_created",
-        Some(&webhook.id),
-        Some(&webhook.url),
-    )
-    .await;
-    Ok(webhook)
+    webhooks::create_valid(state, actor, valid, true).await
 }
 
 /// A request to `/inbox/{token}`: stored, and Some(true) when its signature is valid for a

@@ -75,14 +75,15 @@ async fn validate_fully(
     Ok(valid)
 }
 
-/// Stores a webhook that passed validation, with a new signing secret.
-pub(super) async fn insert(
+/// Stores a webhook that passed validation, with a new signing secret, and records who made it.
+pub(super) async fn create_valid(
     state: &AppState,
+    actor: &Actor,
     valid: ValidWebhook,
     enabled: bool,
 ) -> Result<Webhook, AppError> {
     let secret = state.secrets.seal(&secrets::generate());
-    crate::db::run(&state.pool, move |conn| {
+    let webhook = crate::db::run(&state.pool, move |conn| {
         let id = ids::new_id("wh");
         conn.immediate_transaction(|conn| {
             store::webhooks::create(
@@ -101,7 +102,17 @@ pub(super) async fn insert(
         })
         .map_err(AppError::from)
     })
-    .await
+    .await?;
+    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "webhook created");
+    audit::record(
+        state,
+        actor,
+        "webhook_created",
+        Some(&webhook.id),
+        Some(&webhook.url),
+    )
+    .await;
+    Ok(webhook)
 }
 
 /// One webhook; anything that is not a webhook id is simply not found.
@@ -191,17 +202,7 @@ pub async fn create(
     let valid = validate_fully(state, &input, true)
         .await
         .map_err(SaveError::Invalid)?;
-    let webhook = insert(state, valid, enabled).await?;
-    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "webhook created");
-    audit::record(
-        state,
-        actor,
-        "webhook_created",
-        Some(&webhook.id),
-        Some(&webhook.url),
-    )
-    .await;
-    Ok(webhook)
+    Ok(create_valid(state, actor, valid, enabled).await?)
 }
 
 /// What changes; absent fields keep their value.
