@@ -32,6 +32,13 @@ pub struct Config {
     pub list_query_wait: Duration,
     /// Most bytes of published events waiting to be stored before publishers are told to retry.
     pub max_queued_event_bytes: usize,
+    /// Deliveries finished (succeeded or failed) longer ago than this are deleted with their
+    /// attempts, and events left with no delivery too.
+    pub retention: Duration,
+    /// Audit entries older than this are deleted.
+    pub audit_retention: Duration,
+    /// How often the pruner runs (at least once a minute).
+    pub prune_every: Duration,
     /// The master key for signing secrets at rest (AETHENOX_SECRET_KEY); None: the key file
     /// `secret.key` in the data directory, made on first start.
     pub secret_key: Option<String>,
@@ -56,6 +63,9 @@ impl Config {
             max_manual_attempts: 32,
             list_query_wait: Duration::from_secs(5),
             max_queued_event_bytes: MAX_QUEUED_EVENT_BYTES,
+            retention: Duration::from_secs(30 * 86_400),
+            audit_retention: Duration::from_secs(400 * 86_400),
+            prune_every: Duration::from_secs(60),
             secret_key: None,
         }
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod limits;
 pub mod metrics;
+pub mod retention;
 pub mod state;
 pub mod store;
 pub mod web;

@@ -4,7 +4,7 @@ use aethenox_webhooks::config::{self, Config};
 use aethenox_webhooks::delivery::DeliveryWorker;
 use aethenox_webhooks::domain::{ids, passwords, signing, time};
 use aethenox_webhooks::store::{self, users::Role};
-use aethenox_webhooks::{build_state, db, run};
+use aethenox_webhooks::{build_state, db, retention, run};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, Read};
@@ -38,6 +38,14 @@ enum Command {
     ApiKeys(ApiKeysCommand),
     /// Check an X-Aethenox-Signature against a body (from FILE or stdin); exit 0 valid, 1 not.
     Verify(VerifyArgs),
+    /// Write a consistent copy of the database while the server runs (refuses to overwrite).
+    Backup {
+        /// The new file to write.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -103,6 +111,15 @@ struct ServeArgs {
     #[arg(long, env = "AETHENOX_MAX_MANUAL_ATTEMPTS", default_value = "32", value_name = "N",
         value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_manual_attempts: u32,
+    /// Delete deliveries finished longer ago than this (with their attempts), and events left
+    /// with no delivery.
+    #[arg(long, env = "AETHENOX_RETENTION", default_value = "30d", value_name = "DUR",
+        value_parser = config::parse_timeout)]
+    retention: Duration,
+    /// Delete audit log entries older than this.
+    #[arg(long, env = "AETHENOX_AUDIT_RETENTION", default_value = "400d", value_name = "DUR",
+        value_parser = config::parse_timeout)]
+    audit_retention: Duration,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +205,7 @@ fn main() -> ExitCode {
             create_api_key(&name, &role, data)
         }
         Command::Verify(args) => return verify(args),
+        Command::Backup { to, data } => backup(&to, data),
     };
     match result {
         Ok(code) => code,
@@ -224,6 +242,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .max_password_hashes
             .map_or_else(config::default_password_hashes, |n| n as usize),
         max_manual_attempts: args.max_manual_attempts as usize,
+        retention: args.retention,
+        audit_retention: args.audit_retention,
         // Read from the environment only: a key on the command line would show in `ps`.
         secret_key: std::env::var("AETHENOX_SECRET_KEY")
             .ok()
@@ -252,8 +272,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => tracing::info!("open {base}/webhooks"),
     }
     let delivery = DeliveryWorker::start(state.clone())?;
+    let pruner = retention::Pruner::start(state.clone())?;
     // The server stops on SIGINT or SIGTERM; the delivery actor then finishes what is in flight.
     actix_web::rt::System::new().block_on(async move { run(state, listener)?.await })?;
+    pruner.stop();
     delivery.stop();
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -320,6 +342,48 @@ fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitC
         );
     }
     println!("{key}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(to: &std::path::Path, data: DataDir) -> anyhow::Result<ExitCode> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let source = Config::with_data_dir(data.data_dir).db_path();
+    if !source.exists() {
+        return Ok(usage_error(format!(
+            "--data-dir: there is no database at {}",
+            source.display()
+        )));
+    }
+    if to.exists() {
+        return Ok(usage_error(format!(
+            "--to: {} exists already; choose a new file name",
+            to.display()
+        )));
+    }
+    let url = source
+        .to_str()
+        .context("the database path is not valid UTF-8")?;
+    let mut conn = diesel::SqliteConnection::establish(url)
+        .with_context(|| format!("opening {}", source.display()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 5000;")?;
+    db::space::copy_to(&mut conn, to)?;
+    // Read back from the copy: what it holds, and that it opens.
+    let copy = to.to_str().context("the backup path is not valid UTF-8")?;
+    let mut check = diesel::SqliteConnection::establish(copy)
+        .with_context(|| format!("opening the copy {}", to.display()))?;
+    let rows = store::retention::row_counts(&mut check).context("reading the copy")?;
+    let webhooks = store::webhooks::list(&mut check, None, i64::MAX)
+        .context("reading the copy")?
+        .len();
+    let size = std::fs::metadata(to).map_or(0, |m| m.len());
+    let counts: Vec<String> = rows.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    println!(
+        "wrote {} ({:.1} MiB): {webhooks} webhooks, {}",
+        to.display(),
+        size as f64 / 1_048_576.0,
+        counts.join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 

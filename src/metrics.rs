@@ -1,6 +1,7 @@
 //! Counters for GET /metrics (Prometheus text format). Plain atomics: no registry needed.
 
 use std::fmt::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Upper bounds (seconds) of the attempt duration histogram.
@@ -22,7 +23,38 @@ pub struct Metrics {
     duration_count: AtomicU64,
     pub in_flight: AtomicU64,
     pub webhooks_auto_disabled: AtomicU64,
+    /// What retention removed, in all: deliveries, attempts, events, audit entries.
+    pub pruned: [AtomicU64; 4],
+    /// The last retention pass.
+    pub last_prune: Mutex<Option<PruneReport>>,
 }
+
+/// What one retention pass removed, and when.
+#[derive(Debug, Clone, Default)]
+pub struct PruneReport {
+    pub at_ms: i64,
+    pub took_ms: u64,
+    pub deliveries: u64,
+    pub attempts: u64,
+    pub events: u64,
+    pub audit: u64,
+    /// Bytes the file shrank by (incremental vacuum).
+    pub freed_bytes: i64,
+}
+
+/// Numbers read from the database when /metrics is scraped.
+#[derive(Debug, Clone, Default)]
+pub struct StorageNumbers {
+    pub file_bytes: i64,
+    pub free_bytes: i64,
+    pub wal_bytes: i64,
+    pub rows: Vec<(&'static str, i64)>,
+    pub oldest_delivery_ms: Option<i64>,
+    pub waiting: i64,
+    pub retrying: i64,
+}
+
+const PRUNED: [&str; 4] = ["deliveries", "attempts", "events", "audit_log"];
 
 const CLASSES: [&str; 5] = ["2xx", "3xx", "4xx", "5xx", "error"];
 
@@ -45,6 +77,86 @@ impl Metrics {
         self.duration_sum_micros
             .fetch_add(duration.as_micros() as u64, Relaxed);
         self.duration_count.fetch_add(1, Relaxed);
+    }
+
+    /// Counts what a retention pass removed and keeps it as the last pass.
+    pub fn pruned(&self, report: PruneReport) {
+        for (n, v) in [
+            report.deliveries,
+            report.attempts,
+            report.events,
+            report.audit,
+        ]
+        .iter()
+        .zip(&self.pruned)
+        {
+            v.fetch_add(*n, Relaxed);
+        }
+        *self.last_prune.lock().unwrap_or_else(|p| p.into_inner()) = Some(report);
+    }
+
+    /// The storage part of the exposition text.
+    pub fn render_storage(&self, s: &StorageNumbers) -> String {
+        let mut out = String::with_capacity(1024);
+        let mut gauge = |name: &str, help: &str, lines: &[(String, i64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (labels, v) in lines {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        gauge(
+            "aethenox_database_bytes",
+            "The database on disk: the file, its free pages, the write-ahead log.",
+            &[
+                ("{part=\"file\"}".into(), s.file_bytes),
+                ("{part=\"free\"}".into(), s.free_bytes),
+                ("{part=\"wal\"}".into(), s.wal_bytes),
+            ],
+        );
+        let rows: Vec<(String, i64)> = s
+            .rows
+            .iter()
+            .map(|(t, n)| (format!("{{table=\"{t}\"}}"), *n))
+            .collect();
+        gauge("aethenox_rows", "Rows kept per table.", &rows);
+        gauge(
+            "aethenox_oldest_delivery_timestamp_seconds",
+            "When the oldest delivery kept was created (0 when there is none).",
+            &[(
+                String::new(),
+                s.oldest_delivery_ms.map_or(0, |ms| ms / 1000),
+            )],
+        );
+        gauge(
+            "aethenox_deliveries_waiting",
+            "Pending deliveries: before their first attempt, or waiting for a retry.",
+            &[
+                ("{state=\"first_attempt\"}".into(), s.waiting),
+                ("{state=\"retrying\"}".into(), s.retrying),
+            ],
+        );
+        let last = self
+            .last_prune
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        gauge(
+            "aethenox_retention_last_run_timestamp_seconds",
+            "When retention last ran (0 before its first pass).",
+            &[(String::new(), last.map_or(0, |r| r.at_ms / 1000))],
+        );
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_pruned_total Rows deleted by retention.\n# TYPE aethenox_pruned_total counter"
+        );
+        for (table, v) in PRUNED.iter().zip(&self.pruned) {
+            let _ = writeln!(
+                out,
+                "aethenox_pruned_total{{table=\"{table}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        out
     }
 
     /// The exposition text; `queue` is (due now, scheduled later), read from the database.

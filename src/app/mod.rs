@@ -16,6 +16,7 @@ pub mod keys;
 pub mod manual;
 pub mod sessions;
 pub mod status;
+pub mod storage;
 pub mod users;
 pub mod webhooks;
 

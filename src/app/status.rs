@@ -19,5 +19,8 @@ pub async fn metrics(state: &AppState) -> Result<String, AppError> {
         crate::store::deliveries::queue_depth(conn, now).map_err(AppError::from)
     })
     .await?;
-    Ok(state.metrics.render(queue))
+    let storage = super::storage::numbers(state).await?;
+    let mut text = state.metrics.render(queue);
+    text.push_str(&state.metrics.render_storage(&storage));
+    Ok(text)
 }

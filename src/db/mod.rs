@@ -2,6 +2,7 @@
 //! embedded migrations run before the pool serves anyone.
 
 pub mod schema;
+pub mod space;
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -45,12 +46,18 @@ pub fn open(path: &Path) -> anyhow::Result<DbPool> {
     {
         let mut conn = SqliteConnection::establish(url)
             .with_context(|| format!("opening the database {}", path.display()))?;
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-        )
-        .context("setting up the database")?;
-        conn.run_pending_migrations(MIGRATIONS)
+        conn.batch_execute("PRAGMA busy_timeout = 5000;")
+            .context("setting up the database")?;
+        space::check_known_migrations(&mut conn, &MIGRATIONS)?;
+        space::ensure_incremental_vacuum(&mut conn)?;
+        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+            .context("setting up the database")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+        for version in applied {
+            tracing::info!(%version, "applied database migration");
+        }
     }
     Pool::builder()
         .max_size(POOL_SIZE)

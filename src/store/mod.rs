@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod delivery_log;
 pub mod events;
 pub mod inboxes;
+pub mod retention;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;

@@ -15,6 +15,7 @@ pub mod inboxes;
 pub mod manual;
 pub mod overview;
 pub mod page;
+pub mod storage;
 pub mod users;
 pub mod webhook_page;
 pub mod webhooks;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(inboxes::configure)
         .configure(api_keys::configure)
         .configure(audit::configure)
+        .configure(storage::configure)
         .configure(users::configure)
         .route("/", web::get().to(home))
         .default_service(web::to(not_found));

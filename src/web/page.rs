@@ -26,6 +26,7 @@ pub enum Nav {
     ApiKeys,
     Users,
     Audit,
+    Storage,
     Account,
 }
 

@@ -358,7 +358,7 @@ fn layer(module: &str) -> u8 {
         "" | "fuzzing" => 6, // the crate root wires everything; fuzzing drives the parsers
         "web" => 5,
         "app" => 4,
-        "delivery" | "state" | "limits" | "metrics" => 3,
+        "delivery" | "state" | "limits" | "metrics" | "retention" => 3,
         "store" => 2,
         "domain" | "db" | "config" | "error" => 1,
         other => panic!("{module}: which layer is `{other}`? Add it to architecture.rs"),

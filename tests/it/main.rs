@@ -13,6 +13,7 @@ mod limits;
 mod log;
 mod receiver;
 mod receivers;
+mod retention;
 mod support;
 mod team;
 mod use_cases;

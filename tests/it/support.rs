@@ -20,6 +20,7 @@ pub struct TestApp {
     pub state: Data<AppState>,
     handle: actix_web::dev::ServerHandle,
     delivery: Option<DeliveryWorker>,
+    _pruner: aethenox_webhooks::retention::Pruner,
     pub dir: tempfile::TempDir,
 }
 
@@ -53,11 +54,13 @@ impl TestApp {
         let handle = server.handle();
         actix_rt::spawn(server);
         let delivery = Some(DeliveryWorker::start(state.clone()).expect("delivery actor"));
+        let _pruner = aethenox_webhooks::retention::Pruner::start(state.clone()).expect("pruner");
         TestApp {
             base,
             state,
             handle,
             delivery,
+            _pruner,
             dir,
         }
     }
@@ -411,6 +414,17 @@ pub struct Api {
     client: awc::Client,
     base: String,
     key: String,
+}
+
+impl Api {
+    /// A client of the API at `base` (an app started another way, such as the real binary).
+    pub fn new(base: &str, key: &str) -> Api {
+        Api {
+            client: client(),
+            base: base.to_owned(),
+            key: key.to_owned(),
+        }
+    }
 }
 
 impl Api {

@@ -1,0 +1,121 @@
+//! The SQLite file itself: incremental vacuum (so space freed by retention goes back to the
+//! system in small steps), its size, consistent online copies for backups, and which
+//! migrations it has seen. SQLite-only statements live here and nowhere else.
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use std::path::Path;
+
+/// SQLite's connection: everything here is SQLite's own.
+type DbConn = diesel::SqliteConnection;
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn pragma(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
+    diesel::sql_query(format!("SELECT {name} AS n FROM pragma_{name}()"))
+        .get_result::<Number>(conn)
+        .map(|r| r.n)
+}
+
+/// Turns on incremental vacuum. A new database gets it before its first table; an existing one
+/// (from a version before retention) is rewritten once by VACUUM, which is logged.
+pub fn ensure_incremental_vacuum(conn: &mut DbConn) -> anyhow::Result<()> {
+    const INCREMENTAL: i64 = 2;
+    if pragma(conn, "auto_vacuum")? == INCREMENTAL {
+        return Ok(());
+    }
+    let empty = pragma(conn, "page_count")? <= 1;
+    conn.batch_execute("PRAGMA auto_vacuum = INCREMENTAL;")?;
+    if !empty {
+        tracing::info!("turning on incremental vacuum: rewriting the database once (VACUUM)");
+        conn.batch_execute("VACUUM;")
+            .context("rewriting the database for incremental vacuum")?;
+    }
+    Ok(())
+}
+
+/// Gives up to `pages` free pages back to the file system; true when some remain.
+pub fn incremental_vacuum(conn: &mut DbConn, pages: i64) -> QueryResult<bool> {
+    conn.batch_execute(&format!("PRAGMA incremental_vacuum({pages});"))?;
+    Ok(pragma(conn, "freelist_count")? > 0)
+}
+
+/// How much the database holds on disk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Space {
+    /// The main file.
+    pub file_bytes: i64,
+    /// Pages in the file that are free (given back by the next incremental vacuum).
+    pub free_bytes: i64,
+    /// The write-ahead log beside it.
+    pub wal_bytes: i64,
+}
+
+pub fn space(conn: &mut DbConn, db_path: &Path) -> QueryResult<Space> {
+    let page = pragma(conn, "page_size")?;
+    let wal = db_path.with_extension("db-wal");
+    Ok(Space {
+        file_bytes: pragma(conn, "page_count")? * page,
+        free_bytes: pragma(conn, "freelist_count")? * page,
+        wal_bytes: std::fs::metadata(wal).map_or(0, |m| m.len() as i64),
+    })
+}
+
+/// A consistent copy of the whole database in `to`, taken inside one read transaction while
+/// the server goes on writing (VACUUM INTO: SQLite's online copy). Refuses an existing file.
+pub fn copy_to(conn: &mut DbConn, to: &Path) -> anyhow::Result<()> {
+    if to.exists() {
+        anyhow::bail!("{} exists already; choose a new file name", to.display());
+    }
+    let target = to.to_str().context("the backup path is not valid UTF-8")?;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<Text, _>(target)
+        .execute(conn)
+        .with_context(|| format!("writing {}", to.display()))?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    version: String,
+}
+
+/// Refuses a database migrated by a newer version: running on a schema this binary does not
+/// know could lose data.
+pub fn check_known_migrations(
+    conn: &mut DbConn,
+    embedded: &impl MigrationSource<diesel::sqlite::Sqlite>,
+) -> anyhow::Result<()> {
+    let has_table: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations'",
+    )
+    .get_result::<Number>(conn)?
+    .n;
+    if has_table == 0 {
+        return Ok(());
+    }
+    let applied: Vec<Version> =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn)?;
+    let known: Vec<String> = embedded
+        .migrations()
+        .map_err(|e| anyhow::anyhow!("reading the embedded migrations: {e}"))?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    if let Some(unknown) = applied.iter().find(|v| !known.contains(&v.version)) {
+        anyhow::bail!(
+            "this database was upgraded by a newer aethenox-webhooks (it has migration {}, which \
+             this binary does not know); run that version or a newer one. Nothing was changed.",
+            unknown.version
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! What retention deletes, a small batch at a time: finished deliveries (their attempts go with
+//! them), events left with no delivery, old audit entries and old bulk retries; and what the
+//! Storage page counts.
+
+use super::deliveries::{FAILED, PENDING, SUCCEEDED};
+use crate::db::DbConn;
+use crate::db::schema::{attempts, audit_log, bulk_retries, deliveries, events};
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+
+/// Up to `limit` deliveries that finished (succeeded or failed) before `cutoff_ms`, oldest
+/// first. Delivery ids are time-ordered, so only ids below `id_below` (the id of a delivery
+/// created at the cutoff) can qualify: the primary key bounds the scan. A pending delivery is
+/// never chosen, however old.
+pub fn finished_before(
+    conn: &mut DbConn,
+    cutoff_ms: i64,
+    id_below: &str,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    deliveries::table
+        .filter(deliveries::id.lt(id_below))
+        .filter(deliveries::status.eq_any([SUCCEEDED, FAILED]))
+        .filter(deliveries::updated_at.lt(cutoff_ms))
+        .order(deliveries::id.asc())
+        .limit(limit)
+        .select(deliveries::id)
+        .load(conn)
+}
+
+/// Deletes these deliveries and their attempts: (deliveries, attempts) deleted.
+pub fn delete_deliveries(conn: &mut DbConn, ids: &[String]) -> QueryResult<(usize, usize)> {
+    let attempts =
+        diesel::delete(attempts::table.filter(attempts::delivery_id.eq_any(ids))).execute(conn)?;
+    // A pending delivery is never deleted, even if it became pending since it was chosen.
+    let deliveries = diesel::delete(
+        deliveries::table
+            .filter(deliveries::id.eq_any(ids))
+            .filter(deliveries::status.ne(PENDING)),
+    )
+    .execute(conn)?;
+    Ok((deliveries, attempts))
+}
+
+/// Up to `limit` events accepted before `cutoff_ms` that no delivery refers to any more.
+pub fn orphan_events_before(
+    conn: &mut DbConn,
+    cutoff_ms: i64,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    events::table
+        .filter(events::created_at.lt(cutoff_ms))
+        .filter(not(exists(
+            deliveries::table.filter(deliveries::event_id.eq(events::id)),
+        )))
+        .order(events::created_at.asc())
+        .limit(limit)
+        .select(events::id)
+        .load(conn)
+}
+
+pub fn delete_events(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
+    diesel::delete(
+        events::table
+            .filter(events::id.eq_any(ids))
+            .filter(not(exists(
+                deliveries::table.filter(deliveries::event_id.eq(events::id)),
+            ))),
+    )
+    .execute(conn)
+}
+
+/// Deletes up to `limit` audit entries older than `cutoff_ms`, oldest first.
+pub fn delete_audit_before(conn: &mut DbConn, cutoff_ms: i64, limit: i64) -> QueryResult<usize> {
+    let ids: Vec<i32> = audit_log::table
+        .filter(audit_log::at.lt(cutoff_ms))
+        .order(audit_log::id.asc())
+        .limit(limit)
+        .select(audit_log::id)
+        .load(conn)?;
+    diesel::delete(audit_log::table.filter(audit_log::id.eq_any(&ids))).execute(conn)
+}
+
+/// Deletes bulk retries started before `cutoff_ms` (their items go with them).
+pub fn delete_bulk_retries_before(conn: &mut DbConn, cutoff_ms: i64) -> QueryResult<usize> {
+    diesel::delete(bulk_retries::table.filter(bulk_retries::created_at.lt(cutoff_ms))).execute(conn)
+}
+
+/// Rows kept per table, for the Storage page and /metrics.
+pub fn row_counts(conn: &mut DbConn) -> QueryResult<Vec<(&'static str, i64)>> {
+    Ok(vec![
+        ("deliveries", deliveries::table.count().get_result(conn)?),
+        ("attempts", attempts::table.count().get_result(conn)?),
+        ("events", events::table.count().get_result(conn)?),
+        ("audit_log", audit_log::table.count().get_result(conn)?),
+    ])
+}
+
+/// When the oldest delivery kept was created.
+pub fn oldest_delivery(conn: &mut DbConn) -> QueryResult<Option<i64>> {
+    deliveries::table
+        .order(deliveries::id.asc())
+        .select(deliveries::created_at)
+        .first(conn)
+        .optional()
+}
+
+/// Deliveries waiting for their first attempt, and those waiting to be retried.
+pub fn waiting_and_retrying(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
+    let waiting = deliveries::table
+        .filter(deliveries::status.eq(PENDING))
+        .filter(deliveries::attempt_count.eq(0))
+        .count()
+        .get_result(conn)?;
+    let retrying = deliveries::table
+        .filter(deliveries::status.eq(PENDING))
+        .filter(deliveries::attempt_count.gt(0))
+        .count()
+        .get_result(conn)?;
+    Ok((waiting, retrying))
+}
