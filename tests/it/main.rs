@@ -14,6 +14,7 @@ mod log;
 mod receiver;
 mod receivers;
 mod retention;
+mod service;
 mod support;
 mod team;
 mod use_cases;
