@@ -29,10 +29,22 @@ pub struct Metrics {
     pub last_prune: Mutex<Option<PruneReport>>,
 }
 
+/// Rows kept per table and the oldest delivery, counted at the end of each retention pass
+/// (counting a table of millions of rows on every page view or scrape would cost more than
+/// the page itself).
+#[derive(Debug, Clone, Default)]
+pub struct RowCounts {
+    pub at_ms: i64,
+    pub rows: Vec<(&'static str, i64)>,
+    pub oldest_delivery_ms: Option<i64>,
+}
+
 /// What one retention pass removed, and when.
 #[derive(Debug, Clone, Default)]
 pub struct PruneReport {
     pub at_ms: i64,
+    /// What the tables held when the pass ended.
+    pub counts: RowCounts,
     pub took_ms: u64,
     pub deliveries: u64,
     pub attempts: u64,
@@ -42,14 +54,14 @@ pub struct PruneReport {
     pub freed_bytes: i64,
 }
 
-/// Numbers read from the database when /metrics is scraped.
+/// Numbers read from the database when /metrics is scraped or the Storage page is shown.
 #[derive(Debug, Clone, Default)]
 pub struct StorageNumbers {
     pub file_bytes: i64,
     pub free_bytes: i64,
     pub wal_bytes: i64,
-    pub rows: Vec<(&'static str, i64)>,
-    pub oldest_delivery_ms: Option<i64>,
+    /// As counted by the last retention pass (None before the first).
+    pub counts: Option<RowCounts>,
     pub waiting: i64,
     pub retrying: i64,
 }
@@ -113,18 +125,23 @@ impl Metrics {
                 ("{part=\"wal\"}".into(), s.wal_bytes),
             ],
         );
-        let rows: Vec<(String, i64)> = s
+        let counts = s.counts.clone().unwrap_or_default();
+        let rows: Vec<(String, i64)> = counts
             .rows
             .iter()
             .map(|(t, n)| (format!("{{table=\"{t}\"}}"), *n))
             .collect();
-        gauge("aethenox_rows", "Rows kept per table.", &rows);
+        gauge(
+            "aethenox_rows",
+            "Rows kept per table, as counted by the last retention pass.",
+            &rows,
+        );
         gauge(
             "aethenox_oldest_delivery_timestamp_seconds",
             "When the oldest delivery kept was created (0 when there is none).",
             &[(
                 String::new(),
-                s.oldest_delivery_ms.map_or(0, |ms| ms / 1000),
+                counts.oldest_delivery_ms.map_or(0, |ms| ms / 1000),
             )],
         );
         gauge(

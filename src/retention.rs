@@ -7,7 +7,7 @@
 
 use crate::db::space;
 use crate::domain::{ids, time};
-use crate::metrics::PruneReport;
+use crate::metrics::{PruneReport, RowCounts};
 use crate::state::AppState;
 use crate::store::retention as store;
 use actix_web::web::Data;
@@ -144,6 +144,11 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
     }
     let after = space::space(&mut conn, &state.config.db_path())?;
     report.freed_bytes = before.file_bytes - after.file_bytes;
+    report.counts = RowCounts {
+        at_ms: time::now_ms(),
+        rows: store::row_counts(&mut conn)?,
+        oldest_delivery_ms: store::oldest_delivery(&mut conn)?,
+    };
     report.took_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -19,6 +19,13 @@ pub struct Storage {
 /// Reads the numbers now (no role check: /metrics is guarded by its API key).
 pub async fn numbers(state: &AppState) -> Result<StorageNumbers, AppError> {
     let path = state.config.db_path();
+    let counts = state
+        .metrics
+        .last_prune
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|r| r.counts.clone());
     crate::db::run(&state.pool, move |conn| {
         let s = space::space(conn, &path)?;
         let (waiting, retrying) = store::waiting_and_retrying(conn)?;
@@ -26,8 +33,7 @@ pub async fn numbers(state: &AppState) -> Result<StorageNumbers, AppError> {
             file_bytes: s.file_bytes,
             free_bytes: s.free_bytes,
             wal_bytes: s.wal_bytes,
-            rows: store::row_counts(conn)?,
-            oldest_delivery_ms: store::oldest_delivery(conn)?,
+            counts,
             waiting,
             retrying,
         })

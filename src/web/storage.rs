@@ -42,7 +42,8 @@ struct StoragePage {
     file: String,
     free: String,
     wal: String,
-    rows: Vec<(&'static str, i64)>,
+    /// Rows per table and when they were counted (by the last retention pass).
+    rows: Option<(Vec<(&'static str, i64)>, String)>,
     oldest: Option<String>,
     retention: String,
     audit_retention: String,
@@ -59,8 +60,12 @@ async fn page(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, AppE
         file: bytes(n.file_bytes),
         free: bytes(n.free_bytes),
         wal: bytes(n.wal_bytes),
-        rows: n.rows,
-        oldest: n.oldest_delivery_ms.map(time::display),
+        oldest: n
+            .counts
+            .as_ref()
+            .and_then(|c| c.oldest_delivery_ms)
+            .map(time::display),
+        rows: n.counts.map(|c| (c.rows, time::display_seconds(c.at_ms))),
         retention: human_long(s.retention),
         audit_retention: human_long(s.audit_retention),
         last: s.last_prune.map(|r| LastPass {

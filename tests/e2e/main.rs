@@ -262,3 +262,26 @@ async fn a_dropped_driver_leaves_no_browser_behind() {
         actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[actix_rt::test]
+async fn settings_storage_shows_the_database_and_the_retention_in_force() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let driver = Driver::start(&chromedriver).await;
+    sign_in(&driver, &app, "/webhooks").await;
+    // Settings → Storage, from the sidebar.
+    driver.click("#nav-settings").await;
+    driver.click("#nav-storage").await;
+    driver
+        .wait_for_url(|u| u.ends_with("/settings/storage"))
+        .await;
+    driver.wait_for_text("#db-size", |t| t.ends_with("B")).await;
+    let retention = driver.text("#retention-settings").await;
+    assert!(
+        retention.contains("30 days") && retention.contains("400 days"),
+        "{retention}"
+    );
+    driver.screenshot("storage").await;
+}
