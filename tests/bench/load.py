@@ -18,6 +18,9 @@ Needs Debian's wrk and nginx. Everything runs on 127.0.0.1 and stops by itself. 
 """
 import argparse, http.client, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--binary", default="target/release/aethenox-webhooks")
 p.add_argument("--fanout", type=int, default=4)
@@ -87,27 +90,7 @@ def succeeded():
 try:
     binary = os.path.abspath(args.binary)
     # The receiver: nginx answering 204, logging when each delivery arrived.
-    conf = os.path.join(work, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 4096; }}
-http {{
-    log_format arrival '$msec $http_webhook_id';
-    access_log {work}/arrivals.log arrival buffer=1m flush=1s;
-    client_body_temp_path {work};
-    server {{
-        listen 127.0.0.1:{SINK} backlog=4096;
-        keepalive_requests 10000000;
-        location / {{ return 204; }}
-        location = /healthz {{ return 200; }}
-    }}
-}}
-""")
-    procs.append(subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL))
+    procs.append(common.start_nginx(work, SINK, healthz=True))
     wait_port(SINK)
 
     data_dir = os.path.join(work, "data")

@@ -11,7 +11,10 @@ pending), starts the release server on it, and times each page and API call 15 t
 keep-alive connection on 127.0.0.1, reporting the median and the slowest. That time includes
 HTTP and rendering, so it bounds the server time from above.
 """
-import argparse, http.client, json, os, random, shutil, sqlite3, statistics, subprocess, tempfile, time, urllib.parse
+import argparse, http.client, json, os, random, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--binary", default="target/release/aethenox-webhooks")
@@ -105,14 +108,7 @@ try:
             conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
 
     # Sign in like a browser.
-    conn.request("GET", "/login")
-    r = conn.getresponse(); r.read()
-    csrf = [c.split(";")[0].split("=", 1)[1] for c in r.headers.get_all("Set-Cookie") if c.startswith("aethenox_csrf=")][0]
-    body = urllib.parse.urlencode({"csrf_token": csrf, "email": EMAIL, "password": PASSWORD})
-    conn.request("POST", "/login", body=body, headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"aethenox_csrf={csrf}"})
-    r = conn.getresponse(); r.read()
-    cookies = {c.split(";")[0].split("=", 1)[0]: c.split(";")[0].split("=", 1)[1] for c in r.headers.get_all("Set-Cookie")}
-    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    cookie = common.sign_in(conn, EMAIL, PASSWORD)
 
     def timed(path, headers):
         times = []

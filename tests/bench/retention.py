@@ -17,7 +17,10 @@ steady: starts an empty server with a short --retention and publishes --rate eve
   first deliveries pass the retention.
 Needs Debian's nginx. Everything runs on 127.0.0.1 and stops by itself.
 """
-import argparse, http.client, json, os, random, shutil, socket, sqlite3, statistics, subprocess, tempfile, threading, time, urllib.parse
+import argparse, http.client, json, os, random, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("mode", choices=["prune", "steady"])
@@ -57,26 +60,7 @@ def db_bytes(data):
 
 
 def start_nginx():
-    conf = os.path.join(work, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 4096; }}
-http {{
-    log_format arrival '$msec $http_webhook_id';
-    access_log {work}/arrivals.log arrival buffer=1m flush=1s;
-    client_body_temp_path {work};
-    server {{
-        listen 127.0.0.1:{SINK} backlog=4096;
-        keepalive_requests 10000000;
-        location / {{ return 204; }}
-    }}
-}}
-""")
-    procs.append(subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL))
+    procs.append(common.start_nginx(work, SINK))
     wait_port(SINK)
 
 
@@ -129,14 +113,7 @@ def publisher(key, rate, stop, prefix):
 
 def sign_in():
     conn = http.client.HTTPConnection("127.0.0.1", APP, timeout=60)
-    conn.request("GET", "/login")
-    r = conn.getresponse(); r.read()
-    csrf = [c.split(";")[0].split("=", 1)[1] for c in r.headers.get_all("Set-Cookie") if c.startswith("aethenox_csrf=")][0]
-    body = urllib.parse.urlencode({"csrf_token": csrf, "email": EMAIL, "password": PASSWORD})
-    conn.request("POST", "/login", body=body, headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"aethenox_csrf={csrf}"})
-    r = conn.getresponse(); r.read()
-    cookies = {c.split(";")[0].split("=", 1)[0]: c.split(";")[0].split("=", 1)[1] for c in r.headers.get_all("Set-Cookie")}
-    return conn, "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return conn, common.sign_in(conn, EMAIL, PASSWORD)
 
 
 def latencies(data, ids):
