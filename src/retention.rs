@@ -1,5 +1,6 @@
 //! Retention: a background thread that, every `prune_every` (a minute), deletes deliveries
-//! finished longer ago than `--retention` (with their attempts), events left with no delivery,
+//! finished longer ago than `--retention` (with their attempts; an event goes with its last
+//! delivery), events nobody was subscribed to,
 //! audit entries older than `--audit-retention` and old bulk retries, then gives the freed
 //! space back to the file system. Everything goes in small batches, each its own short write
 //! transaction with pauses between them, so deliveries and pages never wait long behind it.
@@ -102,17 +103,25 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
     let before = space::space(&mut conn, &state.config.db_path())?;
     let lock = &state.write_lock;
     while !stop.load(Ordering::Relaxed) {
-        let ids = store::finished_before(&mut conn, cutoff, &id_below, BATCH)?;
-        if ids.is_empty() {
+        let batch = store::finished_before(&mut conn, cutoff, &id_below, BATCH)?;
+        if batch.is_empty() {
             break;
         }
-        let (d, a) = crate::db::immediate(&mut conn, lock, |c| store::delete_deliveries(c, &ids))?;
+        let (ids, mut events): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
+        events.sort_unstable();
+        events.dedup();
+        // An event goes with its last delivery (the others of a fan-out may be kept longer).
+        let (d, a, e) = crate::db::immediate(&mut conn, lock, |c| {
+            let (d, a) = store::delete_deliveries(c, &ids)?;
+            Ok((d, a, store::delete_events(c, &events)?))
+        })?;
         report.deliveries += d as u64;
         report.attempts += a as u64;
+        report.events += e as u64;
         std::thread::sleep(PAUSE);
     }
     while !stop.load(Ordering::Relaxed) {
-        let ids = store::orphan_events_before(&mut conn, cutoff, BATCH * 5)?;
+        let ids = store::unsubscribed_events_before(&mut conn, cutoff, BATCH * 5)?;
         if ids.is_empty() {
             break;
         }

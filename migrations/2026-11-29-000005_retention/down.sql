@@ -1,1 +1,1 @@
-DROP INDEX events_created;
+DROP INDEX events_unsubscribed;

@@ -9,22 +9,22 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 /// Up to `limit` deliveries that finished (succeeded or failed) before `cutoff_ms`, oldest
-/// first. Delivery ids are time-ordered, so only ids below `id_below` (the id of a delivery
-/// created at the cutoff) can qualify: the primary key bounds the scan. A pending delivery is
-/// never chosen, however old.
+/// first, with their events. Delivery ids are time-ordered, so only ids below `id_below` (the
+/// id of a delivery created at the cutoff) can qualify: the primary key bounds the scan. A
+/// pending delivery is never chosen, however old.
 pub fn finished_before(
     conn: &mut DbConn,
     cutoff_ms: i64,
     id_below: &str,
     limit: i64,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<(String, String)>> {
     deliveries::table
         .filter(deliveries::id.lt(id_below))
         .filter(deliveries::status.eq_any([SUCCEEDED, FAILED]))
         .filter(deliveries::updated_at.lt(cutoff_ms))
         .order(deliveries::id.asc())
         .limit(limit)
-        .select(deliveries::id)
+        .select((deliveries::id, deliveries::event_id))
         .load(conn)
 }
 
@@ -42,23 +42,25 @@ pub fn delete_deliveries(conn: &mut DbConn, ids: &[String]) -> QueryResult<(usiz
     Ok((deliveries, attempts))
 }
 
-/// Up to `limit` events accepted before `cutoff_ms` that no delivery refers to any more.
-pub fn orphan_events_before(
+/// Up to `limit` events accepted before `cutoff_ms` that never had a delivery (nobody was
+/// subscribed). The literal condition lets SQLite use the partial index on these rows alone.
+pub fn unsubscribed_events_before(
     conn: &mut DbConn,
     cutoff_ms: i64,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
     events::table
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "delivery_count = 0",
+        ))
         .filter(events::created_at.lt(cutoff_ms))
-        .filter(not(exists(
-            deliveries::table.filter(deliveries::event_id.eq(events::id)),
-        )))
         .order(events::created_at.asc())
         .limit(limit)
         .select(events::id)
         .load(conn)
 }
 
+/// Deletes those of these events that no delivery refers to any more.
 pub fn delete_events(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
     diesel::delete(
         events::table

@@ -206,13 +206,24 @@ pub fn set_enabled(
     Ok(())
 }
 
+/// Deletes a webhook, its deliveries (with their attempts) and the events that no other
+/// webhook's delivery refers to, so nothing is left for retention to miss.
 pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    use crate::db::schema::deliveries;
+    let mut events: Vec<String> = deliveries::table
+        .filter(deliveries::webhook_id.eq(id))
+        .select(deliveries::event_id)
+        .load(conn)?;
+    events.sort_unstable();
+    events.dedup();
     let n = diesel::delete(webhooks::table.find(id)).execute(conn)?;
     if n == 0 {
-        Err(diesel::result::Error::NotFound)
-    } else {
-        Ok(())
+        return Err(diesel::result::Error::NotFound);
     }
+    for chunk in events.chunks(900) {
+        super::retention::delete_events(conn, chunk)?;
+    }
+    Ok(())
 }
 
 /// The secret new signatures are made with.

@@ -396,3 +396,46 @@ async fn a_backup_taken_while_serving_restores_the_same_webhooks_secrets_and_del
 fn store_of(path: &std::path::Path) -> db::DbPool {
     db::open(path).unwrap()
 }
+
+#[actix_rt::test]
+async fn deleting_a_webhook_takes_the_events_only_it_was_sent_and_keeps_shared_ones() {
+    let app = TestApp::spawn().await;
+    let key = app.api_key();
+    let (gone, _) = app.webhook("https://example.com/a", &["message.sent"]);
+    let (kept, _) = app.webhook("https://example.com/b", &["call.missed"]);
+    let (both, _) = app.webhook("https://example.com/c", &["message.sent", "call.missed"]);
+    let api = app.api(&key);
+    for (id, ty) in [
+        ("evt_only_a", "message.sent"),
+        ("evt_shared", "call.missed"),
+    ] {
+        let res = api
+            .post(
+                "/events",
+                serde_json::json!({"type": ty, "data": {}, "id": id}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::ACCEPTED);
+    }
+    // `both` gets message.sent too, so delete it and `gone`: evt_only_a has no delivery left.
+    for id in [&gone, &both] {
+        assert_eq!(
+            api.call("DELETE", &format!("/webhooks/{id}"), None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let mut conn = app.conn();
+    assert!(
+        store::events::find(&mut conn, "evt_only_a")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store::events::find(&mut conn, "evt_shared")
+            .unwrap()
+            .is_some(),
+        "still delivered to {kept}"
+    );
+}
