@@ -373,13 +373,10 @@ fn backup(to: &std::path::Path, data: DataDir) -> anyhow::Result<ExitCode> {
     let mut check = diesel::SqliteConnection::establish(copy)
         .with_context(|| format!("opening the copy {}", to.display()))?;
     let rows = store::retention::row_counts(&mut check).context("reading the copy")?;
-    let webhooks = store::webhooks::list(&mut check, None, i64::MAX)
-        .context("reading the copy")?
-        .len();
     let size = std::fs::metadata(to).map_or(0, |m| m.len());
     let counts: Vec<String> = rows.iter().map(|(t, n)| format!("{n} {t}")).collect();
     println!(
-        "wrote {} ({:.1} MiB): {webhooks} webhooks, {}",
+        "wrote {} ({:.1} MiB): {}",
         to.display(),
         size as f64 / 1_048_576.0,
         counts.join(", ")

@@ -12,7 +12,7 @@ pub const STATUSES: [&str; 4] = ["pending", "sending", "succeeded", "failed"];
 pub const CLASSES: [(&str, i32); 5] = [("2xx", 2), ("3xx", 3), ("4xx", 4), ("5xx", 5), ("none", 0)];
 
 /// The parameter names of one front: the page and the API name three filters differently.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
     pub webhook: &'static str,
     pub class: &'static str,
@@ -25,6 +25,12 @@ pub const PAGE_NAMES: Names = Names {
     class: "class",
     cursor: "before",
 };
+
+impl Default for Names {
+    fn default() -> Self {
+        PAGE_NAMES
+    }
+}
 
 /// The API's names (`?webhook_id=&status_class=&cursor=`).
 pub const API_NAMES: Names = Names {
@@ -46,7 +52,8 @@ pub struct LogQuery {
     pub q: String,
     pub errors: Vec<(&'static str, String)>,
     pub filter: LogFilter,
-    pub names: Option<Names>,
+    /// The names these filters were read with (and are written back with, in links).
+    pub names: Names,
 }
 
 impl LogQuery {
@@ -61,7 +68,7 @@ impl LogQuery {
             from: get("from"),
             to: get("to"),
             q: get("q"),
-            names: Some(names),
+            names,
             ..LogQuery::default()
         };
         let mut filter = LogFilter {
@@ -150,7 +157,7 @@ impl LogQuery {
 
     /// The query string of these filters (without the cursor), for links.
     pub fn query(&self) -> String {
-        let names = self.names.unwrap_or(PAGE_NAMES);
+        let names = self.names;
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
             ("status", &self.status),

@@ -166,8 +166,12 @@ fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
 }
 
-/// Shows the current secret to an administrator, and says so in the audit log.
-pub async fn reveal_secret(state: &AppState, actor: &Actor, id: &str) -> Result<String, AppError> {
+/// Shows the current secret to an administrator (with its webhook), and says so in the audit log.
+pub async fn reveal_secret(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Webhook, String), AppError> {
     actor.admin()?;
     let webhook = get(state, id).await?;
     let secret = current_secret(state, actor, &webhook.id)
@@ -175,7 +179,7 @@ pub async fn reveal_secret(state: &AppState, actor: &Actor, id: &str) -> Result<
         .ok_or(AppError::NotFound)?;
     tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "signing secret revealed");
     audit::record(state, actor, "secret_revealed", Some(&webhook.id), None).await;
-    Ok(secret)
+    Ok((webhook, secret))
 }
 
 /// When the previous secret stops verifying, while it is in its grace period.

@@ -4,7 +4,7 @@
 
 use super::deliveries::{FAILED, PENDING, SUCCEEDED};
 use crate::db::DbConn;
-use crate::db::schema::{attempts, audit_log, bulk_retries, deliveries, events};
+use crate::db::schema::{attempts, audit_log, bulk_retries, deliveries, events, webhooks};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
@@ -91,6 +91,7 @@ pub fn delete_bulk_retries_before(conn: &mut DbConn, cutoff_ms: i64) -> QueryRes
 /// Rows kept per table, for the Storage page and /metrics.
 pub fn row_counts(conn: &mut DbConn) -> QueryResult<Vec<(&'static str, i64)>> {
     Ok(vec![
+        ("webhooks", webhooks::table.count().get_result(conn)?),
         ("deliveries", deliveries::table.count().get_result(conn)?),
         ("attempts", attempts::table.count().get_result(conn)?),
         ("events", events::table.count().get_result(conn)?),

@@ -289,8 +289,7 @@ async fn reveal_secret(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let secret = webhooks::reveal_secret(&state, &ctx.actor()?, &path).await?;
-    let webhook = webhooks::get(&state, &path).await?;
+    let (webhook, secret) = webhooks::reveal_secret(&state, &ctx.actor()?, &path).await?;
     let secret = secret_view(&state, &ctx, &webhook.id, Some(secret)).await?;
     if ctx.is_htmx {
         return render(&SecretPartial { secret });
