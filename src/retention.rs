@@ -142,13 +142,17 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
     crate::db::immediate(&mut conn, lock, |c| {
         store::delete_bulk_retries_before(c, cutoff)
     })?;
+    // Until no free page is left, or a step frees nothing (never loop on a file that will not
+    // shrink).
+    let mut free = i64::MAX;
     while !stop.load(Ordering::Relaxed) {
-        let more = crate::db::immediate(&mut conn, lock, |c| {
+        let left = crate::db::immediate(&mut conn, lock, |c| {
             space::incremental_vacuum(c, VACUUM_PAGES)
         })?;
-        if !more {
+        if left == 0 || left >= free {
             break;
         }
+        free = left;
         std::thread::sleep(PAUSE);
     }
     let after = space::space(&mut conn, &state.config.db_path())?;

@@ -41,10 +41,10 @@ pub fn ensure_incremental_vacuum(conn: &mut DbConn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Gives up to `pages` free pages back to the file system; true when some remain.
-pub fn incremental_vacuum(conn: &mut DbConn, pages: i64) -> QueryResult<bool> {
+/// Gives up to `pages` free pages back to the file system; returns how many remain free.
+pub fn incremental_vacuum(conn: &mut DbConn, pages: i64) -> QueryResult<i64> {
     conn.batch_execute(&format!("PRAGMA incremental_vacuum({pages});"))?;
-    Ok(pragma(conn, "freelist_count")? > 0)
+    pragma(conn, "freelist_count")
 }
 
 /// How much the database holds on disk.
