@@ -15,11 +15,10 @@ const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 /// A new session: the token for the cookie (only its hash is stored).
 pub struct Started {
-    pub user: User,
     pub token: String,
 }
 
-/// Starts a session for `user_id`; sign-ins are rare, so expired sessions go now.
+/// Starts a session for `user`; sign-ins are rare, so expired sessions go now.
 async fn start(state: &AppState, user: User) -> Result<Started, AppError> {
     let token = random_token::<32>();
     let hash = token_hash(&token);
@@ -34,7 +33,7 @@ async fn start(state: &AppState, user: User) -> Result<Started, AppError> {
         store::sessions::create(conn, &hash, user_id, now).map_err(AppError::from)
     })
     .await?;
-    Ok(Started { user, token })
+    Ok(Started { token })
 }
 
 /// Why a sign-in did not start a session; each is said on the sign-in page.

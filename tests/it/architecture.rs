@@ -201,32 +201,20 @@ fn absolute(path: &str, module: &str) -> Option<String> {
     let mut segs: Vec<&str> = path.split("::").collect();
     let mut base: Vec<&str> = module.split("::").collect();
     match segs[0] {
-        "crate" => Some(path.to_owned()),
+        "crate" => return Some(path.to_owned()),
         "self" => {
             segs.remove(0);
-            Some(
-                base.iter()
-                    .chain(segs.iter())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("::"),
-            )
         }
         "super" => {
             while segs.first() == Some(&"super") {
                 segs.remove(0);
                 base.pop();
             }
-            Some(
-                base.iter()
-                    .chain(segs.iter())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("::"),
-            )
         }
-        _ => None,
+        _ => return None,
     }
+    base.extend(segs);
+    Some(base.join("::"))
 }
 
 /// The file-level import graph: module → modules it imports (itself excluded).

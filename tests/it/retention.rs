@@ -168,13 +168,7 @@ async fn retention_runs_in_the_background_and_the_storage_page_and_metrics_say_w
     })
     .await;
     wait_for(20, "the pass is reported", || {
-        app.state
-            .metrics
-            .last_prune
-            .lock()
-            .unwrap()
-            .as_ref()
-            .is_some_and(|r| r.deliveries > 0 || r.at_ms > 0)
+        app.state.metrics.last_prune.lock().unwrap().is_some()
     })
     .await;
     let admin = app.signed_in(ADMIN_EMAIL).await;
