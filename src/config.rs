@@ -8,6 +8,8 @@ use std::time::Duration;
 pub struct Config {
     pub bind: String,
     pub data_dir: PathBuf,
+    /// PostgreSQL (`postgres://…`) instead of the SQLite file in the data directory.
+    pub database_url: Option<String>,
     pub allow_private_targets: bool,
     pub retry_schedule: Vec<Duration>,
     pub request_timeout: Duration,
@@ -50,6 +52,7 @@ impl Config {
         Config {
             bind: "127.0.0.1:8080".into(),
             data_dir: data_dir.into(),
+            database_url: None,
             allow_private_targets: false,
             retry_schedule: parse_retry_schedule(DEFAULT_RETRY_SCHEDULE).unwrap_or_default(),
             request_timeout: Duration::from_secs(15),

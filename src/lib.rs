@@ -61,7 +61,7 @@ fn seal_stored_secrets(
 ) -> anyhow::Result<()> {
     let plain = store::webhooks::unsealed_secrets(conn)?;
     if !plain.is_empty() {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             for (id, s) in &plain {
                 store::webhooks::replace_secret(conn, *id, &secrets.seal(s))?;
             }
@@ -81,7 +81,8 @@ fn seal_stored_secrets(
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
 pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     limits::tune_allocator();
-    let pool = db::open(&config.db_path())?;
+    let location = db::Location::new(config.database_url.as_deref(), &config.db_path())?;
+    let pool = db::open(&location)?;
     let needs_setup = {
         let mut conn = pool.get()?;
         !store::users::any_admin(&mut conn)?
@@ -108,6 +109,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         limits::ListQueries::new((db::POOL_SIZE as usize / 2).max(1), config.list_query_wait);
     Ok(Data::new(AppState {
         config,
+        location,
         pool,
         setup_token: Mutex::new(setup_token),
         wakeup,

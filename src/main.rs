@@ -58,6 +58,19 @@ struct DataDir {
         value_name = "DIR"
     )]
     data_dir: PathBuf,
+    /// PostgreSQL instead of the SQLite file in --data-dir: postgres://user@host:port/db (any
+    /// number of instances may share that database).
+    #[arg(long, env = "AETHENOX_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl DataDir {
+    fn location(&self) -> anyhow::Result<db::Location> {
+        db::Location::new(
+            self.database_url.as_deref(),
+            &Config::with_data_dir(&self.data_dir).db_path(),
+        )
+    }
 }
 
 #[derive(Args, Clone)]
@@ -248,12 +261,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         secret_key: std::env::var("AETHENOX_SECRET_KEY")
             .ok()
             .filter(|k| !k.trim().is_empty()),
+        database_url: args.data.database_url,
         ..Config::with_data_dir(args.data.data_dir)
     };
     let state = build_state(config)?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
-    tracing::info!(database = %state.config.db_path().display(), "database ready");
+    tracing::info!(database = %state.location.describe(), "database ready");
     if state.config.allow_private_targets {
         tracing::warn!(
             "--allow-private-targets is on: http:// and private addresses are allowed as webhook targets"
@@ -298,10 +312,14 @@ fn add_user(email: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> 
     if let Err(m) = passwords::check_new_password(password) {
         return Ok(usage_error(format!("--password-stdin: {m}")));
     }
-    let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
+    let location = match data.location() {
+        Ok(l) => l,
+        Err(e) => return Ok(usage_error(e.to_string())),
+    };
+    let pool = db::open(&location)?;
     let mut conn = pool.get()?;
     let hash = passwords::hash(password)?;
-    let created = conn.immediate_transaction(|conn| {
+    let created = db::write_transaction(&mut conn, |conn| {
         if store::users::find_by_email(conn, &email)?.is_some() {
             return Ok(None);
         }
@@ -324,17 +342,20 @@ fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitC
         Ok(n) => n,
         Err(m) => return Ok(usage_error(format!("--name: {m}"))),
     };
-    let pool = db::open(&Config::with_data_dir(data.data_dir).db_path())?;
+    let location = match data.location() {
+        Ok(l) => l,
+        Err(e) => return Ok(usage_error(e.to_string())),
+    };
+    let pool = db::open(&location)?;
     let mut conn = pool.get()?;
     let key = ids::new_api_key();
-    let stored = conn
-        .immediate_transaction(|conn| {
-            if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
-                return Ok(false);
-            }
-            store::api_keys::create_for_key(conn, &name, &key, role, time::now_ms()).map(|_| true)
-        })
-        .context("storing the key")?;
+    let stored = db::write_transaction(&mut conn, |conn| {
+        if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
+            return Ok::<_, diesel::result::Error>(false);
+        }
+        store::api_keys::create_for_key(conn, &name, &key, role, time::now_ms()).map(|_| true)
+    })
+    .context("storing the key")?;
     if !stored {
         anyhow::bail!(
             "there are {} active API keys already: revoke the ones no longer used first",
@@ -348,6 +369,12 @@ fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitC
 fn backup(to: &std::path::Path, data: DataDir) -> anyhow::Result<ExitCode> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
+    if data.database_url.is_some() {
+        return Ok(usage_error(
+            "--database-url: backup copies the SQLite file; back PostgreSQL up with its own tools \
+             (pg_dump, or continuous archiving), as the README says",
+        ));
+    }
     let source = Config::with_data_dir(data.data_dir).db_path();
     if !source.exists() {
         return Ok(usage_error(format!(
@@ -370,8 +397,10 @@ fn backup(to: &std::path::Path, data: DataDir) -> anyhow::Result<ExitCode> {
     db::space::copy_to(&mut conn, to)?;
     // Read back from the copy: what it holds, and that it opens.
     let copy = to.to_str().context("the backup path is not valid UTF-8")?;
-    let mut check = diesel::SqliteConnection::establish(copy)
-        .with_context(|| format!("opening the copy {}", to.display()))?;
+    let mut check = db::DbConn::Sqlite(
+        diesel::SqliteConnection::establish(copy)
+            .with_context(|| format!("opening the copy {}", to.display()))?,
+    );
     let rows = store::retention::row_counts(&mut check).context("reading the copy")?;
     let size = std::fs::metadata(to).map_or(0, |m| m.len());
     let counts: Vec<String> = rows.iter().map(|(t, n)| format!("{n} {t}")).collect();

@@ -113,7 +113,7 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
         // An event goes with its last delivery (the others of a fan-out may be kept longer).
         let (d, a, e) = crate::db::immediate(&mut conn, lock, |c| {
             let (d, a) = store::delete_deliveries(c, &ids)?;
-            Ok((d, a, store::delete_events(c, &events)?))
+            Ok::<_, diesel::result::Error>((d, a, store::delete_events(c, &events)?))
         })?;
         report.deliveries += d as u64;
         report.attempts += a as u64;
@@ -144,10 +144,12 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
     })?;
     // Until no free page is left, or a step frees nothing (never loop on a file that will not
     // shrink).
+    // (PostgreSQL's autovacuum does this by itself.)
     let mut free = i64::MAX;
-    while !stop.load(Ordering::Relaxed) {
-        let left = crate::db::immediate(&mut conn, lock, |c| {
-            space::incremental_vacuum(c, VACUUM_PAGES)
+    while !stop.load(Ordering::Relaxed) && !state.location.is_postgres() {
+        let left = crate::db::immediate(&mut conn, lock, |c| match c {
+            crate::db::DbConn::Sqlite(c) => space::incremental_vacuum(c, VACUUM_PAGES),
+            crate::db::DbConn::Pg(_) => Ok(0),
         })?;
         if left == 0 || left >= free {
             break;

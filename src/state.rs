@@ -21,6 +21,8 @@ pub struct AppState {
     pub api_key_cache: KeyCache,
     /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
     pub write_lock: db::WriteLock,
+    /// Where the data lives (the SQLite file, or a PostgreSQL database other instances share).
+    pub location: db::Location,
     /// The address the server listens on (known once `run` has its listener).
     pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Failed sign-ins per account and per client address.

@@ -44,7 +44,7 @@ pub async fn create(
     let key = ids::new_api_key();
     let (stored, key_name) = (key.clone(), name.clone());
     let created = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             if store::count_active(conn)? >= store::MAX_ACTIVE {
                 return Ok(None);
             }

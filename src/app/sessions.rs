@@ -180,7 +180,7 @@ pub async fn setup(
     };
     let hash = state.passwords.hash(password).await?;
     let user = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             if store::users::any_admin(conn)? {
                 return Err(setup_link_invalid());
             }

@@ -50,7 +50,7 @@ pub async fn add(
     let hash = state.passwords.hash(password).await?;
     let e = email.clone();
     let created = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             if store::users::find_by_email(conn, &e)?.is_some() {
                 return Ok(None);
             }
@@ -129,7 +129,7 @@ pub async fn change(
         _ => (None, None),
     };
     let outcome = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             let user: User = store::users::get(conn, id)?;
             let last_admin =
                 user.is_admin() && !user.disabled && store::users::active_admins(conn)? <= 1;
@@ -237,7 +237,7 @@ pub async fn change_own_password(
     }
     let hash = state.passwords.hash(new).await?;
     crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             store::users::set_password_hash(conn, user_id, &hash)?;
             store::sessions::end_all_of(conn, user_id, keep_session.as_deref())
         })

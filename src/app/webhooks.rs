@@ -85,7 +85,7 @@ pub(super) async fn create_valid(
     let secret = state.secrets.seal(&secrets::generate());
     let webhook = crate::db::run(&state.pool, move |conn| {
         let id = ids::new_id("wh");
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             store::webhooks::create(
                 conn,
                 &store::webhooks::NewWebhook {
@@ -248,7 +248,7 @@ pub async fn update(
         .map_err(SaveError::Invalid)?;
     let (id, enabled, reason) = (webhook.id.clone(), change.enabled, disabled_reason(actor));
     let updated = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             let now = time::now_ms();
             store::webhooks::update(
                 conn,
@@ -283,7 +283,7 @@ pub async fn set_enabled(
     let reason = (!enabled).then(|| disabled_reason(actor));
     let id = webhook.id.clone();
     crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             store::webhooks::set_enabled(conn, &id, enabled, reason.as_deref(), time::now_ms())
         })
         .map_err(AppError::from)
@@ -303,7 +303,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<Webhook
     let webhook = get(state, id).await?;
     let id = webhook.id.clone();
     crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| store::webhooks::delete(conn, &id))
+        crate::db::write_transaction(conn, |conn| store::webhooks::delete(conn, &id))
             .map_err(AppError::from)
     })
     .await?;
@@ -352,7 +352,7 @@ pub async fn rotate_secret(
     let id = webhook.id.clone();
     let sealed = state.secrets.seal(&secrets::generate());
     let rotated = crate::db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        crate::db::write_transaction(conn, |conn| {
             store::webhooks::rotate_secret(conn, &id, &sealed, grace * 1000, time::now_ms())?;
             store::webhooks::get(conn, &id)
         })
@@ -428,7 +428,7 @@ pub async fn recover(
                 })
                 .collect();
             store::deliveries::insert_many(conn, &rows, now)?;
-            Ok((requeued, rows.len()))
+            Ok::<_, diesel::result::Error>((requeued, rows.len()))
         })
         .map_err(AppError::from)
     })

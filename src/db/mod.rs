@@ -1,41 +1,162 @@
-//! The database: one r2d2 pool of SQLite connections, each set up the same way, and the
-//! embedded migrations run before the pool serves anyone.
+//! The database: one r2d2 pool of connections to SQLite (the embedded default, one file in the
+//! data directory) or to PostgreSQL (`--database-url`, shared by several instances), each set up
+//! the same way, and the embedded migrations run before the pool serves anyone.
 
+pub mod listen;
 pub mod schema;
 pub mod space;
 
 use anyhow::Context;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::path::Path;
 use std::time::Duration;
 
-/// The one place that names the backend.
-pub type DbConn = SqliteConnection;
-pub type DbPool = Pool<ConnectionManager<DbConn>>;
-pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
+/// A connection to either backend. Code above `store/` sees only this type; the few statements
+/// that differ between the backends match on it (see [`on_backend!`]).
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// Runs the same generic statement on the inner connection of either backend. For statements
+/// Diesel cannot build for the combined backend (multi-row inserts), and for speed where the
+/// concrete backend's query builder is faster.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The SQLite file (the default: `aethenox.db` in the data directory).
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+impl Location {
+    /// `--database-url` when given (it must be a PostgreSQL URL), else the SQLite file.
+    pub fn new(database_url: Option<&str>, sqlite_file: &Path) -> anyhow::Result<Location> {
+        match database_url {
+            None => Ok(Location::Sqlite(sqlite_file.to_path_buf())),
+            Some(url) if is_postgres_url(url) => Ok(Location::Postgres(url.to_owned())),
+            Some(_) => anyhow::bail!(
+                "--database-url must be a PostgreSQL URL (postgres://user@host:port/database); \
+                 leave it out for the SQLite file in the data directory"
+            ),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Location::Postgres(_))
+    }
+
+    /// For logs: the file, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(a PostgreSQL URL that does not parse)".into(),
+    }
+}
 
 /// Connections in the pool.
 pub const POOL_SIZE: u32 = 8;
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-#[derive(Debug, Clone, Copy)]
-struct Pragmas;
+/// Makes the pool's connections: the backend is chosen by the location, never guessed.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    location: Location,
+}
 
-impl CustomizeConnection<DbConn, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+impl Manager {
+    fn connect(&self) -> ConnectionResult<DbConn> {
+        match &self.location {
+            Location::Postgres(url) => PgConnection::establish(url).map(DbConn::Pg),
+            Location::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
     }
 }
 
-/// Opens (creating if needed) the database at `path`, migrates it and returns a pool.
-pub fn open(path: &Path) -> anyhow::Result<DbPool> {
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        Manager::connect(self).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        ping(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // A connection left inside a transaction (a panic mid-way) is not handed out again.
+        !matches!(
+            on_backend!(conn, c => AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()),
+            Ok(None)
+        )
+    }
+}
+
+/// Opens (creating the SQLite file if needed) the database, migrates it and returns a pool.
+pub fn open(location: &Location) -> anyhow::Result<DbPool> {
+    let manager = Manager {
+        location: location.clone(),
+    };
+    match location {
+        Location::Sqlite(path) => prepare_sqlite(path)?,
+        Location::Postgres(_) => prepare_postgres(&manager)?,
+    }
+    Pool::builder()
+        .max_size(POOL_SIZE)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .context("opening the database pool")
+}
+
+fn prepare_sqlite(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
@@ -43,47 +164,103 @@ pub fn open(path: &Path) -> anyhow::Result<DbPool> {
     let url = path
         .to_str()
         .context("the database path is not valid UTF-8")?;
-    {
-        let mut conn = SqliteConnection::establish(url)
-            .with_context(|| format!("opening the database {}", path.display()))?;
-        conn.batch_execute("PRAGMA busy_timeout = 5000;")
-            .context("setting up the database")?;
-        space::check_known_migrations(&mut conn, &MIGRATIONS)?;
-        space::ensure_incremental_vacuum(&mut conn)?;
-        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
-            .context("setting up the database")?;
+    let mut conn = SqliteConnection::establish(url)
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 5000;")
+        .context("setting up the database")?;
+    space::check_known_migrations(&mut conn, &SQLITE_MIGRATIONS)?;
+    space::ensure_incremental_vacuum(&mut conn)?;
+    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+        .context("setting up the database")?;
+    let applied = conn
+        .run_pending_migrations(SQLITE_MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+    for version in applied {
+        tracing::info!(%version, "applied database migration");
+    }
+    Ok(())
+}
+
+/// Any number of instances may start together on an empty database: a session advisory lock
+/// makes one of them migrate while the others wait, then find nothing left to do.
+fn prepare_postgres(manager: &Manager) -> anyhow::Result<()> {
+    const MIGRATION_LOCK: i64 = 0x4145_5448_4e58; // "AETHNX"
+    let DbConn::Pg(mut conn) = manager.connect().with_context(|| {
+        format!(
+            "connecting to PostgreSQL at {}",
+            manager.location.describe()
+        )
+    })?
+    else {
+        unreachable!("a PostgreSQL location makes PostgreSQL connections")
+    };
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(&mut conn)
+        .context("waiting for the migration lock")?;
+    let outcome = (|| {
+        space::check_known_pg_migrations(&mut conn, &POSTGRES_MIGRATIONS)?;
         let applied = conn
-            .run_pending_migrations(MIGRATIONS)
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
         for version in applied {
             tracing::info!(%version, "applied database migration");
         }
-    }
-    Pool::builder()
-        .max_size(POOL_SIZE)
-        .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(Pragmas))
-        .build(ConnectionManager::new(url))
-        .context("opening the database pool")
+        anyhow::Ok(())
+    })();
+    let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .execute(&mut conn);
+    outcome
 }
 
-/// Serialises this process's busiest write transactions: waiting on a mutex is prompt, where
-/// SQLite's busy handler sleeps between retries (and adds milliseconds to every collision).
+/// Serialises this process's busiest write transactions on SQLite: waiting on a mutex is
+/// prompt, where SQLite's busy handler sleeps between retries (and adds milliseconds to every
+/// collision). PostgreSQL locks rows, not the database, so there it is not taken.
 pub type WriteLock = std::sync::Arc<std::sync::Mutex<()>>;
 
-/// An immediate (write) transaction taken under `lock`.
-pub fn immediate<T>(
+/// A write transaction: on SQLite an immediate one taken under `lock`, on PostgreSQL a plain
+/// one (row locks do the work).
+pub fn immediate<T, E>(
     conn: &mut DbConn,
     lock: &WriteLock,
-    f: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
-) -> diesel::QueryResult<T> {
-    let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-    conn.immediate_transaction(f)
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let _guard = matches!(conn, DbConn::Sqlite(_))
+        .then(|| lock.lock().unwrap_or_else(|p| p.into_inner()));
+    write_transaction(conn, f)
+}
+
+/// A write transaction without the process lock: SQLite's `BEGIN IMMEDIATE` (so a transaction
+/// that reads and then writes never fails to upgrade its lock), PostgreSQL's `BEGIN`.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    if let DbConn::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    } else {
+        <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error that ended the transaction is the one worth reporting.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
 }
 
 /// A trivial query: does the database answer?
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    use diesel::RunQueryDsl;
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 
@@ -100,4 +277,36 @@ where
         f(&mut conn)
     })
     .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_chosen_by_the_flag_and_never_guessed() {
+        let file = Path::new("/data/aethenox.db");
+        assert_eq!(
+            Location::new(None, file).unwrap(),
+            Location::Sqlite(file.into())
+        );
+        assert!(
+            Location::new(Some("postgresql://u@h/db"), file)
+                .unwrap()
+                .is_postgres()
+        );
+        let err = Location::new(Some("/tmp/other.db"), file).unwrap_err();
+        assert!(err.to_string().contains("--database-url"), "{err}");
+    }
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        let shown = redact_password("postgres://app:hunter2@db.internal:5432/hooks");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("app:***@db.internal:5432/hooks"), "{shown}");
+        assert_eq!(
+            redact_password("postgres://app@db/hooks"),
+            "postgres://app@db/hooks"
+        );
+    }
 }

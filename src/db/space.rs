@@ -1,6 +1,7 @@
-//! The SQLite file itself: incremental vacuum (so space freed by retention goes back to the
-//! system in small steps), its size, consistent online copies for backups, and which
-//! migrations it has seen. SQLite-only statements live here and nowhere else.
+//! The database itself: SQLite's incremental vacuum (so space freed by retention goes back to
+//! the system in small steps), the size on disk of either backend, SQLite's consistent online
+//! copies for backups, and which migrations a database has seen. Backend-specific statements
+//! about storage live here and nowhere else.
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use std::path::Path;
 
-/// SQLite's connection: everything here is SQLite's own.
+/// SQLite's connection: most of what is here is SQLite's own.
 type DbConn = diesel::SqliteConnection;
 
 #[derive(QueryableByName)]
@@ -58,7 +59,25 @@ pub struct Space {
     pub wal_bytes: i64,
 }
 
-pub fn space(conn: &mut DbConn, db_path: &Path) -> QueryResult<Space> {
+/// How much the database holds: on SQLite the file, its free pages and its log; on PostgreSQL
+/// the database's size (`pg_database_size`; PostgreSQL's autovacuum reuses freed space itself
+/// and keeps its log apart, so those two read 0).
+pub fn space(conn: &mut super::DbConn, db_path: &Path) -> QueryResult<Space> {
+    match conn {
+        super::DbConn::Sqlite(c) => sqlite_space(c, db_path),
+        super::DbConn::Pg(c) => Ok(Space {
+            file_bytes: diesel::sql_query(
+                "SELECT pg_database_size(current_database()) AS n",
+            )
+            .get_result::<Number>(c)?
+            .n,
+            free_bytes: 0,
+            wal_bytes: 0,
+        }),
+    }
+}
+
+fn sqlite_space(conn: &mut DbConn, db_path: &Path) -> QueryResult<Space> {
     let page = pragma(conn, "page_size")?;
     let wal = db_path.with_extension("db-wal");
     Ok(Space {
@@ -104,6 +123,32 @@ pub fn check_known_migrations(
     }
     let applied: Vec<Version> =
         diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn)?;
+    refuse_unknown(&applied, embedded)
+}
+
+/// The same refusal on PostgreSQL.
+pub fn check_known_pg_migrations(
+    conn: &mut diesel::PgConnection,
+    embedded: &impl MigrationSource<diesel::pg::Pg>,
+) -> anyhow::Result<()> {
+    let has_table: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() \
+         AND tablename = '__diesel_schema_migrations'",
+    )
+    .get_result::<Number>(conn)?
+    .n;
+    if has_table == 0 {
+        return Ok(());
+    }
+    let applied: Vec<Version> =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn)?;
+    refuse_unknown(&applied, embedded)
+}
+
+fn refuse_unknown<DB: diesel::backend::Backend>(
+    applied: &[Version],
+    embedded: &impl MigrationSource<DB>,
+) -> anyhow::Result<()> {
     let known: Vec<String> = embedded
         .migrations()
         .map_err(|e| anyhow::anyhow!("reading the embedded migrations: {e}"))?

@@ -138,6 +138,9 @@ fn store_batch(
             created: true,
         });
     }
+    if answers.iter().any(|a| a.created && a.deliveries > 0) {
+        store::claims::wake_others(conn)?;
+    }
     Ok(answers)
 }
 

@@ -26,7 +26,7 @@ use tokio::sync::{Notify, mpsc};
 /// How long a claimed delivery stays leased: well past any attempt (request and body read),
 /// so only a crash leaves a lease to run out.
 pub fn lease_ms(config: &crate::config::Config) -> i64 {
-    config.request_timeout.as_millis() as i64 * 2 + 60_000
+    config.request_timeout.as_millis() as i64 * 2 + 10_000
 }
 
 /// Most deliveries claimed in one transaction.
@@ -42,6 +42,8 @@ pub struct DeliveryWorker {
     senders: Vec<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     wakeup: Arc<Notify>,
+    /// On PostgreSQL: woken by events published through any instance.
+    listener: Option<crate::db::listen::Listener>,
 }
 
 /// A claimed delivery with the secrets to sign it, on its way to a sender thread.
@@ -74,6 +76,17 @@ impl DeliveryWorker {
             );
         }
         drop(outcomes);
+        let listener = match &state.location {
+            crate::db::Location::Postgres(url) => {
+                let wakeup = wakeup.clone();
+                Some(crate::db::listen::Listener::start(
+                    url,
+                    crate::store::claims::WAKE_CHANNEL,
+                    move || wakeup.notify_one(),
+                )?)
+            }
+            crate::db::Location::Sqlite(_) => None,
+        };
         let flag = stop.clone();
         let dispatcher = std::thread::Builder::new()
             .name("delivery".into())
@@ -86,6 +99,7 @@ impl DeliveryWorker {
             senders,
             stop,
             wakeup,
+            listener,
         })
     }
 
@@ -95,6 +109,7 @@ impl DeliveryWorker {
     }
 
     fn shutdown(&mut self) {
+        self.listener.take();
         self.stop.store(true, Ordering::SeqCst);
         self.wakeup.notify_one();
         if let Some(t) = self.dispatcher.take() {
@@ -289,7 +304,15 @@ async fn run(
     in_flight: Arc<Mutex<InFlight>>,
 ) {
     let config = state.config.clone();
-    match db(&state, |conn| store::release_leases(conn, time::now_ms())).await {
+    // One process on SQLite: every lease is a leftover of its own last run. Instances sharing
+    // PostgreSQL leave leases alone (others may be sending them); those of a dead instance
+    // run out.
+    let leftovers = if state.location.is_postgres() {
+        Ok(0)
+    } else {
+        db(&state, |conn| store::release_leases(conn, time::now_ms())).await
+    };
+    match leftovers {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             deliveries = n,

@@ -41,9 +41,8 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
         .collect();
     // SQLite caps bound parameters per statement; 10 per row.
     for chunk in values.chunks(3000) {
-        diesel::insert_into(deliveries::table)
-            .values(chunk)
-            .execute(conn)?;
+        let insert = diesel::insert_into(deliveries::table).values(chunk);
+        crate::on_backend!(conn, c => insert.execute(c))?;
     }
     Ok(())
 }
@@ -74,30 +73,36 @@ pub fn claim_due(
     per_webhook: usize,
     lease_until: i64,
 ) -> QueryResult<Vec<Claimed>> {
-    let full: Vec<&String> = in_flight
+    let full: Vec<String> = in_flight
         .iter()
         .filter(|(_, n)| **n >= per_webhook)
-        .map(|(id, _)| id)
+        .map(|(id, _)| id.clone())
         .collect();
-    let mut query = deliveries::table
-        .inner_join(webhooks::table)
-        .filter(deliveries::status.eq(PENDING))
-        .filter(deliveries::next_attempt_at.le(now))
-        .filter(
-            deliveries::lease_until
-                .is_null()
-                .or(deliveries::lease_until.lt(now)),
-        )
-        .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
-        .order(deliveries::next_attempt_at.asc())
-        // Room to skip over a busy webhook's backlog within one claim.
-        .limit((limit * 4).min(4096) as i64)
-        .select((deliveries::id, deliveries::webhook_id))
-        .into_boxed();
-    if !full.is_empty() {
-        query = query.filter(deliveries::webhook_id.ne_all(full));
-    }
-    let candidates: Vec<(String, String)> = query.load(conn)?;
+    // Room to skip over a busy webhook's backlog within one claim.
+    let room = (limit * 4).min(4096) as i64;
+    let candidates: Vec<(String, String)> = match conn {
+        DbConn::Pg(c) => super::claims::pg_candidates(c, now, room, &full)?,
+        DbConn::Sqlite(_) => {
+            let mut query = deliveries::table
+                .inner_join(webhooks::table)
+                .filter(deliveries::status.eq(PENDING))
+                .filter(deliveries::next_attempt_at.le(now))
+                .filter(
+                    deliveries::lease_until
+                        .is_null()
+                        .or(deliveries::lease_until.lt(now)),
+                )
+                .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
+                .order(deliveries::next_attempt_at.asc())
+                .limit(room)
+                .select((deliveries::id, deliveries::webhook_id))
+                .into_boxed();
+            if !full.is_empty() {
+                query = query.filter(deliveries::webhook_id.ne_all(full));
+            }
+            query.load(conn)?
+        }
+    };
     let mut taken: HashMap<&str, usize> = HashMap::new();
     let mut ids: Vec<&str> = Vec::with_capacity(limit);
     for (id, webhook) in &candidates {
@@ -360,9 +365,9 @@ pub fn record(
 ) -> QueryResult<Vec<(String, String)>> {
     let rows: Vec<&NewAttempt> = outcomes.iter().map(|o| &o.attempt).collect();
     for chunk in rows.chunks(500) {
-        diesel::insert_into(attempts::table)
-            .values(chunk.iter().map(|a| (*a).clone()).collect::<Vec<_>>())
-            .execute(conn)?;
+        let insert = diesel::insert_into(attempts::table)
+            .values(chunk.iter().map(|a| (*a).clone()).collect::<Vec<_>>());
+        crate::on_backend!(conn, c => insert.execute(c))?;
     }
     for o in outcomes {
         let manual = i32::from(o.attempt.trigger != "automatic");

@@ -178,9 +178,8 @@ pub fn create_bulk_retry(
         })
         .collect();
     for chunk in rows.chunks(400) {
-        diesel::insert_into(bulk_retry_items::table)
-            .values(chunk)
-            .execute(conn)?;
+        let insert = diesel::insert_into(bulk_retry_items::table).values(chunk);
+        crate::on_backend!(conn, c => insert.execute(c))?;
     }
     Ok(())
 }

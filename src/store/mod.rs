@@ -2,6 +2,7 @@
 //! several inside one `immediate_transaction`.
 pub mod api_keys;
 pub mod audit;
+pub mod claims;
 pub mod deliveries;
 pub mod delivery_log;
 pub mod events;

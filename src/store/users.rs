@@ -2,6 +2,11 @@ use crate::db::DbConn;
 use crate::db::schema::users;
 use diesel::prelude::*;
 
+diesel::define_sql_function! {
+    /// ASCII lower case (addresses are ASCII): one address whatever its case, on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Admin,
@@ -61,14 +66,14 @@ pub fn create(
         ))
         .execute(conn)?;
     users::table
-        .filter(users::email.eq(email))
+        .filter(lower(users::email).eq(email.to_ascii_lowercase()))
         .select(User::as_select())
         .first(conn)
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
     users::table
-        .filter(users::email.eq(email.trim()))
+        .filter(lower(users::email).eq(email.trim().to_ascii_lowercase()))
         .select(User::as_select())
         .first(conn)
         .optional()

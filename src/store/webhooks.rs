@@ -72,10 +72,8 @@ fn insert_events(conn: &mut DbConn, id: &str, types: &[String]) -> QueryResult<(
             )
         })
         .collect();
-    diesel::insert_into(webhook_events::table)
-        .values(rows)
-        .execute(conn)
-        .map(|_| ())
+    let insert = diesel::insert_into(webhook_events::table).values(rows);
+    crate::on_backend!(conn, c => insert.execute(c)).map(|_| ())
 }
 
 pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<()> {

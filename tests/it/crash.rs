@@ -86,7 +86,7 @@ async fn kill_9_while_deliveries_are_in_flight_loses_nothing() {
         seen == ids
     })
     .await;
-    let pool = db::open(&dir.path().join("data/aethenox.db")).unwrap();
+    let pool = db::open(&db::Location::Sqlite(dir.path().join("data/aethenox.db"))).unwrap();
     wait_for(10, "every delivery to be recorded as succeeded", || {
         let mut conn = pool.get().unwrap();
         ids.iter().all(|id| {
@@ -124,7 +124,7 @@ async fn sigterm_lets_attempts_in_flight_finish_and_stops() {
     wait_for(10, "the attempt to be in flight", || rx.count() == 1).await;
     let exit = served.terminate(30);
     assert!(exit.success(), "{exit:?}");
-    let pool = db::open(&dir.path().join("data/aethenox.db")).unwrap();
+    let pool = db::open(&db::Location::Sqlite(dir.path().join("data/aethenox.db"))).unwrap();
     let deliveries = store::deliveries::for_event(&mut pool.get().unwrap(), "evt_term").unwrap();
     assert_eq!(
         deliveries[0].status, "succeeded",

@@ -215,7 +215,7 @@ async fn retention_runs_in_the_background_and_the_storage_page_and_metrics_say_w
 async fn a_database_from_a_newer_version_is_refused_and_an_old_one_gets_incremental_vacuum() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("aethenox.db");
-    db::open(&path).unwrap();
+    db::open(&db::Location::Sqlite(path.clone())).unwrap();
     {
         use diesel::Connection;
         let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
@@ -224,7 +224,7 @@ async fn a_database_from_a_newer_version_is_refused_and_an_old_one_gets_incremen
         )
         .unwrap();
     }
-    let Err(err) = db::open(&path) else {
+    let Err(err) = db::open(&db::Location::Sqlite(path.clone())) else {
         panic!("a newer schema must be refused")
     };
     let err = err.to_string();
@@ -243,7 +243,7 @@ async fn a_database_from_a_newer_version_is_refused_and_an_old_one_gets_incremen
         conn.batch_execute("CREATE TABLE leftover (x INTEGER); INSERT INTO leftover VALUES (1);")
             .unwrap();
     }
-    let pool = db::open(&old).unwrap();
+    let pool = db::open(&db::Location::Sqlite(old.clone())).unwrap();
     #[derive(diesel::QueryableByName)]
     struct Mode {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -388,7 +388,7 @@ async fn a_backup_taken_while_serving_restores_the_same_webhooks_secrets_and_del
 }
 
 fn store_of(path: &std::path::Path) -> db::DbPool {
-    db::open(path).unwrap()
+    db::open(&db::Location::Sqlite(path.into())).unwrap()
 }
 
 #[actix_rt::test]

@@ -1,0 +1,15 @@
+DROP TABLE sign_in_failures;
+DROP TABLE audit_log;
+DROP TABLE inbox_requests;
+DROP TABLE inboxes;
+DROP TABLE bulk_retry_items;
+DROP TABLE bulk_retries;
+DROP TABLE attempts;
+DROP TABLE deliveries;
+DROP TABLE events;
+DROP TABLE webhook_secrets;
+DROP TABLE webhook_events;
+DROP TABLE webhooks;
+DROP TABLE api_keys;
+DROP TABLE sessions;
+DROP TABLE users;
