@@ -81,6 +81,16 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            // PostgreSQL refuses a NUL character in text (SQLite stores it): a value no stored
+            // row can match, sent by a client, not a fault of the server.
+            diesel::result::Error::DatabaseError(_, ref info)
+                if info.message().contains("0x00") =>
+            {
+                AppError::BadRequest {
+                    code: "invalid_text",
+                    message: "A value contains a NUL character.".into(),
+                }
+            }
             other => AppError::Internal(other.into()),
         }
     }

@@ -110,7 +110,11 @@ impl Connection {
 
     /// Calls `on_notify` once per batch of notifications that arrive, until `stop` is set
     /// (Ok) or the connection fails (Err).
-    fn wait_for_notifications(&self, stop: &AtomicBool, on_notify: &dyn Fn()) -> Result<(), String> {
+    fn wait_for_notifications(
+        &self,
+        stop: &AtomicBool,
+        on_notify: &dyn Fn(),
+    ) -> Result<(), String> {
         // SAFETY: a live connection.
         let fd = unsafe { pq_sys::PQsocket(self.0) };
         if fd < 0 {

@@ -2,6 +2,7 @@
 //! data directory) or to PostgreSQL (`--database-url`, shared by several instances), each set up
 //! the same way, and the embedded migrations run before the pool serves anyone.
 
+pub mod conn;
 pub mod listen;
 pub mod schema;
 pub mod space;
@@ -14,29 +15,11 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::path::Path;
 use std::time::Duration;
 
-/// A connection to either backend. Code above `store/` sees only this type; the few statements
-/// that differ between the backends match on it (see [`on_backend!`]).
-#[derive(diesel::MultiConnection)]
-pub enum DbConn {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
-}
+pub use conn::DbConn;
+pub(crate) use conn::on_backend;
 
 pub type DbPool = Pool<Manager>;
 pub type PooledConn = PooledConnection<Manager>;
-
-/// Runs the same generic statement on the inner connection of either backend. For statements
-/// Diesel cannot build for the combined backend (multi-row inserts), and for speed where the
-/// concrete backend's query builder is faster.
-#[macro_export]
-macro_rules! on_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::db::DbConn::Pg($c) => $body,
-            $crate::db::DbConn::Sqlite($c) => $body,
-        }
-    };
-}
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,8 +210,8 @@ pub fn immediate<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let _guard = matches!(conn, DbConn::Sqlite(_))
-        .then(|| lock.lock().unwrap_or_else(|p| p.into_inner()));
+    let _guard =
+        matches!(conn, DbConn::Sqlite(_)).then(|| lock.lock().unwrap_or_else(|p| p.into_inner()));
     write_transaction(conn, f)
 }
 

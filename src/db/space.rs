@@ -62,15 +62,13 @@ pub struct Space {
 /// How much the database holds: on SQLite the file, its free pages and its log; on PostgreSQL
 /// the database's size (`pg_database_size`; PostgreSQL's autovacuum reuses freed space itself
 /// and keeps its log apart, so those two read 0).
-pub fn space(conn: &mut super::DbConn, db_path: &Path) -> QueryResult<Space> {
+pub fn space(conn: &mut super::conn::DbConn, db_path: &Path) -> QueryResult<Space> {
     match conn {
-        super::DbConn::Sqlite(c) => sqlite_space(c, db_path),
-        super::DbConn::Pg(c) => Ok(Space {
-            file_bytes: diesel::sql_query(
-                "SELECT pg_database_size(current_database()) AS n",
-            )
-            .get_result::<Number>(c)?
-            .n,
+        super::conn::DbConn::Sqlite(c) => sqlite_space(c, db_path),
+        super::conn::DbConn::Pg(c) => Ok(Space {
+            file_bytes: diesel::sql_query("SELECT pg_database_size(current_database()) AS n")
+                .get_result::<Number>(c)?
+                .n,
             free_bytes: 0,
             wal_bytes: 0,
         }),

@@ -42,7 +42,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
     // SQLite caps bound parameters per statement; 10 per row.
     for chunk in values.chunks(3000) {
         let insert = diesel::insert_into(deliveries::table).values(chunk);
-        crate::on_backend!(conn, c => insert.execute(c))?;
+        crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
     Ok(())
 }
@@ -367,7 +367,7 @@ pub fn record(
     for chunk in rows.chunks(500) {
         let insert = diesel::insert_into(attempts::table)
             .values(chunk.iter().map(|a| (*a).clone()).collect::<Vec<_>>());
-        crate::on_backend!(conn, c => insert.execute(c))?;
+        crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
     for o in outcomes {
         let manual = i32::from(o.attempt.trigger != "automatic");

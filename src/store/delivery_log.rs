@@ -179,7 +179,7 @@ pub fn create_bulk_retry(
         .collect();
     for chunk in rows.chunks(400) {
         let insert = diesel::insert_into(bulk_retry_items::table).values(chunk);
-        crate::on_backend!(conn, c => insert.execute(c))?;
+        crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
     Ok(())
 }

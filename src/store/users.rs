@@ -72,6 +72,11 @@ pub fn create(
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    // No stored address holds a NUL (they are checked when made), and PostgreSQL refuses one
+    // in text: such a sign-in is simply an unknown account on both backends.
+    if email.contains('\0') {
+        return Ok(None);
+    }
     users::table
         .filter(lower(users::email).eq(email.trim().to_ascii_lowercase()))
         .select(User::as_select())

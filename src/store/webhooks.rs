@@ -73,7 +73,7 @@ fn insert_events(conn: &mut DbConn, id: &str, types: &[String]) -> QueryResult<(
         })
         .collect();
     let insert = diesel::insert_into(webhook_events::table).values(rows);
-    crate::on_backend!(conn, c => insert.execute(c)).map(|_| ())
+    crate::db::on_backend!(conn, c => insert.execute(c)).map(|_| ())
 }
 
 pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<()> {

@@ -7,7 +7,22 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_aethenox-webhooks");
 
 fn run_cli(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
+    run_cli_with(args, stdin, None)
+}
+
+/// The command run on `app`'s database (its data directory is in `args`; its PostgreSQL
+/// database, when the suite runs on PostgreSQL, in the environment as a self-hoster sets it).
+fn run_cli_on(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+    run_cli_with(args, stdin, app.database_url())
+}
+
+fn run_cli_with(args: &[&str], stdin: &str, database_url: Option<String>) -> Output {
+    let mut command = Command::new(BIN);
+    command.env_remove("AETHENOX_DATABASE_URL");
+    if let Some(url) = database_url {
+        command.env("AETHENOX_DATABASE_URL", url);
+    }
+    let mut child = command
         .args(args)
         .env_remove("AETHENOX_DATA_DIR")
         .stdin(Stdio::piped())
@@ -28,7 +43,8 @@ fn text(bytes: &[u8]) -> String {
 async fn api_keys_create_prints_a_working_key_alone() {
     let app = TestApp::spawn().await;
     let dir = app.dir.path().to_str().unwrap();
-    let out = run_cli(
+    let out = run_cli_on(
+        &app,
         &[
             "api-keys",
             "create",
@@ -46,7 +62,11 @@ async fn api_keys_create_prints_a_working_key_alone() {
     assert!(key.starts_with("aex_"));
     assert_eq!(app.api(key).get("/webhooks").await.status, StatusCode::OK);
 
-    let out = run_cli(&["api-keys", "create", "--name", "", "--data-dir", dir], "");
+    let out = run_cli_on(
+        &app,
+        &["api-keys", "create", "--name", "", "--data-dir", dir],
+        "",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--name"));
 }
@@ -66,7 +86,7 @@ async fn users_add_takes_the_password_from_stdin() {
         "--data-dir",
         dir,
     ];
-    let out = run_cli(&args, "a long enough password\n");
+    let out = run_cli_on(&app, &args, "a long enough password\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let b = app.client();
     assert_eq!(
@@ -76,11 +96,12 @@ async fn users_add_takes_the_password_from_stdin() {
         StatusCode::SEE_OTHER
     );
 
-    let again = run_cli(&args, "a long enough password\n");
+    let again = run_cli_on(&app, &args, "a long enough password\n");
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("already exists"));
 
-    let short = run_cli(
+    let short = run_cli_on(
+        &app,
         &[
             "users",
             "add",
@@ -95,7 +116,8 @@ async fn users_add_takes_the_password_from_stdin() {
         "short\n",
     );
     assert_eq!(short.status.code(), Some(2));
-    let bad_role = run_cli(
+    let bad_role = run_cli_on(
+        &app,
         &[
             "users",
             "add",

@@ -554,6 +554,18 @@ async fn metrics_count_what_happened() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
+    let expected = [
+        "aethenox_events_accepted_total 2",
+        "aethenox_deliveries_created_total 2",
+        "aethenox_deliveries_total{outcome=\"succeeded\"} 1",
+        "aethenox_deliveries_total{outcome=\"failed\"} 1",
+        "aethenox_attempts_total{class=\"2xx\"} 1",
+        "aethenox_attempts_total{class=\"5xx\"} 1",
+        "aethenox_attempt_duration_seconds_count 2",
+        "aethenox_attempts_in_flight 0",
+        "aethenox_queue_depth{state=\"due\"} 0",
+    ];
+    // The two outcomes may be recorded in separate batches: wait for all of them.
     let mut text;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -564,24 +576,12 @@ async fn metrics_count_what_happened() {
             .await
             .unwrap();
         text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-        if text.contains("aethenox_deliveries_total{outcome=\"failed\"} 1")
-            || std::time::Instant::now() > deadline
-        {
+        if expected.iter().all(|l| text.contains(l)) || std::time::Instant::now() > deadline {
             break;
         }
         actix_rt::time::sleep(Duration::from_millis(20)).await;
     }
-    for line in [
-        "aethenox_events_accepted_total 2",
-        "aethenox_deliveries_created_total 2",
-        "aethenox_deliveries_total{outcome=\"succeeded\"} 1",
-        "aethenox_deliveries_total{outcome=\"failed\"} 1",
-        "aethenox_attempts_total{class=\"2xx\"} 1",
-        "aethenox_attempts_total{class=\"5xx\"} 1",
-        "aethenox_attempt_duration_seconds_count 2",
-        "aethenox_attempts_in_flight 0",
-        "aethenox_queue_depth{state=\"due\"} 0",
-    ] {
+    for line in expected {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
 }

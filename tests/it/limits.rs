@@ -379,6 +379,7 @@ async fn active_api_keys_are_capped_and_malformed_keys_never_reach_the_database(
     let dir = app.dir.path().to_str().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_aethenox-webhooks"))
         .args(["api-keys", "create", "--name", "cli", "--data-dir", dir])
+        .envs(app.database_url().map(|u| ("AETHENOX_DATABASE_URL", u)))
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -24,6 +24,11 @@ fn seed(
 ) -> Vec<String> {
     let mut sql = String::from("BEGIN;");
     let body = "x".repeat(body_len);
+    let event_body = if on_postgres() {
+        r"'\x7b7d'"
+    } else {
+        "X'7B7D'"
+    };
     let mut out = Vec::new();
     for _ in 0..n {
         let (evt, dlv) = (
@@ -31,7 +36,7 @@ fn seed(
             ids::new_id_at("dlv", created_ms),
         );
         sql.push_str(&format!(
-            "INSERT INTO events (id, event_type, body, delivery_count, created_at) VALUES ('{evt}', 'message.sent', X'7B7D', 1, {created_ms});
+            "INSERT INTO events (id, event_type, body, delivery_count, created_at) VALUES ('{evt}', 'message.sent', {event_body}, 1, {created_ms});
              INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, updated_at)
                VALUES ('{dlv}', '{evt}', '{webhook_id}', 'message.sent', '{status}', {attempts}, {created_ms}, {created_ms}, {created_ms});"
         ));
@@ -77,8 +82,8 @@ async fn retention_deletes_what_finished_long_ago_and_never_what_is_still_being_
     // An old event that never had a delivery (nobody subscribed), and a recent one.
     app.conn()
         .batch_execute(&format!(
-            "INSERT INTO events VALUES ('old_orphan', 'call.missed', X'7B7D', 0, {});
-             INSERT INTO events VALUES ('new_orphan', 'call.missed', X'7B7D', 0, {});
+            "INSERT INTO events VALUES ('old_orphan', 'call.missed', '{{}}', 0, {});
+             INSERT INTO events VALUES ('new_orphan', 'call.missed', '{{}}', 0, {});
              INSERT INTO audit_log (at, actor, action) VALUES ({}, 'old', 'sign_in'), ({}, 'new', 'sign_in');",
             now - 40 * DAY,
             now - DAY,
@@ -114,6 +119,10 @@ async fn retention_deletes_what_finished_long_ago_and_never_what_is_still_being_
 
 #[actix_rt::test]
 async fn space_freed_by_retention_goes_back_to_the_file_system() {
+    if on_postgres() {
+        eprintln!("about the SQLite file: runs in the SQLite run (PostgreSQL has autovacuum)");
+        return;
+    }
     let app = TestApp::spawn_with(|c| c.retention = Duration::from_secs(86_400)).await;
     let (wh, _) = app.webhook("https://example.com/hook", &["message.sent"]);
     let path = app.state.config.db_path();

@@ -22,6 +22,68 @@ pub struct TestApp {
     delivery: Option<DeliveryWorker>,
     _pruner: aethenox_webhooks::retention::Pruner,
     pub dir: tempfile::TempDir,
+    /// Dropped last: the PostgreSQL database of this test, when the suite runs on PostgreSQL.
+    pub pg: Option<PgDatabase>,
+}
+
+/// The environment variable that runs the suite on PostgreSQL: a URL of a database to connect
+/// to for creating and dropping one fresh database per test (e.g.
+/// `postgres://root@127.0.0.1:5432/postgres`). Unset: every test has its own SQLite file.
+pub const PG_ENV: &str = "AETHENOX_TEST_DATABASE_URL";
+
+/// A fresh PostgreSQL database made for one test, dropped (its connections closed) on drop.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// A new empty database when the suite runs on PostgreSQL.
+    pub fn for_this_run() -> Option<PgDatabase> {
+        let admin_url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+        Some(PgDatabase::create(&admin_url))
+    }
+
+    /// A new empty database on the server of `admin_url`.
+    pub fn create(admin_url: &str) -> PgDatabase {
+        use diesel::{Connection, RunQueryDsl};
+        let name = format!(
+            "aethenox_test_{}",
+            aethenox_webhooks::domain::ids::random_token::<8>().to_ascii_lowercase()
+        )
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        let mut conn = diesel::PgConnection::establish(admin_url)
+            .unwrap_or_else(|e| panic!("{PG_ENV}={admin_url}: cannot connect: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create the test database");
+        let mut url = url::Url::parse(admin_url).expect("a PostgreSQL URL");
+        url.set_path(&name);
+        PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// True when this run is on PostgreSQL (for the few tests about the SQLite file itself).
+pub fn on_postgres() -> bool {
+    std::env::var(PG_ENV).is_ok_and(|u| !u.is_empty())
 }
 
 impl TestApp {
@@ -44,8 +106,10 @@ impl TestApp {
 
     fn start(change: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
+        let pg = PgDatabase::for_this_run();
         let mut config = Config::with_data_dir(dir.path());
         config.bind = "127.0.0.1:0".into();
+        config.database_url = pg.as_ref().map(|d| d.url.clone());
         change(&mut config);
         let state = build_state(config).expect("app state");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -62,6 +126,20 @@ impl TestApp {
             delivery,
             _pruner,
             dir,
+            pg,
+        }
+    }
+
+    /// The PostgreSQL URL of this test's database, when the suite runs on PostgreSQL.
+    pub fn database_url(&self) -> Option<String> {
+        self.pg.as_ref().map(|d| d.url.clone())
+    }
+
+    /// The defaults, on this app's data directory and database.
+    pub fn same_database_config(&self) -> Config {
+        Config {
+            database_url: self.database_url(),
+            ..Config::with_data_dir(self.dir.path())
         }
     }
 
