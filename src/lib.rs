@@ -107,6 +107,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     // Half the pool at most, so deliveries and sign-ins always find a connection.
     let list_queries =
         limits::ListQueries::new((db::POOL_SIZE as usize / 2).max(1), config.list_query_wait);
+    let sign_in_throttle = limits::sign_in::SignInThrottle::new(&location, &pool);
     Ok(Data::new(AppState {
         config,
         location,
@@ -118,7 +119,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         api_key_cache: Default::default(),
         write_lock,
         local_addr: Default::default(),
-        sign_in_throttle: Default::default(),
+        sign_in_throttle,
         secrets,
         passwords,
         manual_attempts,

@@ -142,6 +142,11 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
     crate::db::immediate(&mut conn, lock, |c| {
         store::delete_bulk_retries_before(c, cutoff)
     })?;
+    // Sign-in attempts shared through PostgreSQL (in memory on SQLite, bounded there).
+    if let crate::db::DbConn::Pg(c) = &mut *conn {
+        let quiet = now - crate::limits::throttle::FORGET_AFTER.as_millis() as i64;
+        crate::store::sign_in_attempts::forget_quiet(c, quiet)?;
+    }
     // Until no free page is left, or a step frees nothing (never loop on a file that will not
     // shrink).
     // (PostgreSQL's autovacuum does this by itself.)

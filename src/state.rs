@@ -26,7 +26,7 @@ pub struct AppState {
     /// The address the server listens on (known once `run` has its listener).
     pub local_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Failed sign-ins per account and per client address.
-    pub sign_in_throttle: limits::throttle::Throttle,
+    pub sign_in_throttle: limits::sign_in::SignInThrottle,
     /// Seals and opens signing secrets at rest.
     pub secrets: domain::crypto::SecretBox,
     /// Password hashes run here, a bounded number at once.

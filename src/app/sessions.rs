@@ -61,7 +61,7 @@ pub async fn sign_in(
         (account_key.as_str(), throttle::FREE_PER_ACCOUNT),
         (address_key.as_str(), throttle::FREE_PER_ADDRESS),
     ];
-    if let Err(wait) = throttle.begin(&keys) {
+    if let Err(wait) = throttle.begin(&keys).await? {
         return Ok(Err(Refused::Throttled(wait.as_secs().max(1))));
     }
     let lookup = email.to_owned();
@@ -81,15 +81,18 @@ pub async fn sign_in(
             message,
             retry_after_secs,
         }) => {
-            throttle.refund(&[account_key.as_str(), address_key.as_str()]);
+            throttle
+                .refund(&[account_key.as_str(), address_key.as_str()])
+                .await?;
             return Ok(Err(Refused::Busy(message, retry_after_secs)));
         }
         Err(e) => return Err(e),
     };
     match user.filter(|u| checked && !u.disabled) {
         Some(user) => {
-            throttle.succeeded(&account_key);
-            throttle.succeeded(&address_key);
+            throttle
+                .succeeded(&[account_key.as_str(), address_key.as_str()])
+                .await?;
             audit::record_as(state, &user.email, "sign_in", None, None, client_ip).await;
             start(state, user).await.map(Ok)
         }

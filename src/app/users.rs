@@ -208,7 +208,10 @@ pub async fn change_own_password(
     .await?;
     let account_key = format!("account:{}", user.email.to_lowercase());
     let throttle = &state.sign_in_throttle;
-    if let Err(wait) = throttle.begin(&[(account_key.as_str(), throttle::FREE_PER_ACCOUNT)]) {
+    if let Err(wait) = throttle
+        .begin(&[(account_key.as_str(), throttle::FREE_PER_ACCOUNT)])
+        .await?
+    {
         let secs = wait.as_secs().max(1);
         return Err(AppError::Busy {
             message: format!("Too many wrong current passwords. Try again in {secs} seconds."),
@@ -222,12 +225,12 @@ pub async fn change_own_password(
     {
         Ok(ok) => ok,
         Err(e) => {
-            throttle.refund(&[account_key.as_str()]);
+            throttle.refund(&[account_key.as_str()]).await?;
             return Err(e);
         }
     };
     if current_ok {
-        throttle.succeeded(&account_key);
+        throttle.succeeded(&[account_key.as_str()]).await?;
     }
     if !current_ok || new_error.is_some() {
         return Ok(Err(OwnPasswordErrors {

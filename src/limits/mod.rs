@@ -3,6 +3,7 @@
 //! queries with filters that match little can scan a large table: each runs behind a gate with
 //! a fixed number of turns, and whoever finds no turn gets a clear "busy" with `Retry-After`.
 
+pub mod sign_in;
 pub mod throttle;
 
 use crate::domain::passwords;

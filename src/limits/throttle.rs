@@ -11,7 +11,7 @@ pub const FREE_PER_ACCOUNT: u32 = 3;
 /// Failures allowed per client address (shared by everyone behind one NAT) before waiting.
 pub const FREE_PER_ADDRESS: u32 = 10;
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
-const FORGET_AFTER: Duration = Duration::from_secs(3600);
+pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 /// How long to wait after `failures` failures, `free` of them without waiting.
 pub fn delay(failures: u32, free: u32) -> Duration {

@@ -9,5 +9,6 @@ pub mod events;
 pub mod inboxes;
 pub mod retention;
 pub mod sessions;
+pub mod sign_in_attempts;
 pub mod users;
 pub mod webhooks;

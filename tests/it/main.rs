@@ -9,6 +9,7 @@ mod delivery;
 mod escaping;
 mod fuzz_smoke;
 mod hostile;
+mod instances;
 mod limits;
 mod log;
 mod receiver;

@@ -542,6 +542,15 @@ pub struct Served {
 impl Served {
     /// Starts the binary and waits for the URL it logs; returns it and that URL.
     pub fn start(dir: &std::path::Path, args: &[&str]) -> (Served, String) {
+        Self::start_env(dir, args, &[])
+    }
+
+    /// The same, with these environment variables set.
+    pub fn start_env(
+        dir: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Served, String) {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
         let mut child = Command::new(env!("CARGO_BIN_EXE_aethenox-webhooks"))
@@ -549,6 +558,9 @@ impl Served {
             .args(args)
             .current_dir(dir)
             .env_remove("AETHENOX_DATA_DIR")
+            .env_remove("AETHENOX_DATABASE_URL")
+            .env_remove("AETHENOX_SECRET_KEY")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -1,4 +1,4 @@
-DROP TABLE sign_in_failures;
+DROP TABLE sign_in_attempts;
 DROP TABLE audit_log;
 DROP TABLE inbox_requests;
 DROP TABLE inboxes;

@@ -163,10 +163,11 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_action ON audit_log (action, id);
 CREATE INDEX audit_log_actor ON audit_log (actor, id);
 
--- Sign-in throttling shared by every instance: failures per account and per address.
-CREATE TABLE sign_in_failures (
+-- Sign-in throttling shared by every instance (SQLite, one process, keeps it in memory):
+-- attempts counted per key ("account:…", "address:…") and when the last one started.
+CREATE TABLE sign_in_attempts (
     key TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    blocked_until BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
+    attempts INTEGER NOT NULL,
+    last_at BIGINT NOT NULL
 );
+CREATE INDEX sign_in_attempts_last ON sign_in_attempts (last_at);
