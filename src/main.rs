@@ -46,6 +46,13 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Copy everything of the SQLite database in --data-dir into an empty PostgreSQL database
+    /// (stop the server first); the same master key opens the secrets afterwards.
+    #[command(name = "move-to-postgres")]
+    MoveToPostgres {
+        #[command(flatten)]
+        data: DataDir,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -219,6 +226,7 @@ fn main() -> ExitCode {
         }
         Command::Verify(args) => return verify(args),
         Command::Backup { to, data } => backup(&to, data),
+        Command::MoveToPostgres { data } => move_to_postgres(data),
     };
     match result {
         Ok(code) => code,
@@ -409,6 +417,66 @@ fn backup(to: &std::path::Path, data: DataDir) -> anyhow::Result<ExitCode> {
         to.display(),
         size as f64 / 1_048_576.0,
         counts.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn move_to_postgres(data: DataDir) -> anyhow::Result<ExitCode> {
+    let Some(url) = data.database_url.as_deref() else {
+        return Ok(usage_error(
+            "--database-url: say which empty PostgreSQL database to copy into (postgres://…)",
+        ));
+    };
+    if !db::is_postgres_url(url) {
+        return Ok(usage_error(
+            "--database-url must be a PostgreSQL URL (postgres://user@host:port/database)",
+        ));
+    }
+    let file = Config::with_data_dir(&data.data_dir).db_path();
+    if !file.exists() {
+        return Ok(usage_error(format!(
+            "--data-dir: there is no database at {}",
+            file.display()
+        )));
+    }
+    let target = db::Location::Postgres(url.to_owned());
+    eprintln!("copying {} into {}", file.display(), target.describe());
+    // Both opened the usual way: each is brought to the latest schema first.
+    let source = db::open(&db::Location::Sqlite(file.clone()))?;
+    let dest = db::open(&target)?;
+    let (mut from, mut to) = (source.get()?, dest.get()?);
+    let (db::DbConn::Sqlite(from), db::DbConn::Pg(to)) = (&mut *from, &mut *to) else {
+        anyhow::bail!("the two databases opened as the wrong backends");
+    };
+    let full = store::copy::non_empty(to).context("reading the target database")?;
+    if !full.is_empty() {
+        let held: Vec<String> = full.iter().map(|(t, n)| format!("{n} {t}")).collect();
+        anyhow::bail!(
+            "the PostgreSQL database is not empty ({}); move-to-postgres only copies into an \
+             empty one. Nothing was copied.",
+            held.join(", ")
+        );
+    }
+    let started = std::time::Instant::now();
+    let mut shown = std::time::Instant::now();
+    let mut progress = |table: &str, done: i64, total: i64| {
+        // A line per table, and one every two seconds on large ones.
+        if done == total || shown.elapsed() >= Duration::from_secs(2) {
+            eprintln!("  {table}: {done} of {total} rows");
+            shown = std::time::Instant::now();
+        }
+    };
+    let copied = {
+        use diesel::Connection;
+        to.transaction(|to| store::copy::copy(from, to, &mut progress))
+            .context("copying (nothing was kept in PostgreSQL)")?
+    };
+    let rows: i64 = copied.iter().map(|(_, n)| n).sum();
+    eprintln!(
+        "copied {rows} rows in {:.1} s. Start every instance with --database-url and the same \
+         master key as before (AETHENOX_SECRET_KEY, or {} copied beside each).",
+        started.elapsed().as_secs_f64(),
+        data.data_dir.join("secret.key").display()
     );
     Ok(ExitCode::SUCCESS)
 }

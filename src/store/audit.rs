@@ -25,14 +25,24 @@ pub struct NewEntry<'a> {
     pub client_ip: Option<&'a str>,
 }
 
+/// Text as it can be stored on both backends: PostgreSQL refuses NUL characters, and an audit
+/// entry can hold what someone typed (a failed sign-in's address), so NUL is shown as U+FFFD.
+pub fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}").into()
+    } else {
+        text.into()
+    }
+}
+
 pub fn record(conn: &mut DbConn, e: &NewEntry<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::at.eq(e.at),
-            audit_log::actor.eq(e.actor),
+            audit_log::actor.eq(storable(e.actor)),
             audit_log::action.eq(e.action),
-            audit_log::target.eq(e.target),
-            audit_log::detail.eq(e.detail),
+            audit_log::target.eq(e.target.map(storable)),
+            audit_log::detail.eq(e.detail.map(storable)),
             audit_log::client_ip.eq(e.client_ip),
         ))
         .execute(conn)

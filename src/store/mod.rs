@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod claims;
+pub mod copy;
 pub mod deliveries;
 pub mod delivery_log;
 pub mod events;

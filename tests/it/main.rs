@@ -12,6 +12,7 @@ mod hostile;
 mod instances;
 mod limits;
 mod log;
+mod moving;
 mod receiver;
 mod receivers;
 mod retention;
