@@ -123,8 +123,23 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Statements this process has run on its database (all connections), for /metrics: how many
+/// a delivery costs decides how far several instances on one PostgreSQL can go.
+pub static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count_statements() -> Option<Box<dyn diesel::connection::Instrumentation>> {
+    use diesel::connection::InstrumentationEvent;
+    Some(Box::new(|event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::FinishQuery { .. } = event {
+            STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }))
+}
+
 /// Opens (creating the SQLite file if needed) the database, migrates it and returns a pool.
 pub fn open(location: &Location) -> anyhow::Result<DbPool> {
+    diesel::connection::set_default_instrumentation(count_statements)
+        .context("counting database statements")?;
     let manager = Manager {
         location: location.clone(),
     };

@@ -584,6 +584,12 @@ async fn metrics_count_what_happened() {
     for line in expected {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
+    let statements: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("aethenox_db_statements_total "))
+        .and_then(|n| n.parse().ok())
+        .expect("statements are counted");
+    assert!(statements > 10, "{statements} statements for two deliveries and a setup");
 }
 
 #[actix_rt::test]
