@@ -35,6 +35,9 @@ fn master_key(config: &Config) -> anyhow::Result<domain::crypto::SecretBox> {
             let path = config.data_dir.join("secret.key");
             if !path.exists() {
                 use std::io::Write;
+                std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                    format!("creating the data directory {}", config.data_dir.display())
+                })?;
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -78,6 +81,27 @@ fn seal_stored_secrets(
     Ok(())
 }
 
+/// Instances sharing PostgreSQL must share the master key: the first to start seals a known
+/// value with its key; every later one must open it, or refuses to start (before it could seal
+/// a secret the others cannot open).
+fn check_shared_key(
+    conn: &mut db::DbConn,
+    secrets: &domain::crypto::SecretBox,
+) -> anyhow::Result<()> {
+    const CHECK: &str = "aethenox master key check";
+    let db::DbConn::Pg(conn) = conn else {
+        return Ok(());
+    };
+    let stored = store::settings::get_or_insert(conn, "key_check", &secrets.seal(CHECK))?;
+    match secrets.open(&stored) {
+        Ok(text) if text == CHECK => Ok(()),
+        _ => anyhow::bail!(
+            "the master key (AETHENOX_SECRET_KEY or secret.key) differs from the one this \
+             PostgreSQL database was first served with: give every instance the same key"
+        ),
+    }
+}
+
 /// Opens and migrates the database; when nobody can sign in yet, makes a setup token.
 pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     limits::tune_allocator();
@@ -90,6 +114,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     let setup_token = needs_setup.then(domain::ids::random_token::<24>);
     let secrets = master_key(&config)?;
     seal_stored_secrets(&mut *pool.get()?, &secrets)?;
+    check_shared_key(&mut *pool.get()?, &secrets)?;
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
     let write_lock = db::WriteLock::default();
     let intake = delivery::intake::Intake::start(

@@ -10,6 +10,7 @@ pub mod events;
 pub mod inboxes;
 pub mod retention;
 pub mod sessions;
+pub mod settings;
 pub mod sign_in_attempts;
 pub mod users;
 pub mod webhooks;

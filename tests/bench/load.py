@@ -4,6 +4,11 @@
 Usage:
     cargo build --release
     python3 tests/bench/load.py [--binary target/release/aethenox-webhooks] [--fanout 4] [--seconds 20]
+    python3 tests/bench/load.py --database-url postgres://root@127.0.0.1:5432/postgres --instances 2 ...
+
+With --database-url the instances share a fresh PostgreSQL database made on that server (and
+dropped afterwards; needs psql); without it, one instance on its SQLite file. Publishing is
+spread over the instances (one wrk per instance; round-robin in the latency phase).
 
 Needs Debian's wrk and nginx. Everything runs on 127.0.0.1 and stops by itself. It reports:
   1. saturation: wrk posts events as fast as it can for --seconds; each event fans out to
@@ -14,9 +19,10 @@ Needs Debian's wrk and nginx. Everything runs on 127.0.0.1 and stops by itself. 
      small only if delivery keeps up;
   2. latency: a paced client posts 500 events/s for --seconds to one webhook; the time from
      acceptance (the event's created_at) to arrival at nginx ($msec in its access log);
-  3. the server's peak RSS (VmHWM).
+  3. the server's peak RSS (VmHWM), per instance;
+  4. database statements per delivery during saturation (aethenox_db_statements_total).
 """
-import argparse, http.client, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, http.client, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -31,7 +37,11 @@ p.add_argument("--max-per-endpoint", type=int, default=64)
 p.add_argument("--paced", type=int, default=5000, help="deliveries/s offered in the paced phase (0 to skip)")
 p.add_argument("--without-log-indexes", action="store_true",
                help="drop the Delivery Log's filter indexes first, to measure what they cost writes")
+p.add_argument("--database-url", help="a PostgreSQL server (URL of a database to connect to for making the benchmark's own)")
+p.add_argument("--instances", type=int, default=1)
 args = p.parse_args()
+if args.instances > 1 and not args.database_url:
+    raise SystemExit("--instances above 1 needs --database-url (SQLite is one process)")
 
 APP, SINK = 18089, 18090
 work = tempfile.mkdtemp(prefix="aethenox-bench-")
@@ -61,8 +71,19 @@ def wait_port(port, deadline=30):
     raise SystemExit(f"nothing answered on port {port}")
 
 
-def api(method, path, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", APP, timeout=30)
+PORTS = [APP + 2 * i for i in range(args.instances)]
+PG_DB = f"aethenox_bench_{os.getpid()}"
+
+
+def psql(sql, db=None):
+    url = args.database_url
+    if db:
+        url = urllib.parse.urlunparse(urllib.parse.urlparse(url)._replace(path="/" + db))
+    return subprocess.check_output(["psql", "-X", "-At", "-d", url, "-c", sql], text=True)
+
+
+def api(method, path, body=None, port=APP):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     c.request(method, path, body=json.dumps(body) if body is not None else None,
               headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
     r = c.getresponse()
@@ -72,15 +93,18 @@ def api(method, path, body=None):
     return data
 
 
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
+def metric(texts, name, combine=sum):
+    """`name` from every instance's /metrics, summed (counters) or combined otherwise."""
+    values = [0.0]
+    for text in texts:
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                values.append(float(line.split()[-1]))
+    return combine(values)
 
 
 def metrics():
-    return api("GET", "/metrics").decode()
+    return [api("GET", "/metrics", port=port).decode() for port in PORTS]
 
 
 def succeeded():
@@ -94,19 +118,30 @@ try:
     wait_port(SINK)
 
     data_dir = os.path.join(work, "data")
-    KEY = subprocess.check_output([binary, "api-keys", "create", "--name", "bench", "--data-dir", data_dir]).decode().strip()
+    env = {**os.environ, "AETHENOX_LOG": "error"}
+    env.pop("AETHENOX_DATABASE_URL", None)
+    if args.database_url:
+        psql(f"CREATE DATABASE {PG_DB}")
+        env["AETHENOX_DATABASE_URL"] = urllib.parse.urlunparse(
+            urllib.parse.urlparse(args.database_url)._replace(path="/" + PG_DB))
+    KEY = subprocess.check_output([binary, "api-keys", "create", "--name", "bench", "--data-dir", data_dir],
+                                  env=env).decode().strip()
     if args.without_log_indexes:
         db = sqlite3.connect(os.path.join(data_dir, "aethenox.db"))
         for index in ["deliveries_status_id", "deliveries_type_id", "deliveries_class_id", "deliveries_webhook_status_id"]:
             db.execute(f"DROP INDEX {index}")
         db.commit()
         db.close()
-    server = subprocess.Popen(
-        [binary, "--bind", f"127.0.0.1:{APP}", "--data-dir", data_dir, "--allow-private-targets",
-         "--max-per-endpoint", str(args.max_per_endpoint)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "AETHENOX_LOG": "error"})
-    procs.append(server)
-    wait_port(APP)
+    # Every instance shares the data directory, and so the master key its first start makes.
+    servers = []
+    for port in PORTS:
+        server = subprocess.Popen(
+            [binary, "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir, "--allow-private-targets",
+             "--max-per-endpoint", str(args.max_per_endpoint)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        procs.append(server)
+        servers.append(server)
+        wait_port(port)
 
     for i in range(args.fanout):
         api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]})
@@ -121,14 +156,18 @@ try:
     with open(lua, "w") as f:
         f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.body = {json.dumps(body)}\n')
-    wrk = subprocess.Popen(["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s", lua,
-                            f"http://127.0.0.1:{APP}/api/v1/events"], stdout=subprocess.PIPE, text=True)
+    per = max(1, args.connections // len(PORTS))
+    wrks = [subprocess.Popen(["wrk", "-t1", f"-c{per}", f"-d{args.seconds}s", "-s", lua,
+                              f"http://127.0.0.1:{port}/api/v1/events"], stdout=subprocess.PIPE, text=True)
+            for port in PORTS]
     start = time.monotonic()
     samples = []
-    while wrk.poll() is None:
-        samples.append((time.monotonic() - start, succeeded()))
+    while any(w.poll() is None for w in wrks):
+        m = metrics()
+        samples.append((time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}'),
+                        metric(m, "aethenox_db_statements_total")))
         time.sleep(1)
-    wrk_out = wrk.stdout.read()
+    wrk_outs = [w.stdout.read() for w in wrks]
     accepted = metric(metrics(), "aethenox_events_accepted_total")
     expected = accepted * args.fanout
     while True:
@@ -140,10 +179,14 @@ try:
     # Sustained rate: the middle of the run, away from warm-up and the end of the load.
     mid = [s for s in samples if args.seconds * 0.25 <= s[0] <= args.seconds * 0.9]
     sustained = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
-    rps_line = next((l for l in wrk_out.splitlines() if "Requests/sec" in l), "?")
-    print(f"saturation: {accepted:.0f} events accepted in {args.seconds} s ({rps_line.split()[-1]} events/s by wrk), "
+    rps = sum(float(next((l for l in out.splitlines() if "Requests/sec" in l), "0 0").split()[-1]) for out in wrk_outs)
+    where = f"PostgreSQL, {len(PORTS)} instance(s)" if args.database_url else "SQLite"
+    print(f"saturation ({where}): {accepted:.0f} events accepted in {args.seconds} s ({rps:.0f} events/s by wrk), "
           f"fan-out {args.fanout}")
     print(f"  deliveries/s sustained during the load: {sustained:.0f}")
+    if len(mid) >= 2 and mid[-1][1] > mid[0][1]:
+        per_delivery = (mid[-1][2] - mid[0][2]) / (mid[-1][1] - mid[0][1])
+        print(f"  database statements per delivery (publishing included): {per_delivery:.2f}")
     print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
 
     # 1b. Paced: wrk's delay() spaces each connection's requests to offer about --paced deliveries/s.
@@ -155,16 +198,19 @@ try:
             # wrk takes whole milliseconds; one is about the time a request itself takes here.
             f.write(open(lua).read() + f"function delay() return {max(1, int(conns * 1000 / events_per_s) - 1)} end\n")
         before_acc = metric(metrics(), "aethenox_events_accepted_total")
-        wrk = subprocess.Popen(["wrk", "-t1", f"-c{conns}", f"-d{args.seconds}s", "-s", paced_lua,
-                                f"http://127.0.0.1:{APP}/api/v1/events"], stdout=subprocess.PIPE, text=True)
+        wrks = [subprocess.Popen(["wrk", "-t1", f"-c{max(1, conns // len(PORTS))}", f"-d{args.seconds}s", "-s",
+                                  paced_lua, f"http://127.0.0.1:{port}/api/v1/events"], stdout=subprocess.PIPE, text=True)
+                for port in PORTS]
         start = time.monotonic()
         samples, backlog = [], 0
-        while wrk.poll() is None:
+        while any(w.poll() is None for w in wrks):
             m = metrics()
             samples.append((time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}')))
-            backlog = max(backlog, metric(m, 'aethenox_queue_depth{state="due"}'))
+            # The queue is shared: every instance reports the same depth.
+            backlog = max(backlog, metric(m, 'aethenox_queue_depth{state="due"}', max))
             time.sleep(1)
-        wrk.stdout.read()
+        for w in wrks:
+            w.stdout.read()
         offered = (metric(metrics(), "aethenox_events_accepted_total") - before_acc) * args.fanout / args.seconds
         mid = [s for s in samples if args.seconds * 0.25 <= s[0] <= args.seconds * 0.9]
         rate = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
@@ -175,7 +221,7 @@ try:
             time.sleep(0.05)
 
     # 2. Latency at a steady rate, one webhook.
-    conn = http.client.HTTPConnection("127.0.0.1", APP, timeout=30)
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for port in PORTS]
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     n = args.rate * args.seconds
     t0 = time.monotonic()
@@ -187,6 +233,7 @@ try:
             time.sleep(due - now)
         elif now - due > 0.05:
             late += 1
+        conn = conns[i % len(conns)]
         conn.request("POST", "/api/v1/events", body=json.dumps({"type": "call.missed", "id": f"lat-{i}", "data": {"call_id": i}}),
                      headers=headers)
         r = conn.getresponse()
@@ -207,16 +254,23 @@ try:
                     arrivals[event] = float(at) * 1000
         if len(arrivals) == n:
             break
-    db = sqlite3.connect(os.path.join(data_dir, "aethenox.db"))
-    created = dict(db.execute("SELECT id, created_at FROM events WHERE id LIKE 'lat-%'"))
+    if args.database_url:
+        rows = psql("SELECT id, created_at FROM events WHERE id LIKE 'lat-%'", PG_DB).split()
+        created = {r.split("|")[0]: int(r.split("|")[1]) for r in rows}
+    else:
+        db = sqlite3.connect(os.path.join(data_dir, "aethenox.db"))
+        created = dict(db.execute("SELECT id, created_at FROM events WHERE id LIKE 'lat-%'"))
     lat = sorted(arrivals[e] - created[e] for e in arrivals)
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
     print(f"latency: {n} events at {n / elapsed:.0f}/s ({late} sent late by the client); {len(lat)} arrived")
     print(f"  acceptance to arrival: p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max {lat[-1]:.1f} ms")
 
     # 3. Memory.
-    hwm = next(l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmHWM")).split()[1]
-    print(f"peak RSS: {int(hwm) / 1024:.1f} MiB")
+    for n, server in enumerate(servers):
+        hwm = next(l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmHWM")).split()[1]
+        print(f"peak RSS (instance {n}): {int(hwm) / 1024:.1f} MiB")
 finally:
     stop_all()
     shutil.rmtree(work, ignore_errors=True)
+    if args.database_url:
+        psql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")

@@ -589,7 +589,10 @@ async fn metrics_count_what_happened() {
         .find_map(|l| l.strip_prefix("aethenox_db_statements_total "))
         .and_then(|n| n.parse().ok())
         .expect("statements are counted");
-    assert!(statements > 10, "{statements} statements for two deliveries and a setup");
+    assert!(
+        statements > 10,
+        "{statements} statements for two deliveries and a setup"
+    );
 }
 
 #[actix_rt::test]

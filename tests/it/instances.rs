@@ -365,4 +365,17 @@ async fn instances_started_together_on_an_empty_database_migrate_it_once() {
     }
     let applied = query_i64(&db, "SELECT count(*) AS n FROM __diesel_schema_migrations");
     assert_eq!(applied, 1, "each migration applied once");
+
+    // A fourth instance with another master key refuses to start, before sealing anything.
+    let dir = tempfile::tempdir().unwrap();
+    let other = std::process::Command::new(env!("CARGO_BIN_EXE_aethenox-webhooks"))
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("AETHENOX_DATABASE_URL", &db.url)
+        .env("AETHENOX_SECRET_KEY", crypto::new_key_text())
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(said.contains("give every instance the same key"), "{said}");
 }

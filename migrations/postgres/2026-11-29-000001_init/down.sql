@@ -1,3 +1,4 @@
+DROP TABLE settings;
 DROP TABLE sign_in_attempts;
 DROP TABLE audit_log;
 DROP TABLE inbox_requests;

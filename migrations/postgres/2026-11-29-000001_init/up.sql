@@ -171,3 +171,11 @@ CREATE TABLE sign_in_attempts (
     last_at BIGINT NOT NULL
 );
 CREATE INDEX sign_in_attempts_last ON sign_in_attempts (last_at);
+
+-- Facts every instance checks at start: "key_check" is a value sealed with the master key the
+-- database was first served with, so an instance started with a different key refuses to run
+-- instead of sealing secrets the others cannot open.
+CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
