@@ -87,7 +87,15 @@ pub struct Manager {
 impl Manager {
     fn connect(&self) -> ConnectionResult<DbConn> {
         match &self.location {
-            Location::Postgres(url) => PgConnection::establish(url).map(DbConn::Pg),
+            Location::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // Plans made for the values at hand: a prepared statement's generic plan,
+                // chosen while the tables were small, stays with the connection as they grow
+                // (a claim's `id = ANY($1)` join went from 0.5 ms to 35 ms that way).
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Pg(conn))
+            }
             Location::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(
@@ -114,12 +122,13 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        // A connection left inside a transaction (a panic mid-way) is not handed out again.
+        // A connection left inside a transaction (a panic mid-way), or one whose server went
+        // away, is not handed out again.
         !matches!(
             on_backend!(conn, c => AnsiTransactionManager::transaction_manager_status_mut(c)
                 .transaction_depth()),
             Ok(None)
-        )
+        ) || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -150,6 +159,9 @@ pub fn open(location: &Location) -> anyhow::Result<DbPool> {
     Pool::builder()
         .max_size(POOL_SIZE)
         .connection_timeout(Duration::from_secs(10))
+        // No `SELECT 1` before every use (a round trip each on PostgreSQL): a broken
+        // connection is found when it is returned, and its error reaches the caller once.
+        .test_on_check_out(false)
         .build(manager)
         .context("opening the database pool")
 }

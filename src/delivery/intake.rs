@@ -87,58 +87,63 @@ impl Intake {
     }
 }
 
+/// Stores a batch in a few statements whatever its size (one lookup of known ids, one insert
+/// of events, one of deliveries): on PostgreSQL each statement is a round trip.
 fn store_batch(
     conn: &mut crate::db::DbConn,
     batch: &[Queued],
 ) -> diesel::QueryResult<Vec<Accepted>> {
-    let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut answers = Vec::with_capacity(batch.len());
     let now = time::now_ms();
+    let ids: Vec<&str> = batch.iter().map(|q| q.publish.id.as_str()).collect();
+    // Known ids answer with their first acceptance; so does an id repeated within the batch.
+    let mut known: HashMap<String, i32> = store::events::delivery_counts(conn, &ids)?;
+    let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
     for p in batch.iter().map(|q| &q.publish) {
-        if let Some((_, count)) = store::events::find(conn, &p.id)? {
-            answers.push(Accepted {
-                id: p.id.clone(),
-                deliveries: count,
-                created: false,
-            });
-            continue;
-        }
-        if !subscribers.contains_key(p.event_type.as_str()) {
+        if !known.contains_key(&p.id) && !subscribers.contains_key(p.event_type.as_str()) {
             subscribers.insert(
                 &p.event_type,
                 store::webhooks::subscribed(conn, &p.event_type)?,
             );
         }
+    }
+    let mut events: Vec<NewEvent> = Vec::new();
+    let mut rows: Vec<NewDelivery> = Vec::new();
+    let mut answers = Vec::with_capacity(batch.len());
+    for p in batch.iter().map(|q| &q.publish) {
+        if let Some(count) = known.get(&p.id) {
+            answers.push(Accepted {
+                id: p.id.clone(),
+                deliveries: *count,
+                created: false,
+            });
+            continue;
+        }
         let webhooks = &subscribers[p.event_type.as_str()];
-        let rows: Vec<NewDelivery> = webhooks
-            .iter()
-            .map(|w| NewDelivery {
-                id: ids::new_id("dlv"),
-                event_id: &p.id,
-                webhook_id: w,
-                event_type: &p.event_type,
-                is_test: false,
-            })
-            .collect();
-        let count = rows.len() as i32;
-        store::events::insert(
-            conn,
-            &NewEvent {
-                id: &p.id,
-                event_type: &p.event_type,
-                body: &p.payload,
-                delivery_count: count,
-                created_at: p.created_at,
-            },
-        )?;
-        store::deliveries::insert_many(conn, &rows, now)?;
+        rows.extend(webhooks.iter().map(|w| NewDelivery {
+            id: ids::new_id("dlv"),
+            event_id: &p.id,
+            webhook_id: w,
+            event_type: &p.event_type,
+            is_test: false,
+        }));
+        let count = webhooks.len() as i32;
+        events.push(NewEvent {
+            id: &p.id,
+            event_type: &p.event_type,
+            body: &p.payload,
+            delivery_count: count,
+            created_at: p.created_at,
+        });
+        known.insert(p.id.clone(), count);
         answers.push(Accepted {
             id: p.id.clone(),
             deliveries: count,
             created: true,
         });
     }
-    if answers.iter().any(|a| a.created && a.deliveries > 0) {
+    store::events::insert_many(conn, &events)?;
+    store::deliveries::insert_many(conn, &rows, now)?;
+    if !rows.is_empty() {
         store::claims::wake_others(conn)?;
     }
     Ok(answers)

@@ -6,6 +6,7 @@ use crate::domain::{events, ids, time};
 use crate::error::AppError;
 use crate::limits::ManualTurn;
 use crate::state::AppState;
+use crate::store::claims;
 use crate::store::deliveries::{self as store, After, NewDelivery};
 use crate::store::events::NewEvent;
 use std::cell::RefCell;
@@ -69,8 +70,8 @@ async fn attempt(
     let lease = lease_until(state);
     let state_secrets = state.secrets.clone();
     let (job, secrets, leased) = crate::db::run(&state.pool, move |conn| {
-        let job = store::load_claimed(conn, &id)?;
-        let leased = already_leased || store::lease_one(conn, &id, lease, time::now_ms())?;
+        let job = claims::load_claimed(conn, &id)?;
+        let leased = already_leased || claims::lease_one(conn, &id, lease, time::now_ms())?;
         let secrets = crate::store::webhooks::valid_secrets(conn, &job.webhook_id, time::now_ms())?;
         let secrets = state_secrets
             .open_all(&secrets)
@@ -191,7 +192,7 @@ pub async fn send_test(
                 now,
             )?;
             // Held by this request, not the actor, until the attempt is recorded.
-            store::lease_one(conn, &created, lease, now)
+            claims::lease_one(conn, &created, lease, now)
         })
         .map_err(AppError::from)
     })

@@ -9,11 +9,13 @@
 
 pub mod intake;
 pub mod manual;
+mod recorder;
 pub mod send;
 
 use crate::domain::{ids, retry, time};
 use crate::state::AppState;
-use crate::store::deliveries::{self as store, After, Claimed, NewAttempt, Outcome};
+use crate::store::claims::{self, Claimed};
+use crate::store::deliveries::{After, NewAttempt, Outcome};
 use actix_web::web::Data;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -31,8 +33,8 @@ pub fn lease_ms(config: &crate::config::Config) -> i64 {
 
 /// Most deliveries claimed in one transaction.
 const CLAIM_BATCH: usize = 512;
-/// Most outcomes written in one transaction.
-const RECORD_BATCH: usize = 1024;
+/// On PostgreSQL, the least time between two claims of one instance.
+const CLAIM_COALESCE: Duration = Duration::from_millis(2);
 /// The actor looks at the queue at least this often, even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
@@ -81,7 +83,7 @@ impl DeliveryWorker {
                 let wakeup = wakeup.clone();
                 Some(crate::db::listen::Listener::start(
                     url,
-                    crate::store::claims::WAKE_CHANNEL,
+                    claims::WAKE_CHANNEL,
                     move || wakeup.notify_one(),
                 )?)
             }
@@ -249,53 +251,6 @@ fn log_attempt(job: &Claimed, sent: &send::Sent, after: After) {
 }
 
 /// Writes outcomes as they come, many per transaction when many are waiting.
-async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome>) {
-    let config = &state.config;
-    let disable_after_ms = config.disable_after.as_millis() as i64;
-    let disable_text = send::human_long(config.disable_after);
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < RECORD_BATCH {
-            match rx.try_recv() {
-                Ok(o) => batch.push(o),
-                Err(_) => break,
-            }
-        }
-        let batch = Arc::new(batch);
-        loop {
-            let outcomes = batch.clone();
-            let text = disable_text.clone();
-            let write_lock = state.write_lock.clone();
-            let written = db(&state, move |conn| {
-                crate::db::immediate(conn, &write_lock, |conn| {
-                    store::record(conn, &outcomes, time::now_ms(), disable_after_ms, &text)
-                })
-            })
-            .await;
-            match written {
-                Ok(disabled) => {
-                    for (webhook_id, reason) in disabled {
-                        state
-                            .metrics
-                            .webhooks_auto_disabled
-                            .fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(webhook_id = %webhook_id, reason = %reason, "webhook disabled");
-                        record_disabled(&state, webhook_id, reason).await;
-                    }
-                    break;
-                }
-                Err(e) => {
-                    // Nothing is lost while this retries: the deliveries stay leased until written.
-                    tracing::error!(error = %e, "recording delivery outcomes failed; retrying");
-                    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
-        // New retry times may be sooner than what the dispatcher sleeps for.
-        state.wakeup.notify_one();
-    }
-}
-
 async fn run(
     state: Data<AppState>,
     stop: Arc<AtomicBool>,
@@ -310,7 +265,7 @@ async fn run(
     let leftovers = if state.location.is_postgres() {
         Ok(0)
     } else {
-        db(&state, |conn| store::release_leases(conn, time::now_ms())).await
+        db(&state, |conn| claims::release_leases(conn, time::now_ms())).await
     };
     match leftovers {
         Ok(0) => {}
@@ -320,11 +275,24 @@ async fn run(
         ),
         Err(e) => tracing::error!(error = %e, "could not requeue interrupted deliveries"),
     }
-    let recorder = actix_web::rt::spawn(recorder(state.clone(), outcomes));
+    let recorder = actix_web::rt::spawn(recorder::recorder(state.clone(), outcomes));
     let lease_ms = lease_ms(&config);
     let mut next_sender = 0usize;
+    // On PostgreSQL a claim costs a few round trips whatever its size: when attempts finish
+    // one by one, waiting a moment lets one claim take the slots of several.
+    let coalesce = if state.location.is_postgres() {
+        CLAIM_COALESCE
+    } else {
+        Duration::ZERO
+    };
+    let mut last_claim = Instant::now() - coalesce;
 
     while !stop.load(Ordering::SeqCst) {
+        let since = last_claim.elapsed();
+        if since < coalesce {
+            actix_web::rt::time::sleep(coalesce - since).await;
+        }
+        last_claim = Instant::now();
         let (free, busy) = {
             let f = lock(&in_flight);
             (
@@ -341,7 +309,7 @@ async fn run(
             let claimed = db(&state, move |conn| {
                 crate::db::immediate(conn, &write_lock, |conn| {
                     let jobs =
-                        store::claim_due(conn, now, want, &busy, per_endpoint, now + lease_ms)?;
+                        claims::claim_due(conn, now, want, &busy, per_endpoint, now + lease_ms)?;
                     let ids: Vec<&str> = jobs.iter().map(|j| j.webhook_id.as_str()).collect();
                     let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
                     Ok((jobs, secrets))
@@ -383,7 +351,7 @@ async fn run(
         // Everything claimable now is claimed: sleep until woken (a publish, a finished
         // attempt, a recorded retry) or until the next scheduled retry falls due.
         let now = time::now_ms();
-        let next = db(&state, move |conn| store::next_due_after(conn, now))
+        let next = db(&state, move |conn| claims::next_due_after(conn, now))
             .await
             .ok()
             .flatten();
@@ -419,7 +387,7 @@ async fn run(
     }
     if !unfinished.is_empty() {
         let n = unfinished.len();
-        let _ = db(&state, move |conn| store::release(conn, &unfinished)).await;
+        let _ = db(&state, move |conn| claims::release(conn, &unfinished)).await;
         tracing::warn!(
             deliveries = n,
             "attempts still in flight at shutdown were left pending"
@@ -469,27 +437,5 @@ async fn sender(
             m.in_flight.fetch_sub(1, Ordering::Relaxed);
             state.wakeup.notify_one();
         });
-    }
-}
-
-/// The audit entry for a webhook this actor disabled; a failure to write it is logged.
-async fn record_disabled(state: &AppState, webhook_id: String, reason: String) {
-    let written = crate::db::run(&state.pool, move |conn| {
-        crate::store::audit::record(
-            conn,
-            &crate::store::audit::NewEntry {
-                at: time::now_ms(),
-                actor: "delivery actor",
-                action: "webhook_disabled",
-                target: Some(&webhook_id),
-                detail: Some(&reason),
-                client_ip: None,
-            },
-        )
-        .map_err(crate::error::AppError::from)
-    })
-    .await;
-    if let Err(e) = written {
-        tracing::error!(error = %e, "writing the audit log failed");
     }
 }

@@ -1,7 +1,7 @@
 //! One attempt: sign, send to a checked address, read a bounded response, classify errors.
 
 use crate::domain::{signing, url_policy};
-use crate::store::deliveries::Claimed;
+use crate::store::claims::Claimed;
 use actix_tls::connect::{Resolve, Resolver};
 use awc::error::{ConnectError, SendRequestError};
 use futures_core::Stream;

@@ -36,7 +36,7 @@ impl SignInThrottle {
             conn.transaction(|conn| {
                 let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
                 let now = time::now_ms();
-                let wait = store::lock(conn, &names)?
+                let wait = store::lock(conn, &names, now)?
                     .iter()
                     .filter_map(|row| {
                         let free = keys.iter().find(|(k, _)| *k == row.key)?.1;

@@ -2,9 +2,9 @@
 //! transaction, and their outcome recorded afterwards, many at a time.
 
 use crate::db::DbConn;
-use crate::db::schema::{attempts, deliveries, events, webhooks};
+use crate::db::schema::{attempts, deliveries, webhooks};
 use diesel::prelude::*;
-use std::collections::HashMap;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 
 pub const PENDING: &str = "pending";
 /// Shown (and filtered on) for a pending delivery under a live lease; never stored by this
@@ -45,184 +45,6 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
         crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
     Ok(())
-}
-
-/// A delivery claimed for an attempt, with everything needed to send it
-/// (fields in the order `claim_due` selects them).
-#[derive(Debug, Clone, Queryable)]
-pub struct Claimed {
-    pub id: String,
-    pub event_id: String,
-    pub webhook_id: String,
-    pub event_type: String,
-    pub attempt_count: i32,
-    pub manual_attempts: i32,
-    pub is_test: bool,
-    pub url: String,
-    pub body: Vec<u8>,
-}
-
-/// Claims up to `limit` due deliveries (oldest due first) by leasing them until `lease_until`.
-/// Deliveries of disabled webhooks wait, except test deliveries. No webhook gets more than
-/// `per_webhook` in flight: `in_flight` says how many each already has.
-pub fn claim_due(
-    conn: &mut DbConn,
-    now: i64,
-    limit: usize,
-    in_flight: &HashMap<String, usize>,
-    per_webhook: usize,
-    lease_until: i64,
-) -> QueryResult<Vec<Claimed>> {
-    let full: Vec<String> = in_flight
-        .iter()
-        .filter(|(_, n)| **n >= per_webhook)
-        .map(|(id, _)| id.clone())
-        .collect();
-    // Room to skip over a busy webhook's backlog within one claim.
-    let room = (limit * 4).min(4096) as i64;
-    let candidates: Vec<(String, String)> = match conn {
-        DbConn::Pg(c) => super::claims::pg_candidates(c, now, room, &full)?,
-        DbConn::Sqlite(_) => {
-            let mut query = deliveries::table
-                .inner_join(webhooks::table)
-                .filter(deliveries::status.eq(PENDING))
-                .filter(deliveries::next_attempt_at.le(now))
-                .filter(
-                    deliveries::lease_until
-                        .is_null()
-                        .or(deliveries::lease_until.lt(now)),
-                )
-                .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
-                .order(deliveries::next_attempt_at.asc())
-                .limit(room)
-                .select((deliveries::id, deliveries::webhook_id))
-                .into_boxed();
-            if !full.is_empty() {
-                query = query.filter(deliveries::webhook_id.ne_all(full));
-            }
-            query.load(conn)?
-        }
-    };
-    let mut taken: HashMap<&str, usize> = HashMap::new();
-    let mut ids: Vec<&str> = Vec::with_capacity(limit);
-    for (id, webhook) in &candidates {
-        let n = taken
-            .entry(webhook)
-            .or_insert_with(|| in_flight.get(webhook).copied().unwrap_or(0));
-        if *n < per_webhook {
-            *n += 1;
-            ids.push(id);
-            if ids.len() == limit {
-                break;
-            }
-        }
-    }
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // A lease on a pending row is what "sending" is: the status itself is written once, when
-    // the outcome is known, which halves the index updates of every delivery.
-    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-        .set(deliveries::lease_until.eq(Some(lease_until)))
-        .execute(conn)?;
-    deliveries::table
-        .inner_join(webhooks::table)
-        .inner_join(events::table)
-        .filter(deliveries::id.eq_any(&ids))
-        .select(CLAIMED_COLUMNS)
-        .load(conn)
-}
-
-/// The columns of `Claimed`, in its order.
-const CLAIMED_COLUMNS: (
-    deliveries::id,
-    deliveries::event_id,
-    deliveries::webhook_id,
-    deliveries::event_type,
-    deliveries::attempt_count,
-    deliveries::manual_attempts,
-    deliveries::is_test,
-    webhooks::url,
-    events::body,
-) = (
-    deliveries::id,
-    deliveries::event_id,
-    deliveries::webhook_id,
-    deliveries::event_type,
-    deliveries::attempt_count,
-    deliveries::manual_attempts,
-    deliveries::is_test,
-    webhooks::url,
-    events::body,
-);
-
-/// One delivery with what sending it needs, without claiming it (for attempts made by hand).
-pub fn load_claimed(conn: &mut DbConn, id: &str) -> QueryResult<Claimed> {
-    deliveries::table
-        .inner_join(webhooks::table)
-        .inner_join(events::table)
-        .filter(deliveries::id.eq(id))
-        .select(CLAIMED_COLUMNS)
-        .first(conn)
-}
-
-/// Leases one delivery for an attempt made by hand (the actor leaves leased rows alone);
-/// false when an attempt of it is under way already.
-pub fn lease_one(conn: &mut DbConn, id: &str, lease_until: i64, now: i64) -> QueryResult<bool> {
-    let n = diesel::update(
-        deliveries::table
-            .find(id)
-            .filter(deliveries::status.ne(SENDING))
-            .filter(
-                deliveries::lease_until
-                    .is_null()
-                    .or(deliveries::lease_until.lt(now)),
-            ),
-    )
-    .set(deliveries::lease_until.eq(Some(lease_until)))
-    .execute(conn)?;
-    Ok(n == 1)
-}
-
-/// Puts every leased delivery back in the queue, at start-up (nothing can be in flight yet).
-pub fn release_leases(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
-    let legacy = diesel::update(deliveries::table.filter(deliveries::status.eq(SENDING)))
-        .set((
-            deliveries::status.eq(PENDING),
-            deliveries::lease_until.eq(None::<i64>),
-            deliveries::next_attempt_at.eq(Some(now)),
-        ))
-        .execute(conn)?;
-    let leased = diesel::update(
-        deliveries::table
-            .filter(deliveries::status.eq(PENDING))
-            .filter(deliveries::lease_until.is_not_null()),
-    )
-    .set(deliveries::lease_until.eq(None::<i64>))
-    .execute(conn)?;
-    Ok(legacy + leased)
-}
-
-/// Releases specific leased deliveries unattempted (shutdown).
-pub fn release(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
-    diesel::update(
-        deliveries::table
-            .filter(deliveries::id.eq_any(ids))
-            .filter(deliveries::status.eq(PENDING)),
-    )
-    .set(deliveries::lease_until.eq(None::<i64>))
-    .execute(conn)
-}
-
-/// When the next pending delivery (of an enabled webhook, or a test) falls due after `after`.
-pub fn next_due_after(conn: &mut DbConn, after: i64) -> QueryResult<Option<i64>> {
-    deliveries::table
-        .inner_join(webhooks::table)
-        .filter(deliveries::status.eq(PENDING))
-        .filter(deliveries::next_attempt_at.gt(after))
-        .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
-        .select(diesel::dsl::min(deliveries::next_attempt_at))
-        .first(conn)
 }
 
 /// (due now, scheduled later) pending deliveries, for /metrics.
@@ -369,7 +191,22 @@ pub fn record(
             .values(chunk.iter().map(|a| (*a).clone()).collect::<Vec<_>>());
         crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
-    for o in outcomes {
+    let once = {
+        let mut ids: Vec<&str> = outcomes
+            .iter()
+            .map(|o| o.attempt.delivery_id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.windows(2).all(|w| w[0] != w[1])
+    };
+    let row_by_row = match conn {
+        DbConn::Pg(c) if once => {
+            pg_update_outcomes(c, outcomes, now)?;
+            &[][..]
+        }
+        _ => outcomes,
+    };
+    for o in row_by_row {
         let manual = i32::from(o.attempt.trigger != "automatic");
         let class = o.attempt.status_code.map_or(0, |c| c / 100);
         let error = o.attempt.error.as_deref();
@@ -470,4 +307,67 @@ pub fn requeue(conn: &mut DbConn, ids: &[String], now: i64) -> QueryResult<usize
         .execute(conn)?;
     }
     Ok(n)
+}
+
+/// PostgreSQL: the per-row updates of `record` as one statement (each statement is a round
+/// trip to the server; SQLite, in-process, runs them row by row).
+/// Writes each outcome onto its delivery: the attempt counted, the lease released, the last
+/// response noted, and the new status and next attempt (kept as they are for `Unchanged`).
+/// Each delivery must appear once in `outcomes`.
+fn pg_update_outcomes(
+    conn: &mut PgConnection,
+    outcomes: &[Outcome],
+    now: i64,
+) -> QueryResult<usize> {
+    let mut ids = Vec::with_capacity(outcomes.len());
+    let mut manual = Vec::with_capacity(outcomes.len());
+    let mut codes: Vec<Option<i32>> = Vec::with_capacity(outcomes.len());
+    let mut classes = Vec::with_capacity(outcomes.len());
+    let mut durations = Vec::with_capacity(outcomes.len());
+    let mut errors: Vec<Option<String>> = Vec::with_capacity(outcomes.len());
+    let mut statuses: Vec<Option<&str>> = Vec::with_capacity(outcomes.len());
+    let mut next: Vec<Option<i64>> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        let a = &o.attempt;
+        ids.push(a.delivery_id.as_str());
+        manual.push(i32::from(a.trigger != "automatic"));
+        codes.push(a.status_code);
+        classes.push(a.status_code.map_or(0, |c| c / 100));
+        durations.push(a.duration_ms);
+        errors.push(a.error.clone());
+        let (status, at) = match o.after {
+            After::Succeeded => (Some(SUCCEEDED), None),
+            After::RetryAt(at) => (Some(PENDING), Some(at)),
+            After::Failed => (Some(FAILED), None),
+            After::Unchanged => (None, None),
+        };
+        statuses.push(status);
+        next.push(at);
+    }
+    diesel::sql_query(
+        "UPDATE deliveries AS d SET \
+           attempt_count = d.attempt_count + 1, \
+           manual_attempts = d.manual_attempts + v.manual, \
+           lease_until = NULL, \
+           last_status_code = v.code, \
+           last_status_class = v.class, \
+           last_duration_ms = v.duration, \
+           last_error = v.error, \
+           updated_at = $9, \
+           status = COALESCE(v.status, d.status), \
+           next_attempt_at = CASE WHEN v.status IS NULL THEN d.next_attempt_at ELSE v.next END \
+         FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) \
+           AS v(id, manual, code, class, duration, error, status, next) \
+         WHERE d.id = v.id",
+    )
+    .bind::<Array<Text>, _>(&ids)
+    .bind::<Array<Integer>, _>(&manual)
+    .bind::<Array<Nullable<Integer>>, _>(&codes)
+    .bind::<Array<Integer>, _>(&classes)
+    .bind::<Array<Integer>, _>(&durations)
+    .bind::<Array<Nullable<Text>>, _>(&errors)
+    .bind::<Array<Nullable<Text>>, _>(&statuses)
+    .bind::<Array<Nullable<BigInt>>, _>(&next)
+    .bind::<BigInt, _>(now)
+    .execute(conn)
 }

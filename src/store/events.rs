@@ -10,6 +10,44 @@ pub struct NewEvent<'a> {
     pub created_at: i64,
 }
 
+/// Stores many events in as few statements as the backends allow.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> {
+    let values: Vec<_> = rows
+        .iter()
+        .map(|e| {
+            (
+                events::id.eq(e.id),
+                events::event_type.eq(e.event_type),
+                events::body.eq(e.body),
+                events::delivery_count.eq(e.delivery_count),
+                events::created_at.eq(e.created_at),
+            )
+        })
+        .collect();
+    // 5 parameters a row, below both backends' limits per statement.
+    for chunk in values.chunks(2000) {
+        let insert = diesel::insert_into(events::table).values(chunk);
+        crate::db::on_backend!(conn, c => insert.execute(c))?;
+    }
+    Ok(())
+}
+
+/// The delivery counts events with these ids were first accepted with, for those that exist.
+pub fn delivery_counts(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> QueryResult<std::collections::HashMap<String, i32>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(900) {
+        let rows: Vec<(String, i32)> = events::table
+            .filter(events::id.eq_any(chunk))
+            .select((events::id, events::delivery_count))
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 pub fn insert(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<()> {
     diesel::insert_into(events::table)
         .values((

@@ -16,13 +16,25 @@ pub struct Counted {
     pub last_at: i64,
 }
 
-/// The counts of `keys`, their rows locked until the transaction ends (two instances checking
-/// the same account take turns).
-pub fn lock(conn: &mut PgConnection, keys: &[String]) -> QueryResult<Vec<Counted>> {
+/// The counts of `keys`, their rows locked until the transaction ends, so that attempts for
+/// the same account or address on any instance take turns. A key seen for the first time gets
+/// a row first (with no attempts), so there is always a row to lock; rows are taken in key
+/// order, so two attempts sharing keys cannot deadlock.
+pub fn lock(conn: &mut PgConnection, keys: &[String], now: i64) -> QueryResult<Vec<Counted>> {
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
     diesel::sql_query(
-        "SELECT key, attempts, last_at FROM sign_in_attempts WHERE key = ANY($1) FOR UPDATE",
+        "INSERT INTO sign_in_attempts (key, attempts, last_at) \
+         SELECT k, 0, $2 FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT (key) DO NOTHING",
     )
-    .bind::<Array<Text>, _>(keys)
+    .bind::<Array<Text>, _>(&keys)
+    .bind::<BigInt, _>(now)
+    .execute(conn)?;
+    diesel::sql_query(
+        "SELECT key, attempts, last_at FROM sign_in_attempts WHERE key = ANY($1) \
+         ORDER BY key FOR UPDATE",
+    )
+    .bind::<Array<Text>, _>(&keys)
     .load(conn)
 }
 

@@ -1,0 +1,86 @@
+//! The recorder: writes finished attempts' outcomes, many per transaction, and the audit
+//! entry of each webhook a batch disabled.
+
+use crate::delivery::send;
+use crate::domain::time;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::deliveries::{self as store, Outcome};
+use actix_web::web::Data;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Most outcomes written in one transaction.
+const RECORD_BATCH: usize = 1024;
+
+pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome>) {
+    let config = &state.config;
+    let disable_after_ms = config.disable_after.as_millis() as i64;
+    let disable_text = send::human_long(config.disable_after);
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match rx.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        let batch = Arc::new(batch);
+        loop {
+            let outcomes = batch.clone();
+            let text = disable_text.clone();
+            let write_lock = state.write_lock.clone();
+            let written = crate::db::run(&state.pool, move |conn| {
+                crate::db::immediate(conn, &write_lock, |conn| {
+                    store::record(conn, &outcomes, time::now_ms(), disable_after_ms, &text)
+                })
+                .map_err(AppError::from)
+            })
+            .await;
+            match written {
+                Ok(disabled) => {
+                    for (webhook_id, reason) in disabled {
+                        state
+                            .metrics
+                            .webhooks_auto_disabled
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(webhook_id = %webhook_id, reason = %reason, "webhook disabled");
+                        record_disabled(&state, webhook_id, reason).await;
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // Nothing is lost while this retries: the deliveries stay leased until written.
+                    tracing::error!(error = %e, "recording delivery outcomes failed; retrying");
+                    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        // New retry times may be sooner than what the dispatcher sleeps for.
+        state.wakeup.notify_one();
+    }
+}
+
+/// The audit entry for a webhook this actor disabled; a failure to write it is logged.
+async fn record_disabled(state: &AppState, webhook_id: String, reason: String) {
+    let written = crate::db::run(&state.pool, move |conn| {
+        crate::store::audit::record(
+            conn,
+            &crate::store::audit::NewEntry {
+                at: time::now_ms(),
+                actor: "delivery actor",
+                action: "webhook_disabled",
+                target: Some(&webhook_id),
+                detail: Some(&reason),
+                client_ip: None,
+            },
+        )
+        .map_err(AppError::from)
+    })
+    .await;
+    if let Err(e) = written {
+        tracing::error!(error = %e, "writing the audit log failed");
+    }
+}
