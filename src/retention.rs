@@ -41,8 +41,11 @@ impl Pruner {
                 let mut next = Instant::now() + every.min(Duration::from_secs(5));
                 while !flag.load(Ordering::Relaxed) {
                     if Instant::now() >= next {
-                        match prune(&state, &flag) {
-                            Ok(report) => {
+                        match pass(&state, &flag) {
+                            Ok(None) => {
+                                tracing::debug!("another instance is pruning the database")
+                            }
+                            Ok(Some(report)) => {
                                 if report.deliveries + report.events + report.audit > 0 {
                                     tracing::info!(
                                         deliveries = report.deliveries,
@@ -85,6 +88,24 @@ impl Drop for Pruner {
     fn drop(&mut self) {
         self.halt();
     }
+}
+
+/// A pass of this instance, or None when another instance sharing PostgreSQL is running one
+/// (they would only contend for the same rows).
+fn pass(state: &AppState, stop: &AtomicBool) -> anyhow::Result<Option<PruneReport>> {
+    if !state.location.is_postgres() {
+        return prune(state, stop).map(Some);
+    }
+    let mut guard = state.pool.get()?;
+    let crate::db::DbConn::Pg(lock) = &mut *guard else {
+        anyhow::bail!("a PostgreSQL location gave another kind of connection");
+    };
+    if !store::try_lock_pass(lock)? {
+        return Ok(None);
+    }
+    let report = prune(state, stop);
+    store::unlock_pass(lock)?;
+    report.map(Some)
 }
 
 /// One pass: everything past its retention, a batch at a time, then the space given back.

@@ -122,3 +122,26 @@ pub fn waiting_and_retrying(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
         .get_result(conn)?;
     Ok((waiting, retrying))
 }
+
+/// The advisory lock that makes one instance at a time prune a shared PostgreSQL database.
+const PASS_LOCK: i64 = 0x4145_5448_5052; // "AETHPR"
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    taken: bool,
+}
+
+/// Takes the pruning lock for this session if no other instance holds it.
+pub fn try_lock_pass(conn: &mut diesel::PgConnection) -> QueryResult<bool> {
+    diesel::sql_query(format!("SELECT pg_try_advisory_lock({PASS_LOCK}) AS taken"))
+        .get_result::<Taken>(conn)
+        .map(|t| t.taken)
+}
+
+/// Gives the pruning lock back.
+pub fn unlock_pass(conn: &mut diesel::PgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({PASS_LOCK}) AS taken"))
+        .get_result::<Taken>(conn)
+        .map(|_| ())
+}
