@@ -267,11 +267,13 @@ impl Metrics {
             "aethenox_attempts_in_flight {}",
             self.in_flight.load(Relaxed)
         );
-        let _ = writeln!(
-            out,
-            "# HELP aethenox_db_statements_total Statements this process ran on its database.\n# TYPE aethenox_db_statements_total counter\naethenox_db_statements_total {}",
-            crate::db::STATEMENTS.load(Relaxed)
-        );
+        let statements = crate::db::STATEMENTS.load(Relaxed);
+        if statements > 0 {
+            let _ = writeln!(
+                out,
+                "# HELP aethenox_db_statements_total Statements this process ran on PostgreSQL.\n# TYPE aethenox_db_statements_total counter\naethenox_db_statements_total {statements}",
+            );
+        }
         out
     }
 }

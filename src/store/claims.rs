@@ -123,7 +123,7 @@ pub fn claim_due(
         let found = pg_candidates(c, now, room, per_webhook as i64, &full)?;
         return lease_candidates(conn, found, now, limit, in_flight, per_webhook, lease_until);
     }
-    let mut query = deliveries::table
+    let query = deliveries::table
         .inner_join(webhooks::table)
         .filter(deliveries::status.eq(PENDING))
         .filter(deliveries::next_attempt_at.le(now))
@@ -135,12 +135,16 @@ pub fn claim_due(
         .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
         .order(deliveries::next_attempt_at.asc())
         .limit(room)
-        .select((deliveries::id, deliveries::webhook_id))
-        .into_boxed();
-    if !full.is_empty() {
-        query = query.filter(deliveries::webhook_id.ne_all(full));
-    }
-    let candidates: Vec<(String, String)> = query.load(conn)?;
+        .select((deliveries::id, deliveries::webhook_id));
+    // The hot path runs on the backend's own connection (its statement cache; the combined
+    // connection writes the SQL anew for every statement).
+    let candidates: Vec<(String, String)> = crate::db::on_backend!(&mut *conn, c => {
+        if full.is_empty() {
+            query.load(c)?
+        } else {
+            query.filter(deliveries::webhook_id.ne_all(&full)).load(c)?
+        }
+    });
     lease_candidates(
         conn,
         candidates,
@@ -189,15 +193,17 @@ fn lease_candidates(
     }
     // A lease on a pending row is what "sending" is: the status itself is written once, when
     // the outcome is known, which halves the index updates of every delivery.
-    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-        .set(deliveries::lease_until.eq(Some(lease_until)))
-        .execute(conn)?;
-    deliveries::table
+    let lease = diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+        .set(deliveries::lease_until.eq(Some(lease_until)));
+    let claimed = deliveries::table
         .inner_join(webhooks::table)
         .inner_join(events::table)
         .filter(deliveries::id.eq_any(&ids))
-        .select(CLAIMED_COLUMNS)
-        .load(conn)
+        .select(CLAIMED_COLUMNS);
+    crate::db::on_backend!(conn, c => {
+        lease.execute(c)?;
+        claimed.load(c)
+    })
 }
 
 /// The columns of `Claimed`, in its order.
@@ -283,11 +289,11 @@ pub fn release(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
 
 /// When the next pending delivery (of an enabled webhook, or a test) falls due after `after`.
 pub fn next_due_after(conn: &mut DbConn, after: i64) -> QueryResult<Option<i64>> {
-    deliveries::table
+    let query = deliveries::table
         .inner_join(webhooks::table)
         .filter(deliveries::status.eq(PENDING))
         .filter(deliveries::next_attempt_at.gt(after))
         .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
-        .select(diesel::dsl::min(deliveries::next_attempt_at))
-        .first(conn)
+        .select(diesel::dsl::min(deliveries::next_attempt_at));
+    crate::db::on_backend!(conn, c => query.first(c))
 }

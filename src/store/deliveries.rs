@@ -206,86 +206,92 @@ pub fn record(
         }
         _ => outcomes,
     };
-    for o in row_by_row {
-        let manual = i32::from(o.attempt.trigger != "automatic");
-        let class = o.attempt.status_code.map_or(0, |c| c / 100);
-        let error = o.attempt.error.as_deref();
-        let target = deliveries::table.find(&o.attempt.delivery_id);
-        let common = (
-            deliveries::attempt_count.eq(deliveries::attempt_count + 1),
-            deliveries::manual_attempts.eq(deliveries::manual_attempts + manual),
-            deliveries::lease_until.eq(None::<i64>),
-            deliveries::last_status_code.eq(o.attempt.status_code),
-            deliveries::last_status_class.eq(Some(class)),
-            deliveries::last_duration_ms.eq(Some(o.attempt.duration_ms)),
-            deliveries::last_error.eq(error),
-            deliveries::updated_at.eq(now),
-        );
-        let (status, next) = match o.after {
-            After::Succeeded => (SUCCEEDED, None),
-            After::RetryAt(at) => (PENDING, Some(at)),
-            After::Failed => (FAILED, None),
-            After::Unchanged => {
-                diesel::update(target).set(common).execute(conn)?;
-                continue;
-            }
-        };
-        diesel::update(target)
-            .set((
-                common,
-                deliveries::status.eq(status),
-                deliveries::next_attempt_at.eq(next),
-            ))
-            .execute(conn)?;
-    }
+    // Row by row (SQLite in-process, or a batch naming a delivery twice), on the backend's own
+    // connection and statement cache.
+    crate::db::on_backend!(&mut *conn, c => {
+        for o in row_by_row {
+            let manual = i32::from(o.attempt.trigger != "automatic");
+            let class = o.attempt.status_code.map_or(0, |c| c / 100);
+            let error = o.attempt.error.as_deref();
+            let target = deliveries::table.find(&o.attempt.delivery_id);
+            let common = (
+                deliveries::attempt_count.eq(deliveries::attempt_count + 1),
+                deliveries::manual_attempts.eq(deliveries::manual_attempts + manual),
+                deliveries::lease_until.eq(None::<i64>),
+                deliveries::last_status_code.eq(o.attempt.status_code),
+                deliveries::last_status_class.eq(Some(class)),
+                deliveries::last_duration_ms.eq(Some(o.attempt.duration_ms)),
+                deliveries::last_error.eq(error),
+                deliveries::updated_at.eq(now),
+            );
+            let (status, next) = match o.after {
+                After::Succeeded => (SUCCEEDED, None),
+                After::RetryAt(at) => (PENDING, Some(at)),
+                After::Failed => (FAILED, None),
+                After::Unchanged => {
+                    diesel::update(target).set(common).execute(c)?;
+                    continue;
+                }
+            };
+            diesel::update(target)
+                .set((
+                    common,
+                    deliveries::status.eq(status),
+                    deliveries::next_attempt_at.eq(next),
+                ))
+                .execute(c)?;
+        }
+    });
 
     let mut disabled = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
-    for o in outcomes.iter().rev().filter(|o| o.affects_health) {
-        // The last outcome of each webhook in this batch decides its health.
-        if seen.contains(&o.webhook_id.as_str()) {
-            continue;
-        }
-        seen.push(&o.webhook_id);
-        let webhook = webhooks::table.find(&o.webhook_id);
-        if o.after == After::Succeeded {
-            diesel::update(webhook.filter(webhooks::failing_since.is_not_null()))
-                .set(webhooks::failing_since.eq(None::<i64>))
-                .execute(conn)?;
-            continue;
-        }
-        diesel::update(webhook.filter(webhooks::failing_since.is_null()))
-            .set(webhooks::failing_since.eq(Some(o.attempt.attempted_at)))
-            .execute(conn)?;
-        let gone = outcomes
-            .iter()
-            .any(|x| x.gone && x.webhook_id == o.webhook_id);
-        let reason = if gone {
-            Some("the endpoint answered 410 Gone".to_owned())
-        } else {
-            let since: Option<i64> = webhook
-                .select(webhooks::failing_since)
-                .first(conn)
-                .optional()?
-                .flatten();
-            since
-                .filter(|s| now - s >= disable_after_ms)
-                .map(|_| format!("deliveries failed for {disable_after_text} without a success"))
-        };
-        if let Some(reason) = reason {
-            let n = diesel::update(webhook.filter(webhooks::enabled.eq(true)))
-                .set((
-                    webhooks::enabled.eq(false),
-                    webhooks::disabled_reason.eq(Some(reason.as_str())),
-                    webhooks::disabled_at.eq(Some(now)),
-                    webhooks::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            if n > 0 {
-                disabled.push((o.webhook_id.clone(), reason));
+    crate::db::on_backend!(&mut *conn, c => {
+        for o in outcomes.iter().rev().filter(|o| o.affects_health) {
+            // The last outcome of each webhook in this batch decides its health.
+            if seen.contains(&o.webhook_id.as_str()) {
+                continue;
+            }
+            seen.push(&o.webhook_id);
+            let webhook = webhooks::table.find(&o.webhook_id);
+            if o.after == After::Succeeded {
+                diesel::update(webhook.filter(webhooks::failing_since.is_not_null()))
+                    .set(webhooks::failing_since.eq(None::<i64>))
+                    .execute(c)?;
+                continue;
+            }
+            diesel::update(webhook.filter(webhooks::failing_since.is_null()))
+                .set(webhooks::failing_since.eq(Some(o.attempt.attempted_at)))
+                .execute(c)?;
+            let gone = outcomes
+                .iter()
+                .any(|x| x.gone && x.webhook_id == o.webhook_id);
+            let reason = if gone {
+                Some("the endpoint answered 410 Gone".to_owned())
+            } else {
+                let since: Option<i64> = webhook
+                    .select(webhooks::failing_since)
+                    .first(c)
+                    .optional()?
+                    .flatten();
+                since
+                    .filter(|s| now - s >= disable_after_ms)
+                    .map(|_| format!("deliveries failed for {disable_after_text} without a success"))
+            };
+            if let Some(reason) = reason {
+                let n = diesel::update(webhook.filter(webhooks::enabled.eq(true)))
+                    .set((
+                        webhooks::enabled.eq(false),
+                        webhooks::disabled_reason.eq(Some(reason.as_str())),
+                        webhooks::disabled_at.eq(Some(now)),
+                        webhooks::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+                if n > 0 {
+                    disabled.push((o.webhook_id.clone(), reason));
+                }
             }
         }
-    }
+    });
     Ok(disabled)
 }
 

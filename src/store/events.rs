@@ -10,8 +10,13 @@ pub struct NewEvent<'a> {
     pub created_at: i64,
 }
 
-/// Stores many events in as few statements as the backends allow.
+/// Stores many events: in a few statements on PostgreSQL (each is a round trip), one cached
+/// statement per event on SQLite (in-process, where re-parsing a statement of a new size each
+/// batch costs more than it saves).
 pub fn insert_many(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> {
+    if let DbConn::Sqlite(_) = conn {
+        return rows.iter().try_for_each(|e| insert(conn, e));
+    }
     let values: Vec<_> = rows
         .iter()
         .map(|e| {
@@ -38,36 +43,41 @@ pub fn delivery_counts(
     ids: &[&str],
 ) -> QueryResult<std::collections::HashMap<String, i32>> {
     let mut found = std::collections::HashMap::new();
+    if let DbConn::Sqlite(_) = conn {
+        for id in ids {
+            if let Some((_, n)) = find(conn, id)? {
+                found.insert((*id).to_owned(), n);
+            }
+        }
+        return Ok(found);
+    }
     for chunk in ids.chunks(900) {
-        let rows: Vec<(String, i32)> = events::table
+        let query = events::table
             .filter(events::id.eq_any(chunk))
-            .select((events::id, events::delivery_count))
-            .load(conn)?;
+            .select((events::id, events::delivery_count));
+        let rows: Vec<(String, i32)> = crate::db::on_backend!(&mut *conn, c => query.load(c))?;
         found.extend(rows);
     }
     Ok(found)
 }
 
 pub fn insert(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<()> {
-    diesel::insert_into(events::table)
-        .values((
-            events::id.eq(e.id),
-            events::event_type.eq(e.event_type),
-            events::body.eq(e.body),
-            events::delivery_count.eq(e.delivery_count),
-            events::created_at.eq(e.created_at),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let insert = diesel::insert_into(events::table).values((
+        events::id.eq(e.id),
+        events::event_type.eq(e.event_type),
+        events::body.eq(e.body),
+        events::delivery_count.eq(e.delivery_count),
+        events::created_at.eq(e.created_at),
+    ));
+    crate::db::on_backend!(conn, c => insert.execute(c)).map(|_| ())
 }
 
 /// The type and delivery count an event was first accepted with, if it exists.
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<(String, i32)>> {
-    events::table
+    let query = events::table
         .find(id)
-        .select((events::event_type, events::delivery_count))
-        .first(conn)
-        .optional()
+        .select((events::event_type, events::delivery_count));
+    crate::db::on_backend!(conn, c => query.first(c).optional())
 }
 
 pub fn body(conn: &mut DbConn, id: &str) -> QueryResult<Vec<u8>> {

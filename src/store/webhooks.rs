@@ -310,12 +310,13 @@ pub fn rotate_secret(
 
 /// Ids of the enabled webhooks subscribed to `event_type`.
 pub fn subscribed(conn: &mut DbConn, event_type: &str) -> QueryResult<Vec<String>> {
-    webhook_events::table
+    let query = webhook_events::table
         .inner_join(webhooks::table)
         .filter(webhook_events::event_type.eq(event_type))
         .filter(webhooks::enabled.eq(true))
-        .select(webhooks::id)
-        .load(conn)
+        .select(webhooks::id);
+    // On the publishing path: run on the backend's own connection and statement cache.
+    crate::db::on_backend!(conn, c => query.load(c))
 }
 
 /// `valid_secrets` for many webhooks at once.
@@ -324,7 +325,7 @@ pub fn valid_secrets_for(
     ids: &[&str],
     now: i64,
 ) -> QueryResult<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String, Option<i64>)> = webhook_secrets::table
+    let query = webhook_secrets::table
         .filter(webhook_secrets::webhook_id.eq_any(ids))
         .filter(
             webhook_secrets::expires_at
@@ -336,8 +337,10 @@ pub fn valid_secrets_for(
             webhook_secrets::webhook_id,
             webhook_secrets::secret,
             webhook_secrets::expires_at,
-        ))
-        .load(conn)?;
+        ));
+    // On the delivery path: run on the backend's own connection and statement cache.
+    let rows: Vec<(String, String, Option<i64>)> =
+        crate::db::on_backend!(conn, c => query.load(c))?;
     let mut map: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
     for (id, secret, exp) in rows {
         map.entry(id).or_default().push((secret, exp));
