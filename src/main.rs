@@ -72,11 +72,13 @@ struct DataDir {
 }
 
 impl DataDir {
-    fn location(&self) -> anyhow::Result<db::Location> {
-        db::Location::new(
-            self.database_url.as_deref(),
-            &Config::with_data_dir(&self.data_dir).db_path(),
-        )
+    /// The database these flags name, opened and migrated; or the usage error saying why not.
+    fn open(&self) -> anyhow::Result<Result<db::DbPool, ExitCode>> {
+        let file = Config::with_data_dir(&self.data_dir).db_path();
+        match db::Location::new(self.database_url.as_deref(), &file) {
+            Ok(location) => Ok(Ok(db::open(&location)?)),
+            Err(e) => Ok(Err(usage_error(e.to_string()))),
+        }
     }
 }
 
@@ -320,11 +322,10 @@ fn add_user(email: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> 
     if let Err(m) = passwords::check_new_password(password) {
         return Ok(usage_error(format!("--password-stdin: {m}")));
     }
-    let location = match data.location() {
-        Ok(l) => l,
-        Err(e) => return Ok(usage_error(e.to_string())),
+    let pool = match data.open()? {
+        Ok(pool) => pool,
+        Err(code) => return Ok(code),
     };
-    let pool = db::open(&location)?;
     let mut conn = pool.get()?;
     let hash = passwords::hash(password)?;
     let created = db::write_transaction(&mut conn, |conn| {
@@ -350,11 +351,10 @@ fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitC
         Ok(n) => n,
         Err(m) => return Ok(usage_error(format!("--name: {m}"))),
     };
-    let location = match data.location() {
-        Ok(l) => l,
-        Err(e) => return Ok(usage_error(e.to_string())),
+    let pool = match data.open()? {
+        Ok(pool) => pool,
+        Err(code) => return Ok(code),
     };
-    let pool = db::open(&location)?;
     let mut conn = pool.get()?;
     let key = ids::new_api_key();
     let stored = db::write_transaction(&mut conn, |conn| {
@@ -424,25 +424,22 @@ fn backup(to: &std::path::Path, data: DataDir) -> anyhow::Result<ExitCode> {
 fn move_to_postgres(data: DataDir) -> anyhow::Result<ExitCode> {
     let Some(url) = data.database_url.as_deref() else {
         return Ok(usage_error(
-            "--database-url: say which empty PostgreSQL database to copy into (postgres://…)",
+            "--database-url: the empty PostgreSQL database to copy into",
         ));
     };
-    if !db::is_postgres_url(url) {
-        return Ok(usage_error(
-            "--database-url must be a PostgreSQL URL (postgres://user@host:port/database)",
-        ));
-    }
     let file = Config::with_data_dir(&data.data_dir).db_path();
+    let target = match db::Location::new(Some(url), &file) {
+        Ok(target) => target,
+        Err(e) => return Ok(usage_error(e.to_string())),
+    };
     if !file.exists() {
         return Ok(usage_error(format!(
             "--data-dir: there is no database at {}",
             file.display()
         )));
     }
-    let target = db::Location::Postgres(url.to_owned());
     eprintln!("copying {} into {}", file.display(), target.describe());
-    // Both opened the usual way: each is brought to the latest schema first.
-    let source = db::open(&db::Location::Sqlite(file.clone()))?;
+    let source = db::open(&db::Location::Sqlite(file.clone()))?; // both at the latest schema
     let dest = db::open(&target)?;
     let (mut from, mut to) = (source.get()?, dest.get()?);
     let (db::DbConn::Sqlite(from), db::DbConn::Pg(to)) = (&mut *from, &mut *to) else {
@@ -457,10 +454,8 @@ fn move_to_postgres(data: DataDir) -> anyhow::Result<ExitCode> {
             held.join(", ")
         );
     }
-    let started = std::time::Instant::now();
-    let mut shown = std::time::Instant::now();
+    let (started, mut shown) = (std::time::Instant::now(), std::time::Instant::now());
     let mut progress = |table: &str, done: i64, total: i64| {
-        // A line per table, and one every two seconds on large ones.
         if done == total || shown.elapsed() >= Duration::from_secs(2) {
             eprintln!("  {table}: {done} of {total} rows");
             shown = std::time::Instant::now();
@@ -471,10 +466,10 @@ fn move_to_postgres(data: DataDir) -> anyhow::Result<ExitCode> {
         to.transaction(|to| store::copy::copy(from, to, &mut progress))
             .context("copying (nothing was kept in PostgreSQL)")?
     };
-    let rows: i64 = copied.iter().map(|(_, n)| n).sum();
     eprintln!(
-        "copied {rows} rows in {:.1} s. Start every instance with --database-url and the same \
+        "copied {} rows in {:.1} s. Start every instance with --database-url and the same \
          master key as before (AETHENOX_SECRET_KEY, or {} copied beside each).",
+        copied.iter().map(|(_, n)| n).sum::<i64>(),
         started.elapsed().as_secs_f64(),
         data.data_dir.join("secret.key").display()
     );
