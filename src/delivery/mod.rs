@@ -34,7 +34,7 @@ pub fn lease_ms(config: &crate::config::Config) -> i64 {
 /// Most deliveries claimed in one transaction.
 const CLAIM_BATCH: usize = 512;
 /// On PostgreSQL, the least time between two claims of one instance.
-const CLAIM_COALESCE: Duration = Duration::from_millis(2);
+const CLAIM_COALESCE: Duration = Duration::from_millis(5);
 /// The actor looks at the queue at least this often, even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
