@@ -1,10 +1,7 @@
 use crate::support::*;
 use aethenox_webhooks::domain::signing;
 use awc::http::StatusCode;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_aethenox-webhooks");
+use std::process::Output;
 
 fn run_cli(args: &[&str], stdin: &str) -> Output {
     run_cli_with(args, stdin, None)
@@ -17,22 +14,12 @@ fn run_cli_on(app: &TestApp, args: &[&str], stdin: &str) -> Output {
 }
 
 fn run_cli_with(args: &[&str], stdin: &str, database_url: Option<String>) -> Output {
-    let mut command = Command::new(BIN);
-    command.env_remove("AETHENOX_DATABASE_URL");
-    if let Some(url) = database_url {
-        command.env("AETHENOX_DATABASE_URL", url);
-    }
-    let mut child = command
-        .args(args)
-        .env_remove("AETHENOX_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the binary");
-    // The program may exit before reading (a bad flag): a closed pipe is not the test's failure.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    let env: Vec<(&str, &str)> = database_url
+        .as_deref()
+        .map(|url| ("AETHENOX_DATABASE_URL", url))
+        .into_iter()
+        .collect();
+    run_binary(None, &env, args, stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

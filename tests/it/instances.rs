@@ -60,23 +60,9 @@ impl Instance {
     }
 }
 
+/// A command of the binary on `db`; it must succeed; what it printed.
 fn cli(db: &PgDatabase, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aethenox-webhooks"))
-        .args(args)
-        .env("AETHENOX_DATABASE_URL", &db.url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_binary(None, &[("AETHENOX_DATABASE_URL", &db.url)], args, stdin);
     assert!(
         out.status.success(),
         "{args:?}: {}",

@@ -6,25 +6,8 @@ use crate::receiver::*;
 use crate::support::*;
 use awc::http::StatusCode;
 use serde_json::json;
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_aethenox-webhooks");
-
 fn run(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("AETHENOX_DATA_DIR")
-        .env_remove("AETHENOX_DATABASE_URL")
-        .env_remove("AETHENOX_SECRET_KEY")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    run_binary(Some(dir), &[], args, stdin)
 }
 
 #[actix_rt::test]

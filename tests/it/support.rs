@@ -620,3 +620,33 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// Runs the real binary with `args`, in `dir` if given, with only the `AETHENOX_*` settings of
+/// `env` (none inherited from the developer's shell), `stdin` written to it; waits for it.
+pub fn run_binary(
+    dir: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aethenox-webhooks"));
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command
+        .args(args)
+        .env_remove("AETHENOX_DATA_DIR")
+        .env_remove("AETHENOX_DATABASE_URL")
+        .env_remove("AETHENOX_SECRET_KEY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    // The program may exit before reading (a bad flag): a closed pipe is not the test's failure.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
