@@ -27,7 +27,7 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                 Err(_) => break,
             }
         }
-        let batch = Arc::new(batch);
+        let mut batch = Arc::new(batch);
         loop {
             let outcomes = batch.clone();
             let text = disable_text.clone();
@@ -55,12 +55,52 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                     // Nothing is lost while this retries: the deliveries stay leased until written.
                     tracing::error!(error = %e, "recording delivery outcomes failed; retrying");
                     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                    // A delivery deleted with its webhook while it was being sent has nowhere to
+                    // record its outcome; retrying it would hold up every outcome behind it.
+                    if let Ok(kept) = without_deleted(&state, batch.clone()).await {
+                        batch = kept;
+                    }
                 }
             }
         }
         // New retry times may be sooner than what the dispatcher sleeps for.
         state.wakeup.notify_one();
     }
+}
+
+/// The batch without the outcomes of deliveries that no longer exist.
+async fn without_deleted(
+    state: &AppState,
+    batch: Arc<Vec<Outcome>>,
+) -> Result<Arc<Vec<Outcome>>, AppError> {
+    let ids: Vec<String> = batch
+        .iter()
+        .map(|o| o.attempt.delivery_id.clone())
+        .collect();
+    let existing = crate::db::run(&state.pool, move |conn| {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        store::existing(conn, &ids).map_err(AppError::from)
+    })
+    .await?;
+    if batch
+        .iter()
+        .all(|o| existing.contains(&o.attempt.delivery_id))
+    {
+        return Ok(batch);
+    }
+    let kept: Vec<Outcome> = batch
+        .iter()
+        .filter(|o| {
+            let there = existing.contains(&o.attempt.delivery_id);
+            if !there {
+                tracing::info!(delivery_id = %o.attempt.delivery_id, webhook_id = %o.webhook_id,
+                    "outcome not recorded: the delivery was deleted with its webhook while being sent");
+            }
+            there
+        })
+        .cloned()
+        .collect();
+    Ok(Arc::new(kept))
 }
 
 /// The audit entry for a webhook this actor disabled; a failure to write it is logged.

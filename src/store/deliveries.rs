@@ -175,9 +175,13 @@ pub fn for_event(conn: &mut DbConn, event_id: &str) -> QueryResult<Vec<Delivery>
         .load(conn)
 }
 
-/// Writes a batch of outcomes: the attempts, the deliveries' new state, and each webhook's
-/// health (a success clears its run of failures; 410, or failing for `disable_after_ms`
-/// without a success, disables it). Returns the webhooks disabled by this batch.
+/// Writes a batch of outcomes: each webhook's health (a success clears its run of failures;
+/// 410, or failing for `disable_after_ms` without a success, disables it), the attempts and
+/// the deliveries' new state. Returns the webhooks disabled by this batch.
+///
+/// Rows are locked in the order every other writer uses: webhooks (in id order) before their
+/// deliveries, as deleting or editing a webhook does. The other order let PostgreSQL's deadlock
+/// detector abort a webhook's deletion while a batch of its failures was being written.
 pub fn record(
     conn: &mut DbConn,
     outcomes: &[Outcome],
@@ -185,6 +189,7 @@ pub fn record(
     disable_after_ms: i64,
     disable_after_text: &str,
 ) -> QueryResult<Vec<(String, String)>> {
+    let disabled = record_health(conn, outcomes, now, disable_after_ms, disable_after_text)?;
     let rows: Vec<&NewAttempt> = outcomes.iter().map(|o| &o.attempt).collect();
     for chunk in rows.chunks(500) {
         let insert = diesel::insert_into(attempts::table)
@@ -242,16 +247,25 @@ pub fn record(
                 .execute(c)?;
         }
     });
+    Ok(disabled)
+}
 
+/// The health part of `record`, one webhook at a time in id order.
+fn record_health(
+    conn: &mut DbConn,
+    outcomes: &[Outcome],
+    now: i64,
+    disable_after_ms: i64,
+    disable_after_text: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    // The last outcome of each webhook in this batch decides its health.
+    let mut last = std::collections::BTreeMap::new();
+    for o in outcomes.iter().filter(|o| o.affects_health) {
+        last.insert(o.webhook_id.as_str(), o);
+    }
     let mut disabled = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
     crate::db::on_backend!(&mut *conn, c => {
-        for o in outcomes.iter().rev().filter(|o| o.affects_health) {
-            // The last outcome of each webhook in this batch decides its health.
-            if seen.contains(&o.webhook_id.as_str()) {
-                continue;
-            }
-            seen.push(&o.webhook_id);
+        for o in last.values() {
             let webhook = webhooks::table.find(&o.webhook_id);
             if o.after == After::Succeeded {
                 diesel::update(webhook.filter(webhooks::failing_since.is_not_null()))
@@ -293,6 +307,20 @@ pub fn record(
         }
     });
     Ok(disabled)
+}
+
+/// Which of these deliveries still exist (a webhook deleted while its deliveries were being
+/// sent takes them with it).
+pub fn existing(conn: &mut DbConn, ids: &[&str]) -> QueryResult<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(900) {
+        let rows: Vec<String> = deliveries::table
+            .filter(deliveries::id.eq_any(chunk))
+            .select(deliveries::id)
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Puts failed deliveries back in the queue for one more attempt now.

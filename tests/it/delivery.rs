@@ -627,3 +627,37 @@ async fn a_slow_endpoint_gets_a_few_attempts_at_once_and_cannot_starve_the_other
         "at most --max-per-endpoint attempts at once"
     );
 }
+
+#[actix_rt::test]
+async fn deleting_a_webhook_while_its_delivery_is_being_sent_holds_up_no_other_outcome() {
+    let app = TestApp::delivering(|_| {}).await;
+    let slow = Receiver::start().await;
+    slow.always(Reply::status(500).held());
+    let fast = Receiver::start().await;
+    let (doomed, _) = app.webhook(&slow.url("/slow"), &["message.sent"]);
+    app.webhook(&fast.url("/fast"), &["call.missed"]);
+    let api = app.api(&app.api_key());
+    publish(&api, "message.sent", json!({})).await;
+    wait_for(10, "the delivery to be in flight", || slow.in_flight() == 1).await;
+    let deleted = api
+        .call("DELETE", &format!("/webhooks/{doomed}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    // The answer arrives after its delivery was deleted: it has nowhere to be recorded.
+    slow.release();
+    wait_for(10, "the held request to be answered", || {
+        slow.in_flight() == 0
+    })
+    .await;
+    let event = publish(&api, "call.missed", json!({})).await;
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    wait_for(10, "the next outcome to be recorded", || {
+        app.deliveries_of(&event_id)[0].status == "succeeded"
+    })
+    .await;
+    assert_eq!(
+        slow.count(),
+        1,
+        "the deleted webhook's delivery was not sent again"
+    );
+}
