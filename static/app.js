@@ -25,6 +25,15 @@
     });
   });
 
+  // The menu button (narrow screens): opens and closes the sidebar.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#menu-button");
+    if (!button) return;
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.querySelector(".shell").classList.toggle("menu-open", open);
+  });
+
   // Select-all checkboxes: data-select-all="name" ticks every checkbox with that name.
   function syncSelectAll(form) {
     form.querySelectorAll("[data-select-all]").forEach(function (all) {

@@ -1,5 +1,6 @@
 //! Browser tests: headless Debian Chromium driven through chromedriver against the real app.
 
+mod layout;
 #[path = "../it/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;

@@ -268,6 +268,47 @@ impl Driver {
         }
     }
 
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
+    /// result; a script may return a promise, which is awaited.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}"))
+    }
+
+    /// A Chrome DevTools command, through chromedriver.
+    pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    /// Lays pages out as a screen `width` × `height` CSS pixels would (a phone is `mobile`).
+    pub async fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        )
+        .await;
+    }
+
+    /// Emulates the system's colour scheme (`light` or `dark`).
+    pub async fn color_scheme(&self, scheme: &str) {
+        self.devtools(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the page to $E2E_SCREENSHOTS/NAME.png when that variable is set.
     pub async fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("E2E_SCREENSHOTS") else {

@@ -363,7 +363,10 @@ async fn api_keys_page_creates_a_key_shown_once_and_revokes_it() {
     assert_eq!(app.api(&key).get("/webhooks").await.status, StatusCode::OK);
 
     let page = b.get("/settings/api-keys").await;
-    assert!(page.body.contains("<td>messaging service</td>"));
+    assert!(
+        page.body
+            .contains("<td data-label=\"Name\">messaging service</td>")
+    );
     assert!(!page.body.contains(&key), "shown only once");
     assert!(page.body.contains(&key[..12]), "its prefix tells it apart");
 
@@ -388,6 +391,6 @@ async fn api_keys_page_creates_a_key_shown_once_and_revokes_it() {
         !b.get("/settings/api-keys")
             .await
             .body
-            .contains("<td>messaging service</td>")
+            .contains("<td data-label=\"Name\">messaging service</td>")
     );
 }
