@@ -34,6 +34,22 @@
     document.querySelector(".shell").classList.toggle("menu-open", open);
   });
 
+  // Live Delivery Log rows: when a row's status changes, screen readers hear it once (the rows
+  // themselves are re-drawn every 2 s, which would be noise in a live region).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var old = event.detail.target;
+    if (!old || !old.classList || !old.classList.contains("delivery-row")) return;
+    var holder = document.createElement("tbody");
+    holder.innerHTML = event.detail.serverResponse;
+    var row = holder.querySelector("tr.delivery-row");
+    if (!row || row.className === old.className) return;
+    var status = row.querySelector(".badge");
+    var announcer = document.getElementById("announcer");
+    if (status && announcer) {
+      announcer.textContent = "Delivery " + row.id.replace("row-", "") + ": " + status.textContent.trim();
+    }
+  });
+
   // Select-all checkboxes: data-select-all="name" ticks every checkbox with that name.
   function syncSelectAll(form) {
     form.querySelectorAll("[data-select-all]").forEach(function (all) {

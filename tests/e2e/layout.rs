@@ -237,3 +237,141 @@ async fn on_a_phone_the_menu_opens_from_a_button_and_the_documented_path_works()
     assert_eq!(overflow(&driver).await, 0);
     driver.quit().await;
 }
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Presses Tab until the element with `id` has the focus (at most 40 times), and checks that the
+/// focus is drawn.
+async fn tab_to(driver: &Driver, id: &str) {
+    for _ in 0..40 {
+        if driver.focused().await == id {
+            let outline = driver
+                .execute(
+                    "return getComputedStyle(document.activeElement).outlineStyle;",
+                    json!([]),
+                )
+                .await;
+            assert_ne!(outline, "none", "#{id} shows no focus");
+            return;
+        }
+        driver.press(TAB).await;
+    }
+    panic!("#{id} cannot be reached with Tab");
+}
+
+#[actix_rt::test]
+async fn the_documented_path_works_with_the_keyboard_alone_at_both_sizes() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let (app, _rx, _) = populated().await;
+    let driver = Driver::start(&chromedriver).await;
+    sign_in(&driver, &app, "/deliveries").await;
+    for (w, h, phone) in SIZES {
+        driver.viewport(w, h, phone).await;
+        driver.goto(&format!("{}/deliveries", app.base)).await;
+        if phone {
+            tab_to(&driver, "menu-button").await;
+            driver.press(ENTER).await;
+            assert_eq!(
+                driver.property("#menu-button", "ariaExpanded").await,
+                "true"
+            );
+        }
+        tab_to(&driver, "nav-webhooks").await;
+        driver.press(ENTER).await;
+        driver.wait_for_url(|u| u.ends_with("/webhooks")).await;
+        tab_to(&driver, "create-webhook").await;
+        driver.press(ENTER).await;
+        driver.wait_for_url(|u| u.ends_with("/webhooks/new")).await;
+        tab_to(&driver, "url").await;
+        assert_eq!(overflow(&driver).await, 0, "at {w} px");
+    }
+    driver.quit().await;
+}
+
+#[actix_rt::test]
+async fn the_live_parts_are_announced_and_ids_can_be_copied_on_a_phone() {
+    let Some(chromedriver) = require_chromedriver() else {
+        return;
+    };
+    let (app, _rx, pages) = populated().await;
+    let driver = Driver::start(&chromedriver).await;
+    driver.viewport(390, 844, true).await;
+    sign_in(&driver, &app, "/webhooks").await;
+    // A webhook's page: the Send Test result lands in a live region that was there before it.
+    let webhook = pages
+        .iter()
+        .find(|p| p.starts_with("/webhooks/wh_") && p.matches('/').count() == 2)
+        .unwrap();
+    driver.goto(&format!("{}{webhook}", app.base)).await;
+    assert_eq!(
+        driver.property("#test-result-region", "ariaLive").await,
+        "polite"
+    );
+    driver.click("#send-test-button").await;
+    driver
+        .wait_for_text("#test-result-region #test-result", |t| {
+            t.contains("Success")
+        })
+        .await;
+    // The endpoint URL is shortened nowhere here and has its own copy button.
+    let copy = driver
+        .execute(
+            "var b = document.getElementById('copy-url'); var r = b.getBoundingClientRect(); \
+             return r.width > 0 && r.right <= document.documentElement.clientWidth \
+               && b.getAttribute('data-copy') === '#webhook-url';",
+            json!([]),
+        )
+        .await;
+    assert_eq!(copy, true, "the URL's copy button is on screen");
+    // The signing secret: revealed and copied on a phone too.
+    driver.click("#reveal-secret").await;
+    driver.wait_for_text("#copy-secret", |t| t == "Copy").await;
+    let secret = driver
+        .execute(
+            "var b = document.getElementById('copy-secret'); if (!b) return false; \
+             var r = b.getBoundingClientRect(); \
+             return r.width > 0 && r.right <= document.documentElement.clientWidth;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(secret, true, "the secret's copy button is on screen");
+    driver.click("#copy-secret").await;
+    driver
+        .wait_for_text("#copy-secret", |t| t == "Copied")
+        .await;
+    driver
+        .devtools(
+            "Browser.grantPermissions",
+            json!({"origin": app.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}),
+        )
+        .await;
+    let copied = driver
+        .execute("return navigator.clipboard.readText();", json!([]))
+        .await;
+    assert_eq!(copied, driver.text("#secret-value").await.as_str());
+    // A live Delivery Log row that changes status is announced once, through the page's
+    // polite announcer.
+    let slow = Receiver::start().await;
+    slow.always(crate::receiver::Reply::status(204).held());
+    app.webhook(&slow.url("/slow"), &["contact.created"]);
+    let res = app
+        .api(&app.api_key())
+        .post("/events", json!({"type": "contact.created", "data": {}}))
+        .await;
+    let event = res.json()["id"].as_str().unwrap().to_owned();
+    wait_for(10, "the held delivery", || slow.in_flight() == 1).await;
+    let delivery = app.deliveries_of(&event)[0].id.clone();
+    driver.goto(&format!("{}/deliveries", app.base)).await;
+    assert_eq!(driver.property("#announcer", "ariaLive").await, "polite");
+    assert_eq!(driver.text("#announcer").await, "");
+    slow.release();
+    driver
+        .wait_for_text("#announcer", |t| {
+            t == format!("Delivery {delivery}: succeeded")
+        })
+        .await;
+    driver.quit().await;
+}

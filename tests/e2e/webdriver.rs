@@ -280,6 +280,34 @@ impl Driver {
         .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
+    /// Presses keys on whatever has the focus (WebDriver key codes, e.g. "\u{E004}" for Tab).
+    pub async fn press(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for k in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": k.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": k.to_string()}));
+        }
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("keys failed: {e}"));
+    }
+
+    /// The id of the element that has the focus ("" for none or one without an id).
+    pub async fn focused(&self) -> String {
+        self.execute(
+            "return document.activeElement ? document.activeElement.id : '';",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// A Chrome DevTools command, through chromedriver.
     pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
         self.cmd(
