@@ -54,6 +54,9 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
         "/settings/audit".to_owned(),
         "/settings/storage".to_owned(),
         "/account".to_owned(),
+        format!("/webhooks/{webhook}/delete"),
+        format!("/webhooks/{webhook}/rotate-secret"),
+        "/webhooks/wh_does_not_exist".to_owned(),
     ];
     (app, rx, pages.to_vec())
 }
@@ -125,10 +128,25 @@ async fn no_page_scrolls_sideways_on_a_desktop_or_a_phone() {
     };
     let (app, _rx, pages) = populated().await;
     let driver = Driver::start(&chromedriver).await;
-    sign_in(&driver, &app, "/webhooks").await;
     let axe = axe_source();
     let mut wide = Vec::new();
     let mut inaccessible = Vec::new();
+    // Signed out: the sign-in page.
+    for (w, h, phone) in SIZES {
+        driver.viewport(w, h, phone).await;
+        driver.goto(&format!("{}/login", app.base)).await;
+        let over = overflow(&driver).await;
+        if over > 0 {
+            wide.push(format!("/login at {w} px: {over} px too wide"));
+        }
+        if let Some(axe) = &axe {
+            for v in axe_violations(&driver, axe).await {
+                inaccessible.push(format!("/login at {w} px: {v}"));
+            }
+        }
+    }
+    driver.viewport(1280, 900, false).await;
+    sign_in(&driver, &app, "/webhooks").await;
     for (w, h, phone) in SIZES {
         driver.viewport(w, h, phone).await;
         for page in &pages {
@@ -235,6 +253,31 @@ async fn on_a_phone_the_menu_opens_from_a_button_and_the_documented_path_works()
     driver.click("#create-webhook").await;
     driver.wait_for_url(|u| u.ends_with("/webhooks/new")).await;
     assert_eq!(overflow(&driver).await, 0);
+    // … → Save → Send Test → Delivery Log, all on the phone.
+    let phone_rx = Receiver::start().await;
+    driver
+        .type_into("#url", &phone_rx.url("/from-a-phone"))
+        .await;
+    driver
+        .click("input[name=events][value='message.sent']")
+        .await;
+    driver.click("#save-webhook").await;
+    driver
+        .wait_for_text("#webhook-url", |t| t.ends_with("/from-a-phone"))
+        .await;
+    assert_eq!(overflow(&driver).await, 0);
+    driver.click("#send-test-button").await;
+    driver
+        .wait_for_text("#test-result", |t| t.contains("Success"))
+        .await;
+    driver.click("#tab-delivery-log").await;
+    driver
+        .wait_for_text("#delivery-log", |t| {
+            t.contains("message.sent") && t.contains("succeeded")
+        })
+        .await;
+    assert_eq!(overflow(&driver).await, 0);
+    assert_eq!(phone_rx.count(), 1);
     driver.quit().await;
 }
 
