@@ -21,6 +21,9 @@ pub enum AppError {
     Conflict(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The resource exists but does not answer this method; the methods it answers.
+    #[error("this resource answers only {0}")]
+    MethodNotAllowed(&'static str),
     /// A bounded resource has no room now; the client should retry after the given seconds.
     #[error("{message}")]
     Busy {
@@ -55,6 +58,7 @@ impl AppError {
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Busy { .. } => "busy",
             AppError::Internal(_) => "internal",
         }
@@ -132,6 +136,7 @@ impl ResponseError for AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -149,6 +154,7 @@ impl ResponseError for AppError {
                 "The server could not complete this request; it has been logged.".to_string(),
             ),
             AppError::PayloadTooLarge => ("Too large", self.to_string()),
+            AppError::MethodNotAllowed(_) => ("Not allowed", self.to_string()),
             AppError::Conflict(m) => ("Conflict", m.clone()),
             AppError::BadRequest { message, .. } => ("Bad request", message.clone()),
             AppError::Validation { .. } => ("Invalid input", self.to_string()),
@@ -211,6 +217,9 @@ impl ResponseError for ApiError {
         }
         if let Some(secs) = self.0.retry_after() {
             resp.insert_header((actix_web::http::header::RETRY_AFTER, secs));
+        }
+        if let AppError::MethodNotAllowed(allow) = self.0 {
+            resp.insert_header((actix_web::http::header::ALLOW, allow));
         }
         resp.json(serde_json::json!({ "error": error }))
     }

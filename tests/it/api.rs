@@ -304,3 +304,46 @@ async fn openapi_describes_what_exists() {
         "bearer"
     );
 }
+
+#[actix_rt::test]
+async fn a_method_a_resource_does_not_answer_is_405_with_allow_and_the_json_error() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    let (id, _) = app.webhook(PUBLIC_URL, &["message.sent"]);
+    for (method, path, allow) in [
+        ("TRACE", "/webhooks".to_owned(), "GET, POST"),
+        ("PUT", "/webhooks".to_owned(), "GET, POST"),
+        ("PUT", format!("/webhooks/{id}"), "GET, PATCH, DELETE"),
+        ("GET", format!("/webhooks/{id}/rotate-secret"), "POST"),
+        ("GET", format!("/webhooks/{id}/test"), "POST"),
+        ("DELETE", "/events".to_owned(), "POST"),
+        ("POST", "/deliveries".to_owned(), "GET"),
+        ("PATCH", "/deliveries/dlv_x".to_owned(), "GET"),
+        ("GET", "/deliveries/dlv_x/resend".to_owned(), "POST"),
+        ("POST", "/audit".to_owned(), "GET"),
+        ("POST", "/openapi.json".to_owned(), "GET"),
+    ] {
+        let res = api.call(method, &path, None).await;
+        assert_eq!(
+            res.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(res.header("allow"), allow, "{method} {path}");
+        assert_eq!(
+            res.json()["error"]["code"],
+            "method_not_allowed",
+            "{method} {path}"
+        );
+        assert!(
+            res.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(allow)
+        );
+    }
+    // A path that names no resource is still 404, in the same JSON shape.
+    let res = api.call("GET", "/nothing-here", None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.json()["error"]["code"], "not_found");
+}

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list_audit));
+    cfg.service(super::resource::resource("/audit", "GET").route(web::get().to(list_audit)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

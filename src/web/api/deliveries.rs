@@ -15,10 +15,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/deliveries", web::get().to(list_deliveries))
-        .route("/deliveries/{id}", web::get().to(get_delivery))
-        .route("/deliveries/{id}/resend", web::post().to(resend_delivery))
-        .route("/webhooks/{id}/test", web::post().to(test_webhook));
+    cfg.service(
+        super::resource::resource("/deliveries", "GET").route(web::get().to(list_deliveries)),
+    )
+    .service(
+        super::resource::resource("/deliveries/{id}", "GET").route(web::get().to(get_delivery)),
+    )
+    .service(
+        super::resource::resource("/deliveries/{id}/resend", "POST")
+            .route(web::post().to(resend_delivery)),
+    )
+    .service(
+        super::resource::resource("/webhooks/{id}/test", "POST")
+            .route(web::post().to(test_webhook)),
+    );
 }
 
 /// One delivery of one event to one webhook.

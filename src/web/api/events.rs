@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/events", web::post().to(publish_event));
+    cfg.service(super::resource::resource("/events", "POST").route(web::post().to(publish_event)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

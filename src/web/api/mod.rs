@@ -6,13 +6,14 @@ pub mod body;
 pub mod deliveries;
 pub mod events;
 pub mod openapi;
+pub mod resource;
 pub mod webhooks;
 
 use crate::error::{ApiError, AppError};
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi::spec))
+    cfg.service(resource::resource("/openapi.json", "GET").route(web::get().to(openapi::spec)))
         .configure(webhooks::configure)
         .configure(events::configure)
         .configure(deliveries::configure)

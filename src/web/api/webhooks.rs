@@ -15,15 +15,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks", web::get().to(list_webhooks))
-        .route("/webhooks", web::post().to(create_webhook))
-        .route("/webhooks/{id}", web::get().to(get_webhook))
-        .route("/webhooks/{id}", web::patch().to(update_webhook))
-        .route("/webhooks/{id}", web::delete().to(delete_webhook))
-        .route(
-            "/webhooks/{id}/rotate-secret",
-            web::post().to(rotate_webhook_secret),
-        );
+    cfg.service(
+        super::resource::resource("/webhooks", "GET, POST")
+            .route(web::get().to(list_webhooks))
+            .route(web::post().to(create_webhook)),
+    )
+    .service(
+        super::resource::resource("/webhooks/{id}", "GET, PATCH, DELETE")
+            .route(web::get().to(get_webhook))
+            .route(web::patch().to(update_webhook))
+            .route(web::delete().to(delete_webhook)),
+    )
+    .service(
+        super::resource::resource("/webhooks/{id}/rotate-secret", "POST")
+            .route(web::post().to(rotate_webhook_secret)),
+    );
 }
 
 /// A webhook: where events are delivered, which ones, and the secret that signs them.
