@@ -347,3 +347,86 @@ async fn a_method_a_resource_does_not_answer_is_405_with_allow_and_the_json_erro
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.json()["error"]["code"], "not_found");
 }
+
+#[actix_rt::test]
+async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enforces() {
+    let app = TestApp::spawn().await;
+    let spec = app.client().get("/api/v1/openapi.json").await.json();
+    let catalogue: Vec<&str> = aethenox_webhooks::domain::events::CATALOGUE
+        .iter()
+        .map(|e| e.name)
+        .collect();
+    let mut with_id = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            if path.contains("{id}") {
+                with_id += 1;
+                let id = params
+                    .iter()
+                    .find(|p| p["name"] == "id" && p["in"] == "path")
+                    .unwrap_or_else(|| panic!("{method} {path}: no id parameter"));
+                assert_eq!(id["required"], true, "{method} {path}");
+                let pattern = id["schema"]["pattern"].as_str().unwrap();
+                let prefix = if path.starts_with("/api/v1/deliveries") {
+                    "^dlv_"
+                } else {
+                    "^wh_"
+                };
+                assert!(pattern.starts_with(prefix), "{method} {path}: {pattern}");
+            }
+            if let Some(limit) = params.iter().find(|p| p["name"] == "limit") {
+                assert_eq!(limit["schema"]["minimum"], 1, "{method} {path}");
+                assert_eq!(limit["schema"]["maximum"], 100, "{method} {path}");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(
+                    op["responses"].get("400").is_some(),
+                    "{method} {path}: 400 undocumented"
+                );
+            }
+        }
+    }
+    assert_eq!(with_id, 7);
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(
+        schemas["PublishEvent"]["properties"]["type"]["enum"],
+        json!(catalogue)
+    );
+    assert_eq!(
+        schemas["CreateWebhook"]["properties"]["events"]["items"]["enum"],
+        json!(catalogue)
+    );
+    assert_eq!(
+        schemas["CreateWebhook"]["properties"]["events"]["minItems"],
+        1
+    );
+    assert_eq!(
+        schemas["CreateWebhook"]["properties"]["url"]["minLength"],
+        1
+    );
+    let grace = &schemas["RotateSecret"]["properties"]["grace_period_seconds"];
+    assert_eq!(
+        (grace["minimum"].as_i64(), grace["maximum"].as_i64()),
+        (Some(0), Some(604_800))
+    );
+
+    // A whole number written with a fraction is still an integer in JSON Schema.
+    let api = app.api(&app.api_key());
+    let (id, _) = app.webhook(PUBLIC_URL, &["message.sent"]);
+    let res = api
+        .post(
+            &format!("/webhooks/{id}/rotate-secret"),
+            json!({"grace_period_seconds": 60.0}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = api
+        .post(
+            &format!("/webhooks/{id}/rotate-secret"),
+            json!({"grace_period_seconds": 60.5}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_field(&res), "grace_period_seconds");
+}

@@ -156,6 +156,7 @@ pub struct DeliveryParams {
     pub q: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -182,7 +183,7 @@ fn json_or_null(s: Option<&str>) -> Option<serde_json::Value> {
 }
 
 /// A delivery with its payload and every attempt.
-#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "deliveries",
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "deliveries", params(super::resource::DeliveryPath),
     responses((status = 200, body = DeliveryDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_delivery(
@@ -223,7 +224,7 @@ pub async fn get_delivery(
 }
 
 /// Attempt the delivery once more now; its retry schedule is left as it was.
-#[utoipa::path(post, path = "/api/v1/deliveries/{id}/resend", tag = "deliveries",
+#[utoipa::path(post, path = "/api/v1/deliveries/{id}/resend", tag = "deliveries", params(super::resource::DeliveryPath),
     responses((status = 202, body = AttemptResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -237,8 +238,8 @@ pub async fn resend_delivery(
 }
 
 /// Send Test: a sample payload signed and sent now, even to a disabled webhook.
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", request_body = TestRequest,
-    responses((status = 200, body = AttemptResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(super::resource::WebhookPath), request_body = TestRequest,
+    responses((status = 200, body = AttemptResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn test_webhook(

@@ -62,9 +62,41 @@ pub async fn spec() -> HttpResponse {
     let body = JSON.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+        with_catalogue(&mut doc);
         serde_json::to_string(&doc).unwrap_or_default()
     });
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body.clone())
+}
+
+/// Every field that takes an event type lists the catalogue's (the server refuses any other).
+fn with_catalogue(doc: &mut serde_json::Value) {
+    let names: Vec<&str> = crate::domain::events::CATALOGUE
+        .iter()
+        .map(|e| e.name)
+        .collect();
+    let schemas = &mut doc["components"]["schemas"];
+    for (schema, field, items) in [
+        ("PublishEvent", "type", false),
+        ("TestRequest", "event_type", false),
+        ("CreateWebhook", "events", true),
+        ("UpdateWebhook", "events", true),
+    ] {
+        let property = &mut schemas[schema]["properties"][field];
+        let target = if items {
+            &mut property["items"]
+        } else {
+            property
+        };
+        let mut values = serde_json::json!(names);
+        let nullable = target["type"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "null"));
+        if nullable {
+            values.as_array_mut().unwrap().push(serde_json::Value::Null);
+        }
+        target["enum"] = values;
+    }
 }

@@ -9,3 +9,29 @@ pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
         Err::<actix_web::HttpResponse, _>(ApiError(AppError::MethodNotAllowed(allow)))
     }))
 }
+
+/// The `{id}` of a webhook in a path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct WebhookPath {
+    /// The webhook's id.
+    #[param(
+        pattern = "^wh_[0-9a-hjkmnp-tv-z]{26}$",
+        example = "wh_01jdb6d9m0v8k3x4r5t6y7z8a9"
+    )]
+    id: String,
+}
+
+/// The `{id}` of a delivery in a path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct DeliveryPath {
+    /// The delivery's id.
+    #[param(
+        pattern = "^dlv_[0-9a-hjkmnp-tv-z]{26}$",
+        example = "dlv_01jdb6f2k8n4p6r8t0v2x4z6b8"
+    )]
+    id: String,
+}

@@ -81,10 +81,13 @@ pub struct WebhookList {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// https:// URL (http:// and private addresses only with --allow-private-targets).
+    #[schema(min_length = 1, max_length = 2048, pattern = "^https://")]
     pub url: String,
     /// Event types from the catalogue; at least one.
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Defaults to true.
     #[serde(default)]
@@ -96,10 +99,13 @@ pub struct CreateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 2048, pattern = "^https://")]
     pub url: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
@@ -109,7 +115,8 @@ pub struct UpdateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct RotateSecret {
     /// How long the previous secret keeps verifying, 0 to 604800; default 86400.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_seconds")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 604800)]
     pub grace_period_seconds: Option<i64>,
 }
 
@@ -119,7 +126,24 @@ pub struct ListParams {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+}
+
+/// A whole number of seconds, written as an integer or as a number with no fraction (`60.0`),
+/// which JSON Schema counts as an integer too.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let n: Option<serde_json::Number> = Option::deserialize(d)?;
+    n.map(|n| {
+        n.as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| serde::de::Error::custom("a whole number of seconds is expected"))
+    })
+    .transpose()
 }
 
 /// `{"error": {...}}`, the shape of every error.
@@ -203,7 +227,7 @@ pub async fn create_webhook(
 }
 
 /// Get one webhook.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(super::resource::WebhookPath),
     responses((status = 200, body = WebhookResource), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_webhook(
@@ -216,7 +240,7 @@ pub async fn get_webhook(
 }
 
 /// Change a webhook's URL, events, description or enabled state.
-#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", request_body = UpdateWebhook,
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(super::resource::WebhookPath), request_body = UpdateWebhook,
     responses((status = 200, body = WebhookResource), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
@@ -240,7 +264,7 @@ pub async fn update_webhook(
 }
 
 /// Delete a webhook and its signing secret.
-#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(super::resource::WebhookPath),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn delete_webhook(
@@ -253,8 +277,8 @@ pub async fn delete_webhook(
 }
 
 /// Replace the signing secret; the previous one keeps verifying for the grace period.
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", request_body = RotateSecret,
-    responses((status = 200, body = WebhookResource), (status = 401, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(super::resource::WebhookPath), request_body = RotateSecret,
+    responses((status = 200, body = WebhookResource), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn rotate_webhook_secret(
