@@ -411,6 +411,40 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
         (Some(0), Some(604_800))
     );
 
+    let paths = &spec["paths"];
+    let status = paths["/api/v1/deliveries"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "status")
+        .unwrap()["schema"]["enum"]
+        .clone();
+    assert_eq!(
+        status,
+        json!(["", "pending", "sending", "succeeded", "failed"])
+    );
+    assert!(
+        paths["/api/v1/webhooks"]["post"]["responses"]
+            .get("403")
+            .is_some()
+    );
+    assert!(
+        paths["/api/v1/webhooks/{id}/test"]["post"]["responses"]
+            .get("503")
+            .is_some()
+    );
+    assert!(
+        paths["/api/v1/events"]["post"]["responses"]
+            .get("413")
+            .is_some()
+    );
+    let links = &paths["/api/v1/webhooks"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["GetWebhook"]["operationId"], "get_webhook");
+    assert_eq!(
+        links["GetWebhook"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+
     // A whole number written with a fraction is still an integer in JSON Schema.
     let api = app.api(&app.api_key());
     let (id, _) = app.webhook(PUBLIC_URL, &["message.sent"]);

@@ -37,10 +37,14 @@ pub struct AuditList {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct AuditParams {
+    /// A user's e-mail or an API key's name.
+    #[param(max_length = 254, pattern = "^[^\\x00-\\x1f\\x7f]*$")]
     pub actor: Option<String>,
     pub action: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,9}$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
     #[param(minimum = 1, maximum = 100)]

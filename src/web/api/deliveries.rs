@@ -142,6 +142,7 @@ pub struct TestRequest {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct DeliveryParams {
+    #[param(pattern = "^(wh_[0-9a-hjkmnp-tv-z]{26})?$")]
     pub webhook_id: Option<String>,
     pub event_type: Option<String>,
     /// pending, sending, succeeded, failed.
@@ -153,7 +154,10 @@ pub struct DeliveryParams {
     /// Created before.
     pub to: Option<String>,
     /// A delivery id or an event id.
+    #[param(pattern = "^[A-Za-z0-9._:-]{0,100}$")]
     pub q: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^(dlv_[0-9a-hjkmnp-tv-z]{26})?$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
     #[param(minimum = 1, maximum = 100)]

@@ -64,11 +64,102 @@ pub async fn spec() -> HttpResponse {
         doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
         let mut doc = serde_json::to_value(&doc).unwrap_or_default();
         with_catalogue(&mut doc);
+        with_filter_lists(&mut doc);
+        with_common_answers_and_links(&mut doc);
         serde_json::to_string(&doc).unwrap_or_default()
     });
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body.clone())
+}
+
+/// What every operation can answer beyond its own responses: 403 to a support key where an
+/// admin key is needed, 413 to a body over the limit, 503 when manual attempts are at their
+/// bound; and links from a created webhook and a listed delivery to the operations that take
+/// its id (for generated clients and stateful testing).
+fn with_common_answers_and_links(doc: &mut serde_json::Value) {
+    let error = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
+    let answer = |text: &str| serde_json::json!({"description": text, "content": {"application/json": {"schema": error}}});
+    let admin_only = [
+        ("post", "/api/v1/webhooks"),
+        ("patch", "/api/v1/webhooks/{id}"),
+        ("delete", "/api/v1/webhooks/{id}"),
+        ("post", "/api/v1/webhooks/{id}/rotate-secret"),
+    ];
+    let busy = [
+        ("post", "/api/v1/webhooks/{id}/test"),
+        ("post", "/api/v1/deliveries/{id}/resend"),
+    ];
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, ops) in paths.iter_mut() {
+        let Some(ops) = ops.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in ops.iter_mut() {
+            let has_body = op.get("requestBody").is_some();
+            let responses = &mut op["responses"];
+            if has_body && responses.get("413").is_none() {
+                responses["413"] = answer("The body is larger than the server accepts.");
+            }
+            if admin_only.contains(&(method.as_str(), path.as_str())) {
+                responses["403"] =
+                    answer("The API key has the support role; this needs an admin key.");
+            }
+            if busy.contains(&(method.as_str(), path.as_str())) {
+                responses["503"] =
+                    answer("Too many manual attempts in flight; retry after Retry-After seconds.");
+            }
+        }
+    }
+    let link =
+        |op: &str, from: &str| serde_json::json!({"operationId": op, "parameters": {"id": from}});
+    doc["paths"]["/api/v1/webhooks"]["post"]["responses"]["201"]["links"] = serde_json::json!({
+        "GetWebhook": link("get_webhook", "$response.body#/id"),
+        "UpdateWebhook": link("update_webhook", "$response.body#/id"),
+        "RotateWebhookSecret": link("rotate_webhook_secret", "$response.body#/id"),
+        "TestWebhook": link("test_webhook", "$response.body#/id"),
+        "DeleteWebhook": link("delete_webhook", "$response.body#/id"),
+    });
+    doc["paths"]["/api/v1/deliveries"]["get"]["responses"]["200"]["links"] = serde_json::json!({
+        "GetDelivery": link("get_delivery", "$response.body#/data/0/id"),
+        "ResendDelivery": link("resend_delivery", "$response.body#/data/0/id"),
+    });
+}
+
+/// The query parameters that take one of a fixed list (the empty value means "any").
+fn with_filter_lists(doc: &mut serde_json::Value) {
+    let catalogue: Vec<&str> = crate::domain::events::CATALOGUE
+        .iter()
+        .map(|e| e.name)
+        .collect();
+    let statuses = vec![
+        crate::store::deliveries::PENDING,
+        crate::store::deliveries::SENDING,
+        crate::store::deliveries::SUCCEEDED,
+        crate::store::deliveries::FAILED,
+    ];
+    let classes: Vec<&str> = crate::app::deliveries::CLASSES
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    let actions = crate::app::audit::ACTIONS.to_vec();
+    for (path, name, list) in [
+        ("/api/v1/deliveries", "event_type", &catalogue),
+        ("/api/v1/deliveries", "status", &statuses),
+        ("/api/v1/deliveries", "status_class", &classes),
+        ("/api/v1/audit", "action", &actions),
+    ] {
+        let Some(params) = doc["paths"][path]["get"]["parameters"].as_array_mut() else {
+            continue;
+        };
+        for p in params.iter_mut().filter(|p| p["name"] == name) {
+            let mut values = vec![""];
+            values.extend(list.iter());
+            p["schema"]["enum"] = serde_json::json!(values);
+        }
+    }
 }
 
 /// Every field that takes an event type lists the catalogue's (the server refuses any other).

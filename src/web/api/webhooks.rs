@@ -124,6 +124,7 @@ pub struct RotateSecret {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^(wh_[0-9a-hjkmnp-tv-z]{26})?$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
     #[param(minimum = 1, maximum = 100)]
