@@ -13,6 +13,7 @@ mod instances;
 mod limits;
 mod log;
 mod moving;
+mod readme_session;
 mod receiver;
 mod receivers;
 mod retention;
