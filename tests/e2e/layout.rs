@@ -121,6 +121,32 @@ async fn overflow(driver: &Driver) -> i64 {
         .unwrap()
 }
 
+/// The page now scrolls sideways (naming the elements that stick out), or axe-core finds a
+/// serious violation on it: each goes into `problems`, labelled `what`.
+async fn check(driver: &Driver, axe: Option<&str>, what: &str, problems: &mut Vec<String>) {
+    let over = overflow(driver).await;
+    if over > 0 {
+        let culprits = driver
+            .execute(
+                "var w = document.documentElement.clientWidth, out = []; \
+                 document.querySelectorAll('body *').forEach(function (e) { \
+                   var r = e.getBoundingClientRect(); \
+                   if (r.right > w + 1 && out.length < 4) out.push(e.tagName.toLowerCase() \
+                     + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined \
+                     ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(r.right)); }); \
+                 return out.join(', ');",
+                json!([]),
+            )
+            .await;
+        problems.push(format!("{what}: {over} px too wide ({culprits})"));
+    }
+    if let Some(axe) = axe {
+        for v in axe_violations(driver, axe).await {
+            problems.push(format!("{what}: {v}"));
+        }
+    }
+}
+
 #[actix_rt::test]
 async fn no_page_scrolls_sideways_on_a_desktop_or_a_phone() {
     let Some(chromedriver) = require_chromedriver() else {
@@ -129,21 +155,18 @@ async fn no_page_scrolls_sideways_on_a_desktop_or_a_phone() {
     let (app, _rx, pages) = populated().await;
     let driver = Driver::start(&chromedriver).await;
     let axe = axe_source();
-    let mut wide = Vec::new();
-    let mut inaccessible = Vec::new();
-    // Signed out: the sign-in page.
+    let mut problems = Vec::new();
+    // Signed out: the sign-in page; then every page signed in.
     for (w, h, phone) in SIZES {
         driver.viewport(w, h, phone).await;
         driver.goto(&format!("{}/login", app.base)).await;
-        let over = overflow(&driver).await;
-        if over > 0 {
-            wide.push(format!("/login at {w} px: {over} px too wide"));
-        }
-        if let Some(axe) = &axe {
-            for v in axe_violations(&driver, axe).await {
-                inaccessible.push(format!("/login at {w} px: {v}"));
-            }
-        }
+        check(
+            &driver,
+            axe.as_deref(),
+            &format!("/login at {w} px"),
+            &mut problems,
+        )
+        .await;
     }
     driver.viewport(1280, 900, false).await;
     sign_in(&driver, &app, "/webhooks").await;
@@ -151,29 +174,14 @@ async fn no_page_scrolls_sideways_on_a_desktop_or_a_phone() {
         driver.viewport(w, h, phone).await;
         for page in &pages {
             driver.goto(&format!("{}{page}", app.base)).await;
-            let slug = slug(page);
-            driver.screenshot(&format!("{w}-{slug}")).await;
-            if let Some(axe) = &axe {
-                for v in axe_violations(&driver, axe).await {
-                    inaccessible.push(format!("{page} at {w} px: {v}"));
-                }
-            }
-            let over = overflow(&driver).await;
-            if over > 0 {
-                let culprits = driver
-                    .execute(
-                        "var w = document.documentElement.clientWidth, out = []; \
-                         document.querySelectorAll('body *').forEach(function (e) { \
-                           var r = e.getBoundingClientRect(); \
-                           if (r.right > w + 1 && out.length < 4) out.push(e.tagName.toLowerCase() \
-                             + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined \
-                             ? '.' + e.className.split(' ').join('.') : '') + ' ' + Math.round(r.right)); }); \
-                         return out.join(', ');",
-                        json!([]),
-                    )
-                    .await;
-                wide.push(format!("{page} at {w} px: {over} px too wide ({culprits})"));
-            }
+            driver.screenshot(&format!("{w}-{}", slug(page))).await;
+            check(
+                &driver,
+                axe.as_deref(),
+                &format!("{page} at {w} px"),
+                &mut problems,
+            )
+            .await;
         }
     }
     // The system's dark mode: the same pages, the same contrast.
@@ -194,20 +202,11 @@ async fn no_page_scrolls_sideways_on_a_desktop_or_a_phone() {
             );
             driver.screenshot(&format!("dark-{}", slug(page))).await;
             for v in axe_violations(&driver, axe).await {
-                inaccessible.push(format!("{page} in dark mode: {v}"));
+                problems.push(format!("{page} in dark mode: {v}"));
             }
         }
     }
-    assert!(
-        wide.is_empty(),
-        "pages that scroll sideways:\n{}",
-        wide.join("\n")
-    );
-    assert!(
-        inaccessible.is_empty(),
-        "axe-core violations:\n{}",
-        inaccessible.join("\n")
-    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     driver.quit().await;
 }
 
