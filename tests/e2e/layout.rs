@@ -109,6 +109,15 @@ fn slug(page: &str) -> String {
         .join("-")
 }
 
+/// The populated app, and a browser the size of a phone signed in on its webhooks list.
+async fn signed_in_on_a_phone(chromedriver: &str) -> (TestApp, Receiver, Vec<String>, Driver) {
+    let (app, rx, pages) = populated().await;
+    let driver = Driver::start(chromedriver).await;
+    driver.viewport(390, 844, true).await;
+    sign_in(&driver, &app, "/webhooks").await;
+    (app, rx, pages, driver)
+}
+
 /// How far the page is wider than the window, in CSS pixels (0: no sideways scrolling).
 async fn overflow(driver: &Driver) -> i64 {
     driver
@@ -215,10 +224,7 @@ async fn on_a_phone_the_menu_opens_from_a_button_and_the_documented_path_works()
     let Some(chromedriver) = require_chromedriver() else {
         return;
     };
-    let (app, _rx, _) = populated().await;
-    let driver = Driver::start(&chromedriver).await;
-    driver.viewport(390, 844, true).await;
-    sign_in(&driver, &app, "/webhooks").await;
+    let (_app, _rx, _, driver) = signed_in_on_a_phone(&chromedriver).await;
     let visible = |css: &'static str| {
         let driver = &driver;
         async move {
@@ -338,10 +344,7 @@ async fn the_live_parts_are_announced_and_ids_can_be_copied_on_a_phone() {
     let Some(chromedriver) = require_chromedriver() else {
         return;
     };
-    let (app, _rx, pages) = populated().await;
-    let driver = Driver::start(&chromedriver).await;
-    driver.viewport(390, 844, true).await;
-    sign_in(&driver, &app, "/webhooks").await;
+    let (app, _rx, pages, driver) = signed_in_on_a_phone(&chromedriver).await;
     // A webhook's page: the Send Test result lands in a live region that was there before it.
     let webhook = pages
         .iter()

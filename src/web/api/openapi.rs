@@ -130,10 +130,7 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
 
 /// The query parameters that take one of a fixed list (the empty value means "any").
 fn with_filter_lists(doc: &mut serde_json::Value) {
-    let catalogue: Vec<&str> = crate::domain::events::CATALOGUE
-        .iter()
-        .map(|e| e.name)
-        .collect();
+    let catalogue = catalogue_names();
     let statuses = vec![
         crate::store::deliveries::PENDING,
         crate::store::deliveries::SENDING,
@@ -164,10 +161,7 @@ fn with_filter_lists(doc: &mut serde_json::Value) {
 
 /// Every field that takes an event type lists the catalogue's (the server refuses any other).
 fn with_catalogue(doc: &mut serde_json::Value) {
-    let names: Vec<&str> = crate::domain::events::CATALOGUE
-        .iter()
-        .map(|e| e.name)
-        .collect();
+    let names = catalogue_names();
     let schemas = &mut doc["components"]["schemas"];
     for (schema, field, items) in [
         ("PublishEvent", "type", false),
@@ -190,4 +184,12 @@ fn with_catalogue(doc: &mut serde_json::Value) {
         }
         target["enum"] = values;
     }
+}
+
+/// The event types of the catalogue, in its order.
+fn catalogue_names() -> Vec<&'static str> {
+    crate::domain::events::CATALOGUE
+        .iter()
+        .map(|e| e.name)
+        .collect()
 }
