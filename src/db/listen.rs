@@ -86,6 +86,7 @@ impl Connection {
     }
 
     fn listen(url: &CStr, channel: &str) -> Result<Connection, String> {
+        super::init_tls();
         // SAFETY: `url` is NUL-terminated; the result is checked before any other use.
         let conn = Connection(unsafe { pq_sys::PQconnectdb(url.as_ptr()) });
         if conn.0.is_null() {

@@ -53,6 +53,9 @@ impl PgDatabase {
             aethenox_webhooks::domain::ids::random_token::<8>().to_ascii_lowercase()
         )
         .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        // As the app does before its first connection: this test binary's threads may still be
+        // closing connections when it exits.
+        aethenox_webhooks::db::init_tls();
         let mut conn = diesel::PgConnection::establish(admin_url)
             .unwrap_or_else(|e| panic!("{PG_ENV}={admin_url}: cannot connect: {e}"));
         diesel::sql_query(format!("CREATE DATABASE {name}"))
