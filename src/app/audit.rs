@@ -103,7 +103,7 @@ pub fn parse_filter(
         [q.get("actor"), q.get("action"), q.get("from"), q.get("to")].map(|s| s.trim().to_owned());
     let mut f = AuditFilter::default();
     if !typed[0].is_empty() {
-        if typed[0].len() > 254 || typed[0].chars().any(char::is_control) {
+        if typed[0].chars().count() > 254 || typed[0].chars().any(char::is_control) {
             return Err((
                 "actor",
                 "Enter an e-mail address or an API key name.".into(),

@@ -75,17 +75,18 @@ pub fn keyset_next<T, K>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -
     rows.last().map(key)
 }
 
-/// The `limit` of a list: 1 to 100, `default` when absent.
-pub fn parse_limit(raw: &str, default: i64) -> Result<i64, AppError> {
-    match raw.trim() {
-        "" => Ok(default),
-        v => match v.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => Ok(n),
-            _ => Err(AppError::validation(
-                "limit",
-                "limit must be a whole number from 1 to 100",
-            )),
-        },
+/// The `limit` of a list: `default` when absent; when sent (even empty), digits for a number
+/// from 1 to 100.
+pub fn parse_limit(params: &crate::domain::params::Params, default: i64) -> Result<i64, AppError> {
+    let Some(raw) = params.first("limit") else {
+        return Ok(default);
+    };
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=100).contains(&n) && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(AppError::validation(
+            "limit",
+            "limit must be a whole number from 1 to 100",
+        )),
     }
 }
 

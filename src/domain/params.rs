@@ -11,11 +11,15 @@ impl Params {
 
     /// The first value of `name`, or "" when absent.
     pub fn get(&self, name: &str) -> &str {
+        self.first(name).unwrap_or("")
+    }
+
+    /// The first value of `name`, or `None` when absent (`Some("")` when sent empty).
+    pub fn first(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-            .unwrap_or("")
     }
 
     pub fn get_all(&self, name: &str) -> Vec<String> {

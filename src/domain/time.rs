@@ -40,30 +40,78 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Parses `2026-11-27T20:00` (an HTML datetime-local value, read as UTC), seconds optional,
-/// or a date alone.
+/// Parses an RFC 3339 date-time (`2026-11-27T20:00:00Z`, `2026-11-27T21:00:00.250+01:00`) and
+/// the shorter forms a person types or an HTML form sends: `2026-11-27T20:00` (a datetime-local
+/// value) and a date alone, both read as UTC. Seconds are optional, a fraction of a second is
+/// dropped, a leap second counts as the second before it. Years 0000 to 9999.
 pub fn parse_utc(s: &str) -> Option<i64> {
-    let s = s.trim().trim_end_matches('Z');
-    let (date, clock) = s.split_once(['T', ' ']).unwrap_or((s, "00:00"));
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
-    let mut c = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (h, mi) = (c.next()??, c.next()??);
-    let sec = c.next().map_or(Some(0), |v| v)?;
-    let valid = (1..=12).contains(&mo)
-        && (1..=31).contains(&day)
-        && (0..24).contains(&h)
-        && (0..60).contains(&mi)
-        && (0..60).contains(&sec);
-    if !valid || !(1970..=9999).contains(&y) {
+    let mut c = Cursor(s.trim().as_bytes());
+    let y = c.digits(4)?;
+    c.one_of(b"-")?;
+    let mo = c.digits(2)?;
+    c.one_of(b"-")?;
+    let d = c.digits(2)?;
+    let (mut h, mut mi, mut sec, mut offset_min) = (0, 0, 0, 0);
+    if !c.0.is_empty() {
+        c.one_of(b"Tt ")?;
+        h = c.digits(2)?;
+        c.one_of(b":")?;
+        mi = c.digits(2)?;
+        if c.one_of(b":").is_some() {
+            sec = c.digits(2)?;
+            if c.one_of(b".").is_some() {
+                c.digits(1)?;
+                while c.digits(1).is_some() {}
+            }
+        }
+        if let Some(sign @ (b'+' | b'-')) = c.one_of(b"Zz+-") {
+            let oh = c.digits(2)?;
+            c.one_of(b":")?;
+            let om = c.digits(2)?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            offset_min = (oh * 60 + om) * if sign == b'-' { -1 } else { 1 };
+        }
+        if !c.0.is_empty() {
+            return None;
+        }
+    }
+    let valid = (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && sec <= 60;
+    if !valid {
         return None;
     }
-    let days = days_from_civil(y, mo as u32, day as u32);
-    let (cy, cm, cd) = civil_from_days(days);
-    if (cy, cm, cd) != (y, mo as u32, day as u32) {
+    let days = days_from_civil(y, mo as u32, d as u32);
+    if civil_from_days(days) != (y, mo as u32, d as u32) {
         return None; // e.g. 31 February
     }
-    Some(((days * 86_400) + h * 3600 + mi * 60 + sec) * 1000)
+    let local = days * 86_400 + h * 3600 + mi * 60 + sec.min(59);
+    Some((local - offset_min * 60) * 1000)
+}
+
+/// What is left of a timestamp being read, left to right.
+struct Cursor<'a>(&'a [u8]);
+
+impl Cursor<'_> {
+    /// Exactly `n` ASCII digits, as a number.
+    fn digits(&mut self, n: usize) -> Option<i64> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        if !head.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        self.0 = rest;
+        Some(head.iter().fold(0, |v, d| v * 10 + i64::from(d - b'0')))
+    }
+
+    /// The next byte, when it is one of `set`.
+    fn one_of(&mut self, set: &[u8]) -> Option<u8> {
+        let (&first, rest) = self.0.split_first()?;
+        if !set.contains(&first) {
+            return None;
+        }
+        self.0 = rest;
+        Some(first)
+    }
 }
 
 /// `2026-11-27T20:00`, the value an HTML datetime-local input takes.
@@ -109,6 +157,26 @@ mod tests {
         assert_eq!(parse_utc("2026-11-27T20:00:00Z"), Some(1_795_809_600_000));
         assert_eq!(parse_utc("2026-11-27"), Some(1_795_737_600_000));
         assert_eq!(parse_utc("2024-02-29T00:00"), Some(1_709_164_800_000));
+        assert_eq!(parse_utc("2026-11-27 20:00:59"), Some(1_795_809_659_000));
+        // RFC 3339 in full: fractions dropped, offsets applied, a leap second kept in its minute.
+        assert_eq!(
+            parse_utc("2026-11-27t20:00:00.999z"),
+            Some(1_795_809_600_000)
+        );
+        assert_eq!(
+            parse_utc("2026-11-27T21:30:00+01:30"),
+            Some(1_795_809_600_000)
+        );
+        assert_eq!(
+            parse_utc("2026-11-27T18:00:00-02:00"),
+            Some(1_795_809_600_000)
+        );
+        assert_eq!(
+            parse_utc("2016-12-31T23:59:60Z"),
+            parse_utc("2016-12-31T23:59:59Z")
+        );
+        assert_eq!(parse_utc("1969-12-31T23:59:59Z"), Some(-1000));
+        assert_eq!(parse_utc("0000-03-01"), Some(-62_162_035_200_000));
         for bad in [
             "",
             "yesterday",
@@ -116,6 +184,14 @@ mod tests {
             "2026-13-01",
             "2026-11-27T25:00",
             "2026-11-27T20",
+            "2026-11-27T20:00:00.",
+            "2026-11-27T20:00:00+1:00",
+            "2026-11-27T20:00:00+24:00",
+            "2026-11-27T20:00:00Zjunk",
+            "2026-11-27Z",
+            "2026-1-27",
+            "+026-11-27",
+            "2026-11-27T20:00:61",
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }

@@ -7,6 +7,15 @@ use url::{Host, Url};
 
 pub const MAX_URL_LEN: usize = 2048;
 
+/// What the API document says of a webhook URL, as a regular expression (ECMA 262 and Python
+/// read it alike): https, a host with no user name, and none of the characters [`parse`]
+/// refuses anywhere (control characters, Unicode white space). Whether the host resolves to a
+/// public address is beyond what a schema can say.
+pub fn schema_pattern() -> String {
+    let refused = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+    format!("^https://[^/?#@{refused}]+([/?#][^{refused}]*)?$")
+}
+
 /// Suffixes of names that only ever mean something inside a private network.
 const PRIVATE_SUFFIXES: [&str; 7] = [
     "localhost",

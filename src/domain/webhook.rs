@@ -44,16 +44,16 @@ impl FieldErrors {
 }
 
 pub fn validate_description(raw: &str) -> Result<String, String> {
-    let d = raw.trim();
-    if d.chars().count() > MAX_DESCRIPTION_CHARS {
+    // Checked as sent, so that what the API document says holds exactly; then trimmed.
+    if raw.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(format!(
             "Keep the description under {MAX_DESCRIPTION_CHARS} characters."
         ));
     }
-    if d.chars().any(char::is_control) {
+    if raw.chars().any(char::is_control) {
         return Err("The description cannot contain control characters.".into());
     }
-    Ok(d.to_string())
+    Ok(raw.trim().to_string())
 }
 
 pub fn validate_events(raw: &[String]) -> Result<Vec<String>, String> {

@@ -4,6 +4,7 @@ mod api;
 mod architecture;
 mod auth;
 mod cli;
+mod contract;
 mod crash;
 mod delivery;
 mod escaping;

@@ -38,10 +38,12 @@ pub struct AuditList {
 #[allow(dead_code)]
 pub struct AuditParams {
     /// A user's e-mail or an API key's name.
-    #[param(max_length = 254, pattern = "^[^\\x00-\\x1f\\x7f]*$")]
+    #[param(max_length = 254, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// At or after (RFC 3339, a date alone, or `2026-11-27T20:00` as a form sends it; UTC unless an offset is given).
     pub from: Option<String>,
+    /// Before (as `from`).
     pub to: Option<String>,
     /// `next_cursor` of the previous page.
     #[param(pattern = "^[0-9]{0,9}$")]
@@ -66,7 +68,7 @@ pub async fn list_audit(
     let params = Form::parse(req.query_string().as_bytes());
     let (filter, _) = app::audit::parse_filter(&params, "cursor")
         .map_err(|(field, m)| AppError::validation(field, m))?;
-    let limit = crate::app::parse_limit(params.get("limit"), 50)?;
+    let limit = crate::app::parse_limit(&params, 50)?;
     let (rows, next) = app::audit::page(&state, &actor, filter, limit).await?;
     let next_cursor = next.map(|id| id.to_string());
     let data = rows

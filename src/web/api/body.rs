@@ -53,12 +53,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             let body = bytes
                 .await
                 .map_err(|_| ApiError(AppError::PayloadTooLarge))?;
-            // An empty body means "no fields", which suits endpoints whose fields are optional.
-            let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-                b"{}"
-            } else {
-                &body
-            };
+            // No body at all means "no fields", which suits endpoints whose fields are
+            // optional; white space alone is not JSON, and is refused like any other.
+            let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
             parse(body).map(ApiJson).map_err(ApiError)
         })
     }

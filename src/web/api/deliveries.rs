@@ -149,9 +149,9 @@ pub struct DeliveryParams {
     pub status: Option<String>,
     /// 2xx, 3xx, 4xx, 5xx, or none (no response).
     pub status_class: Option<String>,
-    /// Created at or after (RFC 3339 or 2026-11-27T20:00, UTC).
+    /// Created at or after (RFC 3339, a date alone, or `2026-11-27T20:00` as a form sends it; UTC unless an offset is given).
     pub from: Option<String>,
-    /// Created before.
+    /// Created before (as `from`).
     pub to: Option<String>,
     /// A delivery id or an event id.
     #[param(pattern = "^[A-Za-z0-9._:-]{0,100}$")]
@@ -176,7 +176,7 @@ pub async fn list_deliveries(
     let params = Form::parse(req.query_string().as_bytes());
     let query = LogQuery::parse(&params, API_NAMES, None);
     query.first_error()?;
-    let limit = crate::app::parse_limit(params.get("limit"), 20)?;
+    let limit = crate::app::parse_limit(&params, 20)?;
     let (rows, next_cursor) = app::deliveries::log_page(&state, query.filter, limit).await?;
     let data = rows.into_iter().map(|r| r.delivery.into()).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))

@@ -27,7 +27,10 @@ pub struct PublishEvent {
     /// Your idempotency key: publishing the same id again returns the first answer and
     /// creates nothing. Generated when absent.
     #[serde(default)]
-    #[schema(example = "evt_order_4821_shipped")]
+    #[schema(
+        example = "evt_order_4821_shipped",
+        pattern = "^[A-Za-z0-9._:-]{1,100}$"
+    )]
     pub id: Option<String>,
 }
 

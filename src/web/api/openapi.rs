@@ -75,7 +75,7 @@ pub async fn spec() -> HttpResponse {
 
 /// What every operation can answer beyond its own responses: 403 to a support key where an
 /// admin key is needed, 413 to a body over the limit, 503 when manual attempts are at their
-/// bound; and links from a created webhook and a listed delivery to the operations that take
+/// bound; the bodies that may be left out; and links from a created webhook and a listed delivery to the operations that take
 /// its id (for generated clients and stateful testing).
 fn with_common_answers_and_links(doc: &mut serde_json::Value) {
     let error = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
@@ -90,6 +90,13 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
         ("post", "/api/v1/webhooks/{id}/test"),
         ("post", "/api/v1/deliveries/{id}/resend"),
     ];
+    // Sent without a body, these do what an empty object asks (nothing changed, a new secret
+    // with the default grace, the default sample).
+    let body_optional = [
+        ("patch", "/api/v1/webhooks/{id}"),
+        ("post", "/api/v1/webhooks/{id}/rotate-secret"),
+        ("post", "/api/v1/webhooks/{id}/test"),
+    ];
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -99,6 +106,9 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
         };
         for (method, op) in ops.iter_mut() {
             let has_body = op.get("requestBody").is_some();
+            if body_optional.contains(&(method.as_str(), path.as_str())) {
+                op["requestBody"]["required"] = serde_json::json!(false);
+            }
             let responses = &mut op["responses"];
             if has_body && responses.get("413").is_none() {
                 responses["413"] = answer("The body is larger than the server accepts.");
@@ -128,7 +138,8 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
     });
 }
 
-/// The query parameters that take one of a fixed list (the empty value means "any").
+/// The query parameters that take one of a fixed list (the empty value means "any"), and the
+/// time bounds.
 fn with_filter_lists(doc: &mut serde_json::Value) {
     let catalogue = catalogue_names();
     let statuses = vec![
@@ -157,9 +168,28 @@ fn with_filter_lists(doc: &mut serde_json::Value) {
             p["schema"]["enum"] = serde_json::json!(values);
         }
     }
+    // Time bounds: an RFC 3339 date-time or a date (the server also reads the form's
+    // `2026-11-27T20:00`); empty means "no bound", as for the lists.
+    let time_bound = serde_json::json!({"anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+        {"type": "string", "maxLength": 0},
+    ]});
+    for path in ["/api/v1/deliveries", "/api/v1/audit"] {
+        let Some(params) = doc["paths"][path]["get"]["parameters"].as_array_mut() else {
+            continue;
+        };
+        for p in params
+            .iter_mut()
+            .filter(|p| p["name"] == "from" || p["name"] == "to")
+        {
+            p["schema"] = time_bound.clone();
+        }
+    }
 }
 
-/// Every field that takes an event type lists the catalogue's (the server refuses any other).
+/// Every field that takes an event type lists the catalogue's (the server refuses any other);
+/// a webhook's URL has the URL policy's pattern.
 fn with_catalogue(doc: &mut serde_json::Value) {
     let names = catalogue_names();
     let schemas = &mut doc["components"]["schemas"];
@@ -183,6 +213,10 @@ fn with_catalogue(doc: &mut serde_json::Value) {
             values.as_array_mut().unwrap().push(serde_json::Value::Null);
         }
         target["enum"] = values;
+    }
+    for schema in ["CreateWebhook", "UpdateWebhook"] {
+        schemas[schema]["properties"]["url"]["pattern"] =
+            crate::domain::url_policy::schema_pattern().into();
     }
 }
 

@@ -81,13 +81,13 @@ pub struct WebhookList {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// https:// URL (http:// and private addresses only with --allow-private-targets).
-    #[schema(min_length = 1, max_length = 2048, pattern = "^https://")]
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: String,
     /// Event types from the catalogue; at least one.
     #[schema(min_items = 1)]
     pub events: Vec<String>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub description: Option<String>,
     /// Defaults to true.
     #[serde(default)]
@@ -99,13 +99,13 @@ pub struct CreateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 2048, pattern = "^https://")]
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: Option<String>,
     #[serde(default)]
     #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub description: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
@@ -185,7 +185,7 @@ pub async fn list_webhooks(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = Form::parse(req.query_string().as_bytes());
-    let limit = crate::app::parse_limit(query.get("limit"), 20)?;
+    let limit = crate::app::parse_limit(&query, 20)?;
     let cursor = match query.get("cursor") {
         "" => None,
         c if ids::is_id("wh", c) => Some(c.to_owned()),

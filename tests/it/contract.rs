@@ -1,0 +1,198 @@
+//! The edges where the API document and the server must say the same thing (found by
+//! schemathesis, which `tests/schemathesis/run.sh` runs against the whole document).
+
+use crate::support::*;
+use awc::http::StatusCode;
+use serde_json::json;
+
+const PUBLIC_URL: &str = "https://93.184.215.14/aethenox";
+
+fn field(res: &Resp) -> String {
+    res.json()["error"]["field"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_rt::test]
+async fn the_document_states_each_rule_the_server_applies() {
+    let app = TestApp::spawn().await;
+    let spec = app.client().get("/api/v1/openapi.json").await.json();
+    let schemas = &spec["components"]["schemas"];
+    for schema in ["CreateWebhook", "UpdateWebhook"] {
+        let url = &schemas[schema]["properties"]["url"];
+        assert_eq!(
+            url["pattern"],
+            aethenox_webhooks::domain::url_policy::schema_pattern()
+        );
+        assert_eq!(
+            (url["minLength"].clone(), url["maxLength"].clone()),
+            (json!(1), json!(2048))
+        );
+        let description = &schemas[schema]["properties"]["description"];
+        assert_eq!(description["maxLength"], 500);
+        assert!(
+            description["pattern"]
+                .as_str()
+                .unwrap()
+                .contains(r"\x7f-\x9f")
+        );
+    }
+    assert_eq!(
+        schemas["PublishEvent"]["properties"]["id"]["pattern"],
+        "^[A-Za-z0-9._:-]{1,100}$"
+    );
+    let paths = &spec["paths"];
+    for (path, method) in [
+        ("/api/v1/webhooks/{id}", "patch"),
+        ("/api/v1/webhooks/{id}/rotate-secret", "post"),
+        ("/api/v1/webhooks/{id}/test", "post"),
+    ] {
+        assert_eq!(
+            paths[path][method]["requestBody"]["required"], false,
+            "{method} {path}"
+        );
+    }
+    assert_ne!(
+        paths["/api/v1/webhooks"]["post"]["requestBody"]["required"],
+        false
+    );
+    for path in ["/api/v1/deliveries", "/api/v1/audit"] {
+        for name in ["from", "to"] {
+            let param = paths[path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{path}: no {name}"));
+            let formats: Vec<_> = param["schema"]["anyOf"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{path} {name}: {param}"))
+                .iter()
+                .map(|s| s.get("format").cloned().unwrap_or(s["maxLength"].clone()))
+                .collect();
+            assert_eq!(
+                formats,
+                [json!("date-time"), json!("date"), json!(0)],
+                "{path} {name}"
+            );
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn bodies_the_document_calls_optional_may_be_left_out() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    let (id, _) = app.webhook(PUBLIC_URL, &["message.sent"]);
+    let before = api.get(&format!("/webhooks/{id}")).await.json();
+
+    let res = api.call("PATCH", &format!("/webhooks/{id}"), None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["url"], before["url"]);
+    assert_eq!(res.json()["events"], before["events"]);
+
+    let res = api
+        .call("POST", &format!("/webhooks/{id}/rotate-secret"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_ne!(res.json()["secret"], before["secret"]);
+
+    // Not an object, or not JSON (white space alone): refused, as the document's 400 says.
+    for body in ["null", "\t", " "] {
+        let res = api
+            .call("PATCH", &format!("/webhooks/{id}"), Some(body))
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::BAD_REQUEST,
+            "{body:?}: {}",
+            res.body
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn limits_times_and_text_are_read_exactly_as_documented() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    let (id, _) = app.webhook(PUBLIC_URL, &["message.sent"]);
+
+    // `limit`: absent is the default; sent, it must be digits for 1 to 100, even when empty.
+    for list in ["/webhooks", "/deliveries", "/audit"] {
+        assert_eq!(api.get(list).await.status, StatusCode::OK, "{list}");
+        assert_eq!(
+            api.get(&format!("{list}?limit=5")).await.status,
+            StatusCode::OK
+        );
+        for bad in ["", "%2B5", "0", "101", "5.0"] {
+            let res = api.get(&format!("{list}?limit={bad}")).await;
+            assert_eq!(
+                res.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{list}?limit={bad}"
+            );
+            assert_eq!(field(&res), "limit");
+        }
+    }
+
+    // Time bounds: RFC 3339 with an offset and a fraction, a date alone, the form's shape, and
+    // years before 1970 all filter; a malformed one names its parameter.
+    let res = api
+        .post("/events", json!({"type": "message.sent", "data": {}}))
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    let count = |res: Resp| res.json()["data"].as_array().map_or(usize::MAX, Vec::len);
+    let q = format!("/deliveries?webhook_id={id}");
+    assert_eq!(
+        count(api.get(&format!("{q}&from=0000-01-01T00:00:00Z")).await),
+        1
+    );
+    assert_eq!(count(api.get(&format!("{q}&from=2000-01-01")).await), 1);
+    assert_eq!(count(api.get(&format!("{q}&to=2000-01-01T00:00")).await), 0);
+    assert_eq!(
+        count(
+            api.get(&format!("{q}&from=9999-12-31T23:59:59.999%2B01:00"))
+                .await
+        ),
+        0
+    );
+    assert_eq!(count(api.get(&format!("{q}&from=&to=")).await), 1);
+    for bad in [
+        "2026-11-27T20:00:00.",
+        "2026-02-30",
+        "2026-11-27T20:00:00%2B24:00",
+    ] {
+        let res = api.get(&format!("{q}&to={bad}")).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "to={bad}");
+        assert_eq!(field(&res), "to");
+    }
+    let res = api.get("/audit?from=1969-12-31T23:00:00-01:00").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    // Text: control characters are refused wherever they are (trimming spaces keeps nothing
+    // the document forbids); the audit log's actor counts characters, not bytes.
+    let res = api
+        .patch(
+            &format!("/webhooks/{id}"),
+            json!({"description": "Orders\n"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert_eq!(field(&res), "description");
+    let res = api
+        .patch(
+            &format!("/webhooks/{id}"),
+            json!({"description": "  Orders  "}),
+        )
+        .await;
+    assert_eq!(res.json()["description"], "Orders");
+    let res = api.get("/audit?actor=a%C2%85b").await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field(&res), "actor");
+    let wide = "é".repeat(254);
+    let res = api
+        .get(&format!("/audit?actor={}", "%C3%A9".repeat(254)))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{wide}: {}", res.body);
+}

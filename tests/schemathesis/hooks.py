@@ -1,0 +1,56 @@
+"""Schemathesis hooks for `tests/schemathesis/run.sh`.
+
+The one thing the OpenAPI document cannot say: a webhook URL must name a host that resolves
+(the server looks it up when the webhook is saved, and refuses a name that does not resolve
+with 422 naming `url`). Generated host names never resolve, so every generated webhook would be
+refused and no create -> read -> update -> delete chain could run. These hooks replace a
+generated URL that fits the schema by a loopback URL (the server under test runs with
+--allow-private-targets); a URL that does not fit the schema is left as generated, so the
+server's refusals are still tested.
+"""
+
+import re
+
+import schemathesis
+
+TARGET = "https://127.0.0.1:9/schemathesis"
+WEBHOOK_BODIES = {
+    ("POST", "/api/v1/webhooks"): "CreateWebhook",
+    ("PATCH", "/api/v1/webhooks/{id}"): "UpdateWebhook",
+}
+
+
+def fits(url, rules):
+    """Whether `url` meets the document's constraints on a webhook URL (its pattern uses only
+    classes that Python reads as ECMA 262 does)."""
+    return (
+        isinstance(url, str)
+        and rules["minLength"] <= len(url) <= rules["maxLength"]
+        and re.search(rules["pattern"], url) is not None
+    )
+
+
+def resolvable(operation, body):
+    if operation is None or not isinstance(body, dict):
+        return body
+    schema = WEBHOOK_BODIES.get((operation.method.upper(), operation.path))
+    if schema is None:
+        return body
+    rules = operation.schema.raw_schema["components"]["schemas"][schema]["properties"]["url"]
+    if fits(body.get("url"), rules):
+        body = dict(body, url=TARGET)
+    return body
+
+
+@schemathesis.hook
+def map_body(context, body):
+    return resolvable(context.operation, body)
+
+
+@schemathesis.hook
+def map_case(context, case):
+    body = resolvable(case.operation, case.body)
+    # Assigned only when replaced: schemathesis judges an assigned body again, as if edited.
+    if body is not case.body:
+        case.body = body
+    return case
