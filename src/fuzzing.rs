@@ -72,5 +72,5 @@ pub fn query_strings(data: &[u8]) {
     let _ = form.get_all("events");
     let _ = time::parse_utc(text);
     let _ = crate::config::parse_duration(text);
-    let _ = crate::app::audit::parse_filter(&params, "before");
+    let _ = crate::app::audit::parse_filter(&params, "before", true);
 }

@@ -94,13 +94,15 @@ pub async fn record_as(
 pub type Typed = [String; 4];
 
 /// Parses the filters shared by the page and the API; the error names the field. The page
-/// calls its cursor `before`, the API `cursor`.
+/// calls its cursor `before`, the API `cursor`; the page trims what people type, the API reads
+/// values exactly as sent.
 pub fn parse_filter(
     q: &Params,
     cursor: &'static str,
+    trim: bool,
 ) -> Result<(AuditFilter, Typed), (&'static str, String)> {
-    let typed =
-        [q.get("actor"), q.get("action"), q.get("from"), q.get("to")].map(|s| s.trim().to_owned());
+    let read = |s: &str| if trim { s.trim() } else { s }.to_owned();
+    let typed = [q.get("actor"), q.get("action"), q.get("from"), q.get("to")].map(read);
     let mut f = AuditFilter::default();
     if !typed[0].is_empty() {
         if typed[0].chars().count() > 254 || typed[0].chars().any(char::is_control) {
@@ -127,6 +129,9 @@ pub fn parse_filter(
     }
     match q.get(cursor) {
         "" => {}
+        b if !b.bytes().all(|c| c.is_ascii_digit()) => {
+            return Err((cursor, "Not a page of this log.".to_owned()));
+        }
         b => {
             f.before = Some(
                 b.parse()

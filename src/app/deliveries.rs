@@ -12,11 +12,14 @@ pub const STATUSES: [&str; 4] = ["pending", "sending", "succeeded", "failed"];
 pub const CLASSES: [(&str, i32); 5] = [("2xx", 2), ("3xx", 3), ("4xx", 4), ("5xx", 5), ("none", 0)];
 
 /// The parameter names of one front: the page and the API name three filters differently.
+/// The page also trims what people type; the API reads each value exactly as sent, as its
+/// document describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Names {
     pub webhook: &'static str,
     pub class: &'static str,
     pub cursor: &'static str,
+    pub trim: bool,
 }
 
 /// The page's names (`?webhook=&class=&before=`).
@@ -24,7 +27,15 @@ pub const PAGE_NAMES: Names = Names {
     webhook: "webhook",
     class: "class",
     cursor: "before",
+    trim: true,
 };
+
+impl Names {
+    /// A value as this front reads it.
+    pub fn read(self, value: &str) -> &str {
+        if self.trim { value.trim() } else { value }
+    }
+}
 
 impl Default for Names {
     fn default() -> Self {
@@ -37,6 +48,7 @@ pub const API_NAMES: Names = Names {
     webhook: "webhook_id",
     class: "status_class",
     cursor: "cursor",
+    trim: false,
 };
 
 /// The filters as typed (kept for the form) and as understood, with every value that was not
@@ -59,7 +71,7 @@ pub struct LogQuery {
 impl LogQuery {
     /// Reads the parameters; `webhook_id` fixes the webhook (a webhook's own tab).
     pub fn parse(params: &Params, names: Names, webhook_id: Option<&str>) -> LogQuery {
-        let get = |name: &str| params.get(name).trim().to_owned();
+        let get = |name: &str| names.read(params.get(name)).to_owned();
         let mut f = LogQuery {
             status: get("status"),
             event_type: get("event_type"),
@@ -136,7 +148,7 @@ impl LogQuery {
             }
         }
         // One rule on both fronts: a cursor this server did not give out is refused.
-        match params.get(names.cursor).trim() {
+        match names.read(params.get(names.cursor)) {
             "" => {}
             c if ids::is_id("dlv", c) => filter.before = Some(c.to_owned()),
             _ => f.errors.push((

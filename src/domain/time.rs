@@ -43,9 +43,10 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// Parses an RFC 3339 date-time (`2026-11-27T20:00:00Z`, `2026-11-27T21:00:00.250+01:00`) and
 /// the shorter forms a person types or an HTML form sends: `2026-11-27T20:00` (a datetime-local
 /// value) and a date alone, both read as UTC. Seconds are optional, a fraction of a second is
-/// dropped, a leap second counts as the second before it. Years 0000 to 9999.
+/// dropped, a leap second counts as the second before it. Years 0000 to 9999. Nothing around
+/// it: callers that read what people type trim it first.
 pub fn parse_utc(s: &str) -> Option<i64> {
-    let mut c = Cursor(s.trim().as_bytes());
+    let mut c = Cursor(s.as_bytes());
     let y = c.digits(4)?;
     c.one_of(b"-")?;
     let mo = c.digits(2)?;
@@ -189,6 +190,8 @@ mod tests {
             "2026-11-27T20:00:00+24:00",
             "2026-11-27T20:00:00Zjunk",
             "2026-11-27Z",
+            " 2026-11-27",
+            "2026-11-27\r",
             "2026-1-27",
             "+026-11-27",
             "2026-11-27T20:00:61",

@@ -58,7 +58,7 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let actor = ctx.actor()?;
     let params = Form::parse(req.query_string().as_bytes());
-    let (filter, typed, error) = match audit::parse_filter(&params, "before") {
+    let (filter, typed, error) = match audit::parse_filter(&params, "before", true) {
         Ok((f, t)) => (f, t, None),
         Err(e) => (AuditFilter::default(), Default::default(), Some(e)),
     };

@@ -1,6 +1,6 @@
 //! The one middleware in front of every browser route. In order: security headers, the CSRF
 //! cookie and check on every state-changing request, then the session: nothing but /login,
-//! /setup, /healthz and static assets is reachable without signing in. `/api/v1` is guarded
+//! /setup, /api/reference, /healthz and static assets is reachable without signing in. `/api/v1` is guarded
 //! by API keys instead (see `api::ApiKeyAuth`).
 
 use super::forms::Form;
@@ -23,7 +23,8 @@ pub const CSRF_FIELD: &str = "csrf_token";
 pub const MAX_URL_LEN: usize = 8 * 1024;
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
-const PUBLIC_PATHS: [&str; 3] = ["/login", "/setup", "/logout"];
+/// Reachable signed in or not (the API reference, like the document it shows, needs no account).
+const PUBLIC_PATHS: [&str; 4] = ["/login", "/setup", "/logout", "/api/reference"];
 
 fn is_unguarded(path: &str) -> bool {
     path == "/healthz"

@@ -15,6 +15,7 @@ pub mod inboxes;
 pub mod manual;
 pub mod overview;
 pub mod page;
+pub mod reference;
 pub mod storage;
 pub mod users;
 pub mod webhook_page;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(audit::configure)
         .configure(storage::configure)
         .configure(users::configure)
+        .configure(reference::configure)
         .route("/", web::get().to(home))
         .default_service(web::to(not_found));
 }

@@ -8,7 +8,7 @@ use crate::webdriver::{Driver, require_chromedriver};
 use serde_json::{Value, json};
 
 /// (width, height, phone)
-const SIZES: [(u32, u32, bool); 2] = [(1280, 900, false), (390, 844, true)];
+pub const SIZES: [(u32, u32, bool); 2] = [(1280, 900, false), (390, 844, true)];
 
 /// A webhook with a long URL, a delivery with an attempt, a second user, an inbox: every page
 /// has its widest content on it.
@@ -61,20 +61,22 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
     (app, rx, pages.to_vec())
 }
 
-/// axe-core's source (installed by `npm ci --prefix tests/e2e/axe`), or None on a developer
+/// axe-core's source (installed by `npm ci --prefix tests/npm --ignore-scripts`), or None on a developer
 /// machine without it; in CI it must be there.
-fn axe_source() -> Option<String> {
+pub fn axe_source() -> Option<String> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/e2e/axe/node_modules/axe-core/axe.min.js"
+        "/tests/npm/node_modules/axe-core/axe.min.js"
     );
     match std::fs::read_to_string(path) {
         Ok(source) => Some(source),
         Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but axe-core is missing: npm ci --prefix tests/e2e/axe")
+            panic!("CI is set but axe-core is missing: npm ci --prefix tests/npm --ignore-scripts")
         }
         Err(_) => {
-            eprintln!("SKIPPED the accessibility checks: npm ci --prefix tests/e2e/axe");
+            eprintln!(
+                "SKIPPED the accessibility checks: npm ci --prefix tests/npm --ignore-scripts"
+            );
             None
         }
     }
@@ -132,7 +134,7 @@ async fn overflow(driver: &Driver) -> i64 {
 
 /// The page now scrolls sideways (naming the elements that stick out), or axe-core finds a
 /// serious violation on it: each goes into `problems`, labelled `what`.
-async fn check(driver: &Driver, axe: Option<&str>, what: &str, problems: &mut Vec<String>) {
+pub async fn check(driver: &Driver, axe: Option<&str>, what: &str, problems: &mut Vec<String>) {
     let over = overflow(driver).await;
     if over > 0 {
         let culprits = driver

@@ -4,6 +4,7 @@ mod layout;
 #[path = "../it/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;
+mod reference;
 #[path = "../it/support.rs"]
 #[allow(dead_code)]
 mod support;

@@ -268,6 +268,35 @@ impl Driver {
         }
     }
 
+    /// Waits (up to `WAIT`) until `script` (a function body) returns a value `check` accepts,
+    /// and returns it; `what` names the wait in the failure.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        script: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let value = self
+                .cmd(
+                    "POST",
+                    "/execute/sync",
+                    Some(json!({ "script": script, "args": [] })),
+                )
+                .await
+                .unwrap_or(Value::Null);
+            if check(&value) {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last: {value}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
     /// result; a script may return a promise, which is awaited.
     pub async fn execute(&self, script: &str, args: Value) -> Value {

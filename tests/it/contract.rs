@@ -169,6 +169,25 @@ async fn limits_times_and_text_are_read_exactly_as_documented() {
     }
     let res = api.get("/audit?from=1969-12-31T23:00:00-01:00").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // The API reads values as sent (the page trims what people type): white space around a
+    // value is not the value, nor an absent one.
+    for (path, name) in [
+        (q.as_str(), "from"),
+        (q.as_str(), "status"),
+        ("/audit?", "to"),
+        ("/audit?", "actor"),
+        ("/audit?", "cursor"),
+    ] {
+        let res = api.get(&format!("{path}&{name}=%0D")).await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path} {name}"
+        );
+        assert_eq!(field(&res), name);
+    }
+    let res = api.get("/audit?cursor=%2B5").await;
+    assert_eq!(field(&res), "cursor");
 
     // Text: control characters are refused wherever they are (trimming spaces keeps nothing
     // the document forbids); the audit log's actor counts characters, not bytes.

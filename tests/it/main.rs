@@ -17,6 +17,7 @@ mod moving;
 mod readme_session;
 mod receiver;
 mod receivers;
+mod reference;
 mod retention;
 mod service;
 mod support;

@@ -66,7 +66,7 @@ pub async fn list_audit(
     let actor = auth.actor();
     actor.admin()?;
     let params = Form::parse(req.query_string().as_bytes());
-    let (filter, _) = app::audit::parse_filter(&params, "cursor")
+    let (filter, _) = app::audit::parse_filter(&params, "cursor", false)
         .map_err(|(field, m)| AppError::validation(field, m))?;
     let limit = crate::app::parse_limit(&params, 50)?;
     let (rows, next) = app::audit::page(&state, &actor, filter, limit).await?;
