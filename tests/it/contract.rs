@@ -43,6 +43,26 @@ async fn the_document_states_each_rule_the_server_applies() {
         "^[A-Za-z0-9._:-]{1,100}$"
     );
     let paths = &spec["paths"];
+    // Every JSON body the API takes or gives in success has an example.
+    let mut examples = 0;
+    for (path, ops) in paths.as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let mut bodies = vec![&op["requestBody"]];
+            for (status, answer) in op["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    bodies.push(answer);
+                }
+            }
+            for body in bodies {
+                let json = &body["content"]["application/json"];
+                if !json.is_null() && !path.ends_with("openapi.json") {
+                    assert!(json.get("example").is_some(), "{method} {path}: no example");
+                    examples += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(examples, 16);
     for (path, method) in [
         ("/api/v1/webhooks/{id}", "patch"),
         ("/api/v1/webhooks/{id}/rotate-secret", "post"),
@@ -214,4 +234,52 @@ async fn limits_times_and_text_are_read_exactly_as_documented() {
         .get(&format!("/audit?actor={}", "%C3%A9".repeat(254)))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{wide}: {}", res.body);
+}
+
+/// Each operation a support key is refused lists 403, with the error schema.
+#[actix_rt::test]
+async fn every_operation_a_support_key_is_refused_documents_403() {
+    let app = TestApp::spawn().await;
+    let spec = app.client().get("/api/v1/openapi.json").await.json();
+    let support = app.api(&app.api_key_with(aethenox_webhooks::store::users::Role::Support));
+    let (webhook, _) = app.webhook(PUBLIC_URL, &["message.sent"]);
+    let mut refused = Vec::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let url = path.trim_start_matches("/api/v1").replace(
+                "{id}",
+                if path.contains("deliveries") {
+                    "dlv_01jdb6dk4q9r8s7t6v5w4x3y2z"
+                } else {
+                    &webhook
+                },
+            );
+            let body = op
+                .pointer("/requestBody/content/application~1json/example")
+                .map(|e| e.to_string());
+            let res = support
+                .call(&method.to_uppercase(), &url, body.as_deref())
+                .await;
+            if res.status == StatusCode::FORBIDDEN {
+                refused.push(format!("{method} {path}"));
+                let documented = &op["responses"]["403"]["content"]["application/json"]["schema"];
+                assert_eq!(
+                    documented["$ref"], "#/components/schemas/ErrorBody",
+                    "{method} {path}: 403 undocumented"
+                );
+            }
+        }
+    }
+    refused.sort();
+    assert_eq!(
+        refused,
+        [
+            "delete /api/v1/webhooks/{id}",
+            "get /api/v1/audit",
+            "patch /api/v1/webhooks/{id}",
+            "post /api/v1/events",
+            "post /api/v1/webhooks",
+            "post /api/v1/webhooks/{id}/rotate-secret",
+        ]
+    );
 }

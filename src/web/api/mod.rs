@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod deliveries;
 pub mod events;
+pub mod examples;
 pub mod openapi;
 pub mod resource;
 pub mod webhooks;

@@ -66,6 +66,7 @@ pub async fn spec() -> HttpResponse {
         with_catalogue(&mut doc);
         with_filter_lists(&mut doc);
         with_common_answers_and_links(&mut doc);
+        super::examples::add(&mut doc);
         serde_json::to_string(&doc).unwrap_or_default()
     });
     HttpResponse::Ok()
@@ -74,8 +75,8 @@ pub async fn spec() -> HttpResponse {
 }
 
 /// What every operation can answer beyond its own responses: 403 to a support key where an
-/// admin key is needed, 413 to a body over the limit, 503 when manual attempts are at their
-/// bound; the bodies that may be left out; and links from a created webhook and a listed delivery to the operations that take
+/// admin key is needed, 413 to a body over the limit, 503 when manual attempts or list queries
+/// are at their bound; the bodies that may be left out; and links from a created webhook and a listed delivery to the operations that take
 /// its id (for generated clients and stateful testing).
 fn with_common_answers_and_links(doc: &mut serde_json::Value) {
     let error = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
@@ -85,7 +86,9 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
         ("patch", "/api/v1/webhooks/{id}"),
         ("delete", "/api/v1/webhooks/{id}"),
         ("post", "/api/v1/webhooks/{id}/rotate-secret"),
+        ("post", "/api/v1/events"),
     ];
+    let list_queries = [("get", "/api/v1/deliveries"), ("get", "/api/v1/audit")];
     let busy = [
         ("post", "/api/v1/webhooks/{id}/test"),
         ("post", "/api/v1/deliveries/{id}/resend"),
@@ -120,6 +123,10 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
             if busy.contains(&(method.as_str(), path.as_str())) {
                 responses["503"] =
                     answer("Too many manual attempts in flight; retry after Retry-After seconds.");
+            }
+            if list_queries.contains(&(method.as_str(), path.as_str())) {
+                responses["503"] =
+                    answer("Too many list queries at once; retry after Retry-After seconds.");
             }
         }
     }

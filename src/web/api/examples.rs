@@ -1,0 +1,243 @@
+//! The request and response examples of the OpenAPI document, made from the handlers' own
+//! types: answers are built as the handlers build them and serialised; requests are read back
+//! into their types by a unit test. An example cannot drift from what the server says or takes.
+
+use super::audit::{AuditList, AuditResource};
+use super::deliveries::{
+    AttemptResource, AttemptResult, DeliveryDetail, DeliveryList, DeliveryResource,
+};
+use super::events::EventAccepted;
+use super::webhooks::{WebhookList, WebhookResource};
+use serde_json::{Value, json};
+
+const WEBHOOK: &str = "wh_01jdb6d9m0v8k3x4r5t6y7z8a9";
+const DELIVERY: &str = "dlv_01jdb6dk4q9r8s7t6v5w4x3y2z";
+const EVENT: &str = "evt_order_4821";
+const AT: &str = "2026-11-27T20:00:00Z";
+
+/// (method, path, request body, [(status, answer)]) for every operation with a JSON body.
+fn catalogue() -> Vec<(
+    &'static str,
+    &'static str,
+    Option<Value>,
+    Vec<(&'static str, Value)>,
+)> {
+    let attempt = AttemptResult {
+        delivery_id: DELIVERY.into(),
+        success: true,
+        status_code: Some(204),
+        duration_ms: 84,
+        error: None,
+    };
+    vec![
+        (
+            "get",
+            "/api/v1/webhooks",
+            None,
+            vec![(
+                "200",
+                value(&WebhookList {
+                    data: vec![webhook()],
+                    next_cursor: None,
+                }),
+            )],
+        ),
+        (
+            "post",
+            "/api/v1/webhooks",
+            Some(json!({
+                "url": "https://example.com/webhooks/aethenox",
+                "events": ["message.received", "call.missed"],
+                "description": "Orders team",
+            })),
+            vec![("201", value(&webhook()))],
+        ),
+        (
+            "get",
+            "/api/v1/webhooks/{id}",
+            None,
+            vec![("200", value(&webhook()))],
+        ),
+        (
+            "patch",
+            "/api/v1/webhooks/{id}",
+            Some(json!({
+                "events": ["message.received"],
+                "enabled": false,
+            })),
+            vec![("200", value(&webhook()))],
+        ),
+        (
+            "post",
+            "/api/v1/webhooks/{id}/rotate-secret",
+            Some(json!({"grace_period_seconds": 3600})),
+            vec![("200", value(&webhook()))],
+        ),
+        (
+            "post",
+            "/api/v1/webhooks/{id}/test",
+            Some(json!({"event_type": "call.missed"})),
+            vec![("200", value(&attempt))],
+        ),
+        (
+            "post",
+            "/api/v1/events",
+            Some(json!({
+                "type": "message.received",
+                "id": EVENT,
+                "data": {"from": "+4915112345678", "body": "Is my order on its way?"},
+            })),
+            vec![(
+                "202",
+                value(&EventAccepted {
+                    id: EVENT.into(),
+                    deliveries: 2,
+                }),
+            )],
+        ),
+        (
+            "get",
+            "/api/v1/deliveries",
+            None,
+            vec![(
+                "200",
+                value(&DeliveryList {
+                    data: vec![delivery()],
+                    next_cursor: Some(DELIVERY.into()),
+                }),
+            )],
+        ),
+        (
+            "get",
+            "/api/v1/deliveries/{id}",
+            None,
+            vec![(
+                "200",
+                value(&DeliveryDetail {
+                    delivery: delivery(),
+                    payload: json!({
+                        "id": EVENT, "type": "message.received", "created_at": AT,
+                        "data": {"from": "+4915112345678", "body": "Is my order on its way?"},
+                    }),
+                    attempts: vec![AttemptResource {
+                        attempted_at: AT.into(),
+                        duration_ms: 212,
+                        status_code: Some(500),
+                        error_class: Some("http_status".into()),
+                        error: Some("HTTP 500 Internal Server Error".into()),
+                        request_headers: json!({"content-type": "application/json", "webhook-id": EVENT}),
+                        response_headers: Some(json!({"content-type": "text/plain"})),
+                        response_body: Some("database unavailable".into()),
+                        response_truncated: false,
+                        trigger: "automatic".into(),
+                        triggered_by: None,
+                    }],
+                }),
+            )],
+        ),
+        (
+            "post",
+            "/api/v1/deliveries/{id}/resend",
+            None,
+            vec![("202", value(&attempt))],
+        ),
+        (
+            "get",
+            "/api/v1/audit",
+            None,
+            vec![(
+                "200",
+                value(&AuditList {
+                    data: vec![AuditResource {
+                        id: 42,
+                        at: AT.into(),
+                        actor: "API key deploys".into(),
+                        action: "webhook_created".into(),
+                        target: Some(WEBHOOK.into()),
+                        detail: Some("https://example.com/webhooks/aethenox".into()),
+                        client_ip: Some("203.0.113.7".into()),
+                    }],
+                    next_cursor: Some("41".into()),
+                }),
+            )],
+        ),
+    ]
+}
+
+fn webhook() -> WebhookResource {
+    WebhookResource {
+        id: WEBHOOK.into(),
+        url: "https://example.com/webhooks/aethenox".into(),
+        description: "Orders team".into(),
+        events: vec!["message.received".into(), "call.missed".into()],
+        enabled: true,
+        disabled_reason: None,
+        secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ8QjNq2T6xA=".into()),
+        created_at: AT.into(),
+        updated_at: AT.into(),
+    }
+}
+
+fn delivery() -> DeliveryResource {
+    DeliveryResource {
+        id: DELIVERY.into(),
+        webhook_id: WEBHOOK.into(),
+        event_id: EVENT.into(),
+        event_type: "message.received".into(),
+        status: "failed".into(),
+        attempt_count: 8,
+        next_attempt_at: None,
+        last_status_code: Some(500),
+        last_error: Some("HTTP 500 Internal Server Error".into()),
+        is_test: false,
+        created_at: AT.into(),
+    }
+}
+
+/// Puts each example in the document, next to the schema it illustrates.
+pub fn add(doc: &mut Value) {
+    for (method, path, request, answers) in catalogue() {
+        let op = &mut doc["paths"][path][method];
+        if let Some(body) = request {
+            op["requestBody"]["content"]["application/json"]["example"] = body;
+        }
+        for (status, answer) in answers {
+            op["responses"][status]["content"]["application/json"]["example"] = answer;
+        }
+    }
+}
+
+fn value(answer: &impl serde::Serialize) -> Value {
+    serde_json::to_value(answer).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::api::body::parse;
+    use crate::web::api::deliveries::TestRequest;
+    use crate::web::api::events::PublishEvent;
+    use crate::web::api::webhooks::{CreateWebhook, RotateSecret, UpdateWebhook};
+
+    #[test]
+    fn every_request_example_is_read_by_its_handlers_type() {
+        let mut seen = 0;
+        for (method, path, request, _) in catalogue() {
+            let Some(body) = request else { continue };
+            let bytes = body.to_string().into_bytes();
+            let read = match (method, path) {
+                ("post", "/api/v1/webhooks") => parse::<CreateWebhook>(&bytes).map(drop),
+                ("patch", "/api/v1/webhooks/{id}") => parse::<UpdateWebhook>(&bytes).map(drop),
+                ("post", "/api/v1/webhooks/{id}/rotate-secret") => {
+                    parse::<RotateSecret>(&bytes).map(drop)
+                }
+                ("post", "/api/v1/webhooks/{id}/test") => parse::<TestRequest>(&bytes).map(drop),
+                ("post", "/api/v1/events") => parse::<PublishEvent>(&bytes).map(drop),
+                other => panic!("no request type known for {other:?}"),
+            };
+            assert!(read.is_ok(), "{method} {path}: {body}");
+            seen += 1;
+        }
+        assert_eq!(seen, 5);
+    }
+}
