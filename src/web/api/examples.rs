@@ -15,13 +15,16 @@ const DELIVERY: &str = "dlv_01jdb6dk4q9r8s7t6v5w4x3y2z";
 const EVENT: &str = "evt_order_4821";
 const AT: &str = "2026-11-27T20:00:00Z";
 
-/// (method, path, request body, [(status, answer)]) for every operation with a JSON body.
-fn catalogue() -> Vec<(
+/// (method, path, request body, [(status, answer)]) of one operation.
+type Example = (
     &'static str,
     &'static str,
     Option<Value>,
     Vec<(&'static str, Value)>,
-)> {
+);
+
+/// The examples of every operation with a JSON body.
+fn catalogue() -> Vec<Example> {
     let attempt = AttemptResult {
         delivery_id: DELIVERY.into(),
         success: true,
