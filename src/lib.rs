@@ -160,6 +160,7 @@ pub fn run(state: Data<AppState>, listener: TcpListener) -> std::io::Result<Serv
             .app_data(state.clone())
             .app_data(web::forms::payload_config())
             .wrap(from_fn(web::guard::guard))
+            .wrap(from_fn(web::guard::head_as_get))
             .configure(web::configure)
     })
     // Slow or idle clients are cut off instead of holding a worker's connection.

@@ -228,3 +228,16 @@ pub async fn guard(
     }
     Ok(res.map_into_left_body())
 }
+
+/// HEAD is answered as GET is, without the body (RFC 9110: wherever GET is, HEAD is too):
+/// uptime monitors and caches ask `HEAD /healthz` or `HEAD /static/…`. The method is rewritten
+/// before routing; the HTTP layer, which saw HEAD, leaves the body out and keeps its length.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}

@@ -283,3 +283,38 @@ async fn every_operation_a_support_key_is_refused_documents_403() {
         ]
     );
 }
+
+/// HEAD is answered wherever GET is: the same status and headers, no body (monitors use it).
+#[actix_rt::test]
+async fn head_answers_as_get_does_without_the_body() {
+    let app = TestApp::spawn().await;
+    let client = awc::Client::default();
+    for path in [
+        "/healthz",
+        "/static/app.css",
+        "/login",
+        "/api/reference",
+        "/api/v1/openapi.json",
+    ] {
+        let get = app.client().get(path).await;
+        let mut head = client
+            .head(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), get.status, "HEAD {path}");
+        let length = head
+            .headers()
+            .get("content-length")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert_eq!(length, get.body.len().to_string(), "HEAD {path}");
+        assert!(head.body().await.unwrap().is_empty(), "HEAD {path}");
+    }
+    let res = app
+        .api(&app.api_key())
+        .call("HEAD", "/webhooks", None)
+        .await;
+    assert_eq!((res.status, res.body.as_str()), (StatusCode::OK, ""));
+}
