@@ -26,6 +26,14 @@ async fn open(driver: &Driver, app: &TestApp, operations: usize) {
         .await;
 }
 
+/// Opens the operation `op` (its element's selector) and chooses Try it out.
+async fn try_out(driver: &Driver, op: &str) {
+    driver
+        .click(&format!("{op} .opblock-summary-control"))
+        .await;
+    driver.click(&format!("{op} .try-out__btn")).await;
+}
+
 async fn csp_violations(driver: &Driver) -> Value {
     driver
         .execute("return window.cspViolations;", json!([]))
@@ -100,10 +108,7 @@ async fn the_api_reference_shows_every_operation_and_tries_one_with_a_key() {
     driver.click(".auth-container .btn.authorize").await;
     driver.click(".auth-container .btn-done").await;
     let op = "#operations-webhooks-list_webhooks";
-    driver
-        .click(&format!("{op} .opblock-summary-control"))
-        .await;
-    driver.click(&format!("{op} .try-out__btn")).await;
+    try_out(&driver, op).await;
     driver.click(&format!("{op} .btn.execute")).await;
     driver
         .wait_for_text(
@@ -121,10 +126,7 @@ async fn the_api_reference_shows_every_operation_and_tries_one_with_a_key() {
 
     // Open as someone trying it out: parameters, body editor and answer still pass axe-core.
     let op = "#operations-webhooks-create_webhook";
-    driver
-        .click(&format!("{op} .opblock-summary-control"))
-        .await;
-    driver.click(&format!("{op} .try-out__btn")).await;
+    try_out(&driver, op).await;
     driver.find(&format!("{op} textarea")).await;
     let mut problems = Vec::new();
     check(

@@ -2,15 +2,6 @@ use crate::support::*;
 use awc::http::StatusCode;
 use serde_json::json;
 
-const PUBLIC_URL: &str = "https://93.184.215.14/aethenox";
-
-fn error_field(res: &Resp) -> String {
-    res.json()["error"]["field"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[actix_rt::test]
 async fn every_endpoint_needs_a_valid_key() {
     let app = TestApp::spawn().await;
@@ -208,7 +199,7 @@ async fn bad_requests_get_json_errors_naming_the_field() {
     for (body, status, field) in cases {
         let res = api.post("/webhooks", body.clone()).await;
         assert_eq!(res.status, status, "{body}: {}", res.body);
-        assert_eq!(error_field(&res), field, "{body}: {}", res.body);
+        assert_eq!(res.error_field(), field, "{body}: {}", res.body);
         assert_eq!(res.json()["error"]["code"], "validation_failed");
         assert!(!res.json()["error"]["message"].as_str().unwrap().is_empty());
     }
@@ -219,9 +210,9 @@ async fn bad_requests_get_json_errors_naming_the_field() {
     }
     let res = api.get("/webhooks?limit=0").await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_field(&res), "limit");
+    assert_eq!(res.error_field(), "limit");
     let res = api.get("/webhooks?cursor=%27%20OR%201%3D1").await;
-    assert_eq!(error_field(&res), "cursor");
+    assert_eq!(res.error_field(), "cursor");
     let res = api
         .call(
             "POST",
@@ -249,14 +240,14 @@ async fn bad_requests_get_json_errors_naming_the_field() {
             json!({"url": "https://10.1.1.1/"}),
         )
         .await;
-    assert_eq!(error_field(&res), "url");
+    assert_eq!(res.error_field(), "url");
     let res = api
         .post(
             &format!("/webhooks/{id}/rotate-secret"),
             json!({"grace_period_seconds": -1}),
         )
         .await;
-    assert_eq!(error_field(&res), "grace_period_seconds");
+    assert_eq!(res.error_field(), "grace_period_seconds");
     assert_eq!(
         api.get(&format!("/webhooks/{id}")).await.json()["url"],
         PUBLIC_URL
@@ -462,5 +453,5 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_field(&res), "grace_period_seconds");
+    assert_eq!(res.error_field(), "grace_period_seconds");
 }

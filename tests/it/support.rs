@@ -14,6 +14,8 @@ use std::time::Duration;
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const SUPPORT_EMAIL: &str = "support@example.com";
 pub const PASSWORD: &str = "correct horse battery";
+/// A webhook URL the strict policy accepts without DNS (a public address, never contacted).
+pub const PUBLIC_URL: &str = "https://93.184.215.14/aethenox";
 
 pub struct TestApp {
     pub base: String,
@@ -303,6 +305,14 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// The field a JSON API error names ("" when it names none).
+    pub fn error_field(&self) -> String {
+        self.json()["error"]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)

@@ -2,8 +2,6 @@ use crate::support::*;
 use aethenox_webhooks::{domain, store};
 use awc::http::StatusCode;
 
-const PUBLIC_URL: &str = "https://93.184.215.14/aethenox";
-
 #[actix_rt::test]
 async fn empty_list_points_to_create_webhook() {
     let app = TestApp::spawn().await;
