@@ -197,15 +197,26 @@ fn delivery() -> DeliveryResource {
     }
 }
 
-/// Puts each example in the document, next to the schema it illustrates.
+/// Puts each example in the document, next to the schema it illustrates (only where the
+/// document has that body: an example never adds an operation or an answer).
 pub fn add(doc: &mut Value) {
+    let json = "/content/application~1json";
     for (method, path, request, answers) in catalogue() {
-        let op = &mut doc["paths"][path][method];
-        if let Some(body) = request {
-            op["requestBody"]["content"]["application/json"]["example"] = body;
+        let Some(op) = doc["paths"]
+            .get_mut(path)
+            .and_then(|ops| ops.get_mut(method))
+        else {
+            continue;
+        };
+        if let (Some(body), Some(content)) =
+            (request, op.pointer_mut(&format!("/requestBody{json}")))
+        {
+            content["example"] = body;
         }
         for (status, answer) in answers {
-            op["responses"][status]["content"]["application/json"]["example"] = answer;
+            if let Some(content) = op.pointer_mut(&format!("/responses/{status}{json}")) {
+                content["example"] = answer;
+            }
         }
     }
 }
