@@ -236,36 +236,23 @@ impl Driver {
 
     /// Waits (up to `WAIT`) until `check` holds for the text of `css`.
     pub async fn wait_for_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
-        let mut last = None;
-        loop {
-            if let Some(text) = self.try_text(css).await {
-                if check(&text) {
-                    return text;
-                }
-                last = Some(text);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{css} never got the expected text; last: {last:?}"
-            );
-            actix_rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("the expected text in {css}");
+        poll(
+            &what,
+            async || self.try_text(css).await,
+            |text| text.as_deref().is_some_and(&check),
+        )
+        .await
+        .unwrap_or_default()
     }
 
     pub async fn wait_for_url(&self, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let url = self.current_url().await;
-            if check(&url) {
-                return url;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the page never reached the expected URL; last: {url}"
-            );
-            actix_rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        poll(
+            "the expected URL",
+            async || self.current_url().await,
+            |url| check(url),
+        )
+        .await
     }
 
     /// Waits (up to `WAIT`) until `script` (a function body) returns a value `check` accepts,
@@ -276,25 +263,12 @@ impl Driver {
         script: &str,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let value = self
-                .cmd(
-                    "POST",
-                    "/execute/sync",
-                    Some(json!({ "script": script, "args": [] })),
-                )
-                .await
-                .unwrap_or(Value::Null);
-            if check(&value) {
-                return value;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; last: {value}"
-            );
-            actix_rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        let body = json!({ "script": script, "args": [] });
+        let run = async || {
+            let result = self.cmd("POST", "/execute/sync", Some(body.clone())).await;
+            result.unwrap_or(Value::Null)
+        };
+        poll(what, run, check).await
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
@@ -403,5 +377,26 @@ impl Drop for Driver {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.process.kill();
         let _ = self.process.wait();
+    }
+}
+
+/// Reads with `read` every 50 ms until `check` holds for what it returns, for up to `WAIT`, and
+/// returns that; fails naming `what` and the last value read.
+async fn poll<T: std::fmt::Debug>(
+    what: &str,
+    mut read: impl AsyncFnMut() -> T,
+    check: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = read().await;
+        if check(&value) {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last: {value:?}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -10,8 +10,9 @@ use super::events::EventAccepted;
 use super::webhooks::{WebhookList, WebhookResource};
 use serde_json::{Value, json};
 
+/// The ids of the path parameters' examples (`resource.rs`), so the page reads as one story.
 const WEBHOOK: &str = "wh_01jdb6d9m0v8k3x4r5t6y7z8a9";
-const DELIVERY: &str = "dlv_01jdb6dk4q9r8s7t6v5w4x3y2z";
+const DELIVERY: &str = "dlv_01jdb6f2k8n4p6r8t0v2x4z6b8";
 const EVENT: &str = "evt_order_4821";
 const AT: &str = "2026-11-27T20:00:00Z";
 
