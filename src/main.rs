@@ -1,13 +1,16 @@
-//! The command line: `serve` (the default), `users add`, `api-keys create`, `verify`.
+//! The command line: `serve` (the default), `workspaces`, `users add`, `api-keys create`,
+//! `verify`, `backup`, `move-to-postgres`.
+
+mod commands;
 
 use aethenox_webhooks::config::{self, Config};
 use aethenox_webhooks::delivery::DeliveryWorker;
-use aethenox_webhooks::domain::{ids, passwords, signing, time};
-use aethenox_webhooks::store::{self, users::Role};
+use aethenox_webhooks::domain::signing;
+use aethenox_webhooks::store;
 use aethenox_webhooks::{build_state, db, retention, run};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Manage workspaces (one per AethenoxAI account).
+    #[command(subcommand)]
+    Workspaces(commands::WorkspacesCommand),
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -56,7 +62,7 @@ enum Command {
 }
 
 #[derive(Args, Clone)]
-struct DataDir {
+pub(crate) struct DataDir {
     /// Holds aethenox.db and generated keys; created if missing.
     #[arg(
         long,
@@ -73,7 +79,7 @@ struct DataDir {
 
 impl DataDir {
     /// The database these flags name, opened and migrated; or the usage error saying why not.
-    fn open(&self) -> anyhow::Result<Result<db::DbPool, ExitCode>> {
+    pub(crate) fn open(&self) -> anyhow::Result<Result<db::DbPool, ExitCode>> {
         let file = Config::with_data_dir(&self.data_dir).db_path();
         match db::Location::new(self.database_url.as_deref(), &file) {
             Ok(location) => Ok(Ok(db::open(&location)?)),
@@ -155,6 +161,9 @@ enum UsersCommand {
         /// Read the password from standard input (required: passwords never go in arguments).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Make a member of this workspace (id or uid) instead of an instance user.
+        #[arg(long, value_name = "WS")]
+        workspace: Option<String>,
         #[command(flatten)]
         data: DataDir,
     },
@@ -169,6 +178,9 @@ enum ApiKeysCommand {
         /// admin: everything; support: read, Send Test and Resend.
         #[arg(long, default_value = "admin", value_parser = ["admin", "support"])]
         role: String,
+        /// A key of this workspace (id or uid) instead of an instance key.
+        #[arg(long, value_name = "WS")]
+        workspace: Option<String>,
         #[command(flatten)]
         data: DataDir,
     },
@@ -195,7 +207,7 @@ fn parse_schedule(raw: &str) -> Result<Schedule, String> {
 }
 
 /// A bad flag or value: one line naming it, exit code 2, nothing written.
-fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
@@ -217,15 +229,20 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => serve(args),
+        Command::Workspaces(command) => commands::workspaces(command),
         Command::Users(UsersCommand::Add {
             email,
             role,
             password_stdin: _,
+            workspace,
             data,
-        }) => add_user(&email, &role, data),
-        Command::ApiKeys(ApiKeysCommand::Create { name, role, data }) => {
-            create_api_key(&name, &role, data)
-        }
+        }) => commands::add_user(&email, &role, workspace.as_deref(), data),
+        Command::ApiKeys(ApiKeysCommand::Create {
+            name,
+            role,
+            workspace,
+            data,
+        }) => commands::create_api_key(&name, &role, workspace.as_deref(), data),
         Command::Verify(args) => return verify(args),
         Command::Backup { to, data } => backup(&to, data),
         Command::MoveToPostgres { data } => move_to_postgres(data),
@@ -302,75 +319,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     pruner.stop();
     delivery.stop();
     tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
-}
-
-fn add_user(email: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> {
-    let email = match passwords::check_email(email) {
-        Ok(e) => e,
-        Err(m) => return Ok(usage_error(format!("--email: {m}"))),
-    };
-    let Some(role) = Role::parse(role) else {
-        return Ok(usage_error("--role: use admin or support"));
-    };
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']);
-    if let Err(m) = passwords::check_new_password(password) {
-        return Ok(usage_error(format!("--password-stdin: {m}")));
-    }
-    let pool = match data.open()? {
-        Ok(pool) => pool,
-        Err(code) => return Ok(code),
-    };
-    let mut conn = pool.get()?;
-    let hash = passwords::hash(password)?;
-    let created = db::write_transaction(&mut conn, |conn| {
-        if store::users::find_by_email(conn, &email)?.is_some() {
-            return Ok(None);
-        }
-        store::users::create(conn, &email, role, &hash, time::now_ms()).map(Some)
-    });
-    match created.context("creating the user")? {
-        Some(user) => {
-            eprintln!("created {} {} (id {})", user.role, user.email, user.id);
-            Ok(ExitCode::SUCCESS)
-        }
-        None => anyhow::bail!("a user with the e-mail address {email} already exists"),
-    }
-}
-
-fn create_api_key(name: &str, role: &str, data: DataDir) -> anyhow::Result<ExitCode> {
-    let Some(role) = Role::parse(role) else {
-        return Ok(usage_error("--role: use admin or support"));
-    };
-    let name = match ids::check_key_name(name) {
-        Ok(n) => n,
-        Err(m) => return Ok(usage_error(format!("--name: {m}"))),
-    };
-    let pool = match data.open()? {
-        Ok(pool) => pool,
-        Err(code) => return Ok(code),
-    };
-    let mut conn = pool.get()?;
-    let key = ids::new_api_key();
-    let stored = db::write_transaction(&mut conn, |conn| {
-        if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
-            return Ok::<_, diesel::result::Error>(false);
-        }
-        store::api_keys::create_for_key(conn, &name, &key, role, time::now_ms()).map(|_| true)
-    })
-    .context("storing the key")?;
-    if !stored {
-        anyhow::bail!(
-            "there are {} active API keys already: revoke the ones no longer used first",
-            store::api_keys::MAX_ACTIVE
-        );
-    }
-    println!("{key}");
     Ok(ExitCode::SUCCESS)
 }
 

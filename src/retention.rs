@@ -128,13 +128,11 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
         if batch.is_empty() {
             break;
         }
-        let (ids, mut events): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
-        events.sort_unstable();
-        events.dedup();
+        let (ids, events): (Vec<String>, Vec<(String, String)>) = batch.into_iter().unzip();
         // An event goes with its last delivery (the others of a fan-out may be kept longer).
         let (d, a, e) = crate::db::immediate(&mut conn, lock, |c| {
             let (d, a) = store::delete_deliveries(c, &ids)?;
-            Ok::<_, diesel::result::Error>((d, a, store::delete_events(c, &events)?))
+            Ok::<_, diesel::result::Error>((d, a, store::delete_events_of(c, events)?))
         })?;
         report.deliveries += d as u64;
         report.attempts += a as u64;
@@ -142,12 +140,12 @@ pub fn prune(state: &AppState, stop: &AtomicBool) -> anyhow::Result<PruneReport>
         std::thread::sleep(PAUSE);
     }
     while !stop.load(Ordering::Relaxed) {
-        let ids = store::unsubscribed_events_before(&mut conn, cutoff, BATCH * 5)?;
-        if ids.is_empty() {
+        let keys = store::unsubscribed_events_before(&mut conn, cutoff, BATCH * 5)?;
+        if keys.is_empty() {
             break;
         }
         report.events +=
-            crate::db::immediate(&mut conn, lock, |c| store::delete_events(c, &ids))? as u64;
+            crate::db::immediate(&mut conn, lock, |c| store::delete_events_of(c, keys))? as u64;
         std::thread::sleep(PAUSE);
     }
     while !stop.load(Ordering::Relaxed) {

@@ -53,6 +53,8 @@ impl AppState {
 #[derive(Debug, Clone)]
 pub struct VerifiedKey {
     pub key_id: i32,
+    /// None for instance keys.
+    pub workspace_id: Option<String>,
     pub name: String,
     pub role: Role,
 }

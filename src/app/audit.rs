@@ -3,13 +3,14 @@
 //! for the page and the API.
 
 use super::Actor;
+use super::scope::Scope;
 use crate::domain::{params::Params, time};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self as store, AuditEntry, AuditFilter, NewEntry};
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 24] = [
+pub const ACTIONS: [&str; 27] = [
     "sign_in",
     "sign_in_failed",
     "sign_out",
@@ -34,18 +35,24 @@ pub const ACTIONS: [&str; 24] = [
     "api_key_revoked",
     "inbox_created",
     "inbox_purged",
+    "workspace_created",
+    "workspace_updated",
+    "workspace_deleted",
 ];
 
-/// Records what `actor` did; a failure to record is logged, and does not undo what was done.
+/// Records what someone did in a workspace; a failure to record is logged, and does not undo
+/// what was done.
 pub async fn record(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     action: &str,
     target: Option<&str>,
     detail: Option<&str>,
 ) {
-    record_as(
+    let actor = scope.actor();
+    write(
         state,
+        Some(scope.ws().as_str()),
         &actor.name,
         action,
         target,
@@ -55,7 +62,28 @@ pub async fn record(
     .await
 }
 
-/// Records an entry for someone who is not (yet) an actor, such as a failed sign-in.
+/// Records what someone did to the instance itself (workspaces, instance users and keys,
+/// signing in and out): listed with the default workspace's log, to instance users.
+pub async fn record_instance(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    target: Option<&str>,
+    detail: Option<&str>,
+) {
+    write(
+        state,
+        None,
+        &actor.name,
+        action,
+        target,
+        detail,
+        actor.client_ip.as_deref(),
+    )
+    .await
+}
+
+/// Records an instance entry for someone who is not (yet) an actor, such as a failed sign-in.
 pub async fn record_as(
     state: &AppState,
     name: &str,
@@ -64,7 +92,20 @@ pub async fn record_as(
     detail: Option<&str>,
     ip: Option<&str>,
 ) {
+    write(state, None, name, action, target, detail, ip).await
+}
+
+async fn write(
+    state: &AppState,
+    workspace: Option<&str>,
+    name: &str,
+    action: &str,
+    target: Option<&str>,
+    detail: Option<&str>,
+    ip: Option<&str>,
+) {
     let (name, action) = (name.to_owned(), action.to_owned());
+    let workspace = workspace.map(str::to_owned);
     let (target, detail, ip) = (
         target.map(str::to_owned),
         detail.map(str::to_owned),
@@ -80,6 +121,7 @@ pub async fn record_as(
                 target: target.as_deref(),
                 detail: detail.as_deref(),
                 client_ip: ip.as_deref(),
+                workspace_id: workspace.as_deref(),
             },
         )
         .map_err(AppError::from)
@@ -142,17 +184,20 @@ pub fn parse_filter(
     Ok((f, typed))
 }
 
-/// One page of the log, newest first, and the id to continue from (administrators only).
+/// One page of a workspace's log, newest first, and the id to continue from (administrators
+/// only). Instance users see the instance's own entries with the default workspace's.
 pub async fn page(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     filter: AuditFilter,
     limit: i64,
 ) -> Result<(Vec<AuditEntry>, Option<i32>), AppError> {
-    actor.admin()?;
+    scope.admin()?;
     let _turn = state.list_queries.turn().await?;
+    let ws = scope.ws().clone();
+    let with_instance = scope.workspace().is_default() && scope.actor().is_instance();
     let mut rows = crate::db::run(&state.pool, move |conn| {
-        store::page(conn, &filter, limit + 1).map_err(AppError::from)
+        store::page(conn, &ws, with_instance, &filter, limit + 1).map_err(AppError::from)
     })
     .await?;
     let next = super::keyset_next(&mut rows, limit, |e| e.id);

@@ -2,6 +2,7 @@
 //! report what was not understood), pages of deliveries, a delivery with its attempts, and the
 //! numbers behind a webhook's overview.
 
+use super::scope::Scope;
 use crate::domain::{events, ids, params::Params, time};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -204,12 +205,14 @@ impl LogQuery {
 /// One page of the log under `filter`, newest first, and the cursor of the next page.
 pub async fn log_page(
     state: &AppState,
+    scope: &Scope,
     filter: LogFilter,
     limit: i64,
 ) -> Result<(Vec<LogRow>, Option<String>), AppError> {
     let _turn = state.list_queries.turn().await?;
+    let ws = scope.ws().clone();
     let mut rows = crate::db::run(&state.pool, move |conn| {
-        log::log_page(conn, &filter, limit + 1).map_err(AppError::from)
+        log::log_page(conn, &ws, &filter, limit + 1).map_err(AppError::from)
     })
     .await?;
     let next = super::keyset_next(&mut rows, limit, |r| r.delivery.id.clone());
@@ -217,14 +220,18 @@ pub async fn log_page(
 }
 
 /// A delivery and the URL of its webhook.
-pub async fn get(state: &AppState, id: &str) -> Result<(Delivery, String), AppError> {
+pub async fn get(
+    state: &AppState,
+    scope: &Scope,
+    id: &str,
+) -> Result<(Delivery, String), AppError> {
     if !ids::is_id("dlv", id) {
         return Err(AppError::NotFound);
     }
-    let id = id.to_owned();
+    let (ws, id) = (scope.ws().clone(), id.to_owned());
     crate::db::run(&state.pool, move |conn| {
-        let d = store::get(conn, &id)?;
-        let url = crate::store::webhooks::get(conn, &d.webhook_id)?.url;
+        let d = store::get(conn, &ws, &id)?;
+        let url = crate::store::webhooks::get(conn, &ws, &d.webhook_id)?.url;
         Ok::<_, AppError>((d, url))
     })
     .await
@@ -238,13 +245,14 @@ pub struct Detail {
     pub attempts: Vec<Attempt>,
 }
 
-pub async fn detail(state: &AppState, id: &str) -> Result<Detail, AppError> {
-    let (delivery, webhook_url) = get(state, id).await?;
+pub async fn detail(state: &AppState, scope: &Scope, id: &str) -> Result<Detail, AppError> {
+    let (delivery, webhook_url) = get(state, scope, id).await?;
     let (event_id, delivery_id) = (delivery.event_id.clone(), delivery.id.clone());
+    let ws = scope.ws().clone();
     let (payload, attempts) = crate::db::run(&state.pool, move |conn| {
         Ok::<_, AppError>((
-            crate::store::events::body(conn, &event_id)?,
-            store::attempts_of(conn, &delivery_id)?,
+            crate::store::events::body(conn, &ws, &event_id)?,
+            store::attempts_of(conn, &ws, &delivery_id)?,
         ))
     })
     .await?;
@@ -263,12 +271,18 @@ pub struct Recent {
     pub last_error: Option<(i64, Option<i32>, String)>,
 }
 
-pub async fn recent(state: &AppState, webhook_id: &str, since_ms: i64) -> Result<Recent, AppError> {
+pub async fn recent(
+    state: &AppState,
+    scope: &Scope,
+    webhook_id: &str,
+    since_ms: i64,
+) -> Result<Recent, AppError> {
     let (id, from) = (webhook_id.to_owned(), ids::id_floor("dlv", since_ms));
+    let ws = scope.ws().clone();
     crate::db::run(&state.pool, move |conn| {
         Ok::<_, AppError>(Recent {
-            rows: log::recent_of(conn, &id, &from)?,
-            last_error: log::last_error(conn, &id)?,
+            rows: log::recent_of(conn, &ws, &id, &from)?,
+            last_error: log::last_error(conn, &ws, &id)?,
         })
     })
     .await

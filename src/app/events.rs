@@ -1,7 +1,7 @@
 //! Publishing an event: checked, stored with one delivery per subscribed enabled webhook in one
 //! (group-committed) transaction, and answered only once stored.
 
-use super::Actor;
+use super::scope::Scope;
 use crate::delivery::intake::{NotQueued, Publish};
 use crate::domain::{events, ids, time};
 use crate::error::AppError;
@@ -17,12 +17,12 @@ pub struct Accepted {
 
 pub async fn publish(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     event_type: String,
     data: serde_json::Value,
     id: Option<String>,
 ) -> Result<Accepted, AppError> {
-    actor.admin()?;
+    scope.admin()?;
     if !events::is_known(&event_type) {
         let shown: String = event_type.chars().take(64).collect();
         return Err(AppError::validation(
@@ -46,6 +46,7 @@ pub async fn publish(
     state
         .intake
         .publish(Publish {
+            workspace: scope.ws().clone(),
             id,
             event_type,
             payload,

@@ -1,7 +1,8 @@
 //! Test inboxes: URLs on this server (`/inbox/{token}`) that accept deliveries, check their
 //! signature against the webhooks pointing to them, and keep what they received.
 
-use super::{Actor, audit, webhooks};
+use super::scope::Scope;
+use super::{audit, webhooks};
 use crate::domain::events::CATALOGUE;
 use crate::domain::webhook::ValidWebhook;
 use crate::domain::{ids, signing, time};
@@ -31,10 +32,11 @@ pub fn url(state: &AppState, token: &str) -> String {
     format!("http://{host}:{}/inbox/{token}", addr.port())
 }
 
-pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<Inbox>, AppError> {
-    actor.admin()?;
-    crate::db::run(&state.pool, |conn| {
-        store::list(conn).map_err(AppError::from)
+pub async fn list(state: &AppState, scope: &Scope) -> Result<Vec<Inbox>, AppError> {
+    scope.admin()?;
+    let ws = scope.ws().clone();
+    crate::db::run(&state.pool, move |conn| {
+        store::list(conn, &ws).map_err(AppError::from)
     })
     .await
 }
@@ -42,10 +44,10 @@ pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<Inbox>, AppErro
 /// Creates an inbox; Err(message) when the name cannot be used or there are enough inboxes.
 pub async fn create(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     name: &str,
 ) -> Result<Result<Inbox, String>, AppError> {
-    let existing = list(state, actor).await?;
+    let existing = list(state, scope).await?;
     let name = match ids::check_key_name(name) {
         Ok(_) if existing.len() >= MAX_INBOXES => {
             return Ok(Err(format!(
@@ -56,23 +58,24 @@ pub async fn create(
         Err(message) => return Ok(Err(message)),
     };
     let (id, token) = (ids::new_id("ibx"), ids::random_token::<24>());
+    let ws = scope.ws().clone();
     let inbox = crate::db::run(&state.pool, move |conn| {
-        store::create(conn, &id, &token, &name, time::now_ms())?;
-        store::get(conn, &id).map_err(AppError::from)
+        store::create(conn, &ws, &id, &token, &name, time::now_ms())?;
+        store::get(conn, &ws, &id).map_err(AppError::from)
     })
     .await?;
-    audit::record(state, actor, "inbox_created", Some(&inbox.id), None).await;
+    audit::record(state, scope, "inbox_created", Some(&inbox.id), None).await;
     Ok(Ok(inbox))
 }
 
-pub async fn get(state: &AppState, actor: &Actor, id: &str) -> Result<Inbox, AppError> {
-    actor.admin()?;
+pub async fn get(state: &AppState, scope: &Scope, id: &str) -> Result<Inbox, AppError> {
+    scope.admin()?;
     if !ids::is_id("ibx", id) {
         return Err(AppError::NotFound);
     }
-    let id = id.to_owned();
+    let (ws, id) = (scope.ws().clone(), id.to_owned());
     crate::db::run(&state.pool, move |conn| {
-        store::get(conn, &id).map_err(AppError::from)
+        store::get(conn, &ws, &id).map_err(AppError::from)
     })
     .await
 }
@@ -80,36 +83,36 @@ pub async fn get(state: &AppState, actor: &Actor, id: &str) -> Result<Inbox, App
 /// What the inbox received, newest first.
 pub async fn requests(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
 ) -> Result<(Inbox, Vec<InboxRequest>), AppError> {
-    let inbox = get(state, actor, id).await?;
-    let inbox_id = inbox.id.clone();
+    let inbox = get(state, scope, id).await?;
+    let (ws, inbox_id) = (scope.ws().clone(), inbox.id.clone());
     let rows = crate::db::run(&state.pool, move |conn| {
-        store::requests(conn, &inbox_id, 0).map_err(AppError::from)
+        store::requests(conn, &ws, &inbox_id, 0).map_err(AppError::from)
     })
     .await?;
     Ok((inbox, rows))
 }
 
-pub async fn purge(state: &AppState, actor: &Actor, id: &str) -> Result<Inbox, AppError> {
-    let inbox = get(state, actor, id).await?;
-    let inbox_id = inbox.id.clone();
+pub async fn purge(state: &AppState, scope: &Scope, id: &str) -> Result<Inbox, AppError> {
+    let inbox = get(state, scope, id).await?;
+    let (ws, inbox_id) = (scope.ws().clone(), inbox.id.clone());
     crate::db::run(&state.pool, move |conn| {
-        store::purge(conn, &inbox_id).map_err(AppError::from)
+        store::purge(conn, &ws, &inbox_id).map_err(AppError::from)
     })
     .await?;
-    audit::record(state, actor, "inbox_purged", Some(&inbox.id), None).await;
+    audit::record(state, scope, "inbox_purged", Some(&inbox.id), None).await;
     Ok(inbox)
 }
 
 /// A webhook to this inbox, subscribed to every event type.
 pub async fn create_webhook_to(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
 ) -> Result<Webhook, AppError> {
-    let inbox = get(state, actor, id).await?;
+    let inbox = get(state, scope, id).await?;
     let url =
         url::Url::parse(&url(state, &inbox.token)).map_err(|e| AppError::Internal(e.into()))?;
     let valid = ValidWebhook {
@@ -117,7 +120,7 @@ pub async fn create_webhook_to(
         description: format!("Test inbox: {}", inbox.name),
         events: CATALOGUE.iter().map(|e| e.name.to_owned()).collect(),
     };
-    webhooks::create_valid(state, actor, valid, true).await
+    webhooks::create_valid(state, scope, valid, true).await
 }
 
 /// A request to `/inbox/{token}`: stored, and Some(true) when its signature is valid for a
@@ -140,7 +143,9 @@ pub async fn receive(
         };
         let now = time::now_ms();
         let mut matched = None;
-        for webhook_id in store::webhooks_for_url(conn, &url)? {
+        // Only the inbox's own workspace's webhooks: another workspace's signature is no match.
+        let ws = crate::domain::workspace::WorkspaceId::from_stored(inbox.workspace_id.clone());
+        for webhook_id in store::webhooks_for_url(conn, &ws, &url)? {
             let secrets = crate::store::webhooks::valid_secrets(conn, &webhook_id, now)?;
             let secrets = sealed
                 .open_all(&secrets)

@@ -48,7 +48,7 @@ pub async fn create(
             if store::count_active(conn)? >= store::MAX_ACTIVE {
                 return Ok(None);
             }
-            store::create_for_key(conn, &key_name, &stored, role, time::now_ms()).map(Some)
+            store::create_for_key(conn, &key_name, &stored, role, None, time::now_ms()).map(Some)
         })
         .map_err(AppError::from)
     })
@@ -59,7 +59,7 @@ pub async fn create(
             store::MAX_ACTIVE
         )));
     };
-    audit::record(
+    audit::record_instance(
         state,
         actor,
         "api_key_created",
@@ -92,7 +92,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> Result<ApiKey, 
     })
     .await?;
     state.api_key_cache.clear();
-    audit::record(
+    audit::record_instance(
         state,
         actor,
         "api_key_revoked",
@@ -127,6 +127,7 @@ pub async fn verify(state: &AppState, presented: &str) -> Result<VerifiedKey, Ap
     .await?;
     let key = found.ok_or(AppError::Unauthorized)?;
     let verified = VerifiedKey {
+        workspace_id: key.workspace_id,
         key_id: key.id,
         role: Role::parse(&key.role).unwrap_or(Role::Support),
         name: key.name,

@@ -2,7 +2,8 @@
 //! its progress). The sending itself is `delivery::manual`; this layer picks the input, checks
 //! who may, and records it in the audit log.
 
-use super::{Actor, audit, webhooks};
+use super::scope::Scope;
+use super::{audit, webhooks};
 use crate::delivery::manual;
 use crate::domain::{events, ids, time};
 use crate::error::AppError;
@@ -16,11 +17,11 @@ pub use crate::delivery::manual::Result as Attempted;
 /// even while the webhook is disabled. Support may do it too.
 pub async fn send_test(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     webhook_id: &str,
     event_type: Option<&str>,
 ) -> Result<(Attempted, String), AppError> {
-    let webhook = webhooks::get(state, webhook_id).await?;
+    let webhook = webhooks::get(state, scope, webhook_id).await?;
     let event_type = match event_type {
         Some(t) if events::is_known(t) => t.to_owned(),
         Some(_) => {
@@ -35,10 +36,17 @@ pub async fn send_test(
             .cloned()
             .unwrap_or_else(|| "message.received".into()),
     };
-    let result = manual::send_test(state, &webhook.id, &event_type, &actor.name).await?;
+    let result = manual::send_test(
+        state,
+        scope.ws(),
+        &webhook.id,
+        &event_type,
+        &scope.actor().name,
+    )
+    .await?;
     audit::record(
         state,
-        actor,
+        scope,
         "test_sent",
         Some(&webhook.id),
         Some(&event_type),
@@ -50,16 +58,16 @@ pub async fn send_test(
 /// Resend: one more attempt of a delivery now; its schedule stays as it was.
 pub async fn resend(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     delivery_id: &str,
 ) -> Result<Attempted, AppError> {
     if !ids::is_id("dlv", delivery_id) {
         return Err(AppError::NotFound);
     }
-    let result = manual::resend(state, delivery_id, &actor.name).await?;
+    let result = manual::resend(state, scope.ws(), delivery_id, &scope.actor().name).await?;
     audit::record(
         state,
-        actor,
+        scope,
         "delivery_resent",
         Some(&result.delivery_id),
         None,
@@ -88,6 +96,7 @@ pub fn window(key: &str) -> Result<(&'static str, &'static str, i64), AppError> 
 /// Ids of the webhook's deliveries that failed within the last `secs` seconds.
 pub async fn failed_in(
     state: &AppState,
+    scope: &Scope,
     webhook_id: &str,
     secs: i64,
 ) -> Result<Vec<String>, AppError> {
@@ -95,8 +104,9 @@ pub async fn failed_in(
         webhook_id.to_owned(),
         ids::id_floor("dlv", time::now_ms() - secs * 1000),
     );
+    let ws = scope.ws().clone();
     crate::db::run(&state.pool, move |conn| {
-        log::failed_since(conn, &id, &from).map_err(AppError::from)
+        log::failed_since(conn, &ws, &id, &from).map_err(AppError::from)
     })
     .await
 }
@@ -105,25 +115,26 @@ pub async fn failed_in(
 /// returns the id of this bulk retry, whose progress `retry_progress` reads.
 pub async fn retry_failed(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     webhook_id: &str,
     window_secs: i64,
 ) -> Result<String, AppError> {
-    let webhook = webhooks::get(state, webhook_id).await?;
-    let ids_to_retry = failed_in(state, &webhook.id, window_secs).await?;
+    let webhook = webhooks::get(state, scope, webhook_id).await?;
+    let ids_to_retry = failed_in(state, scope, &webhook.id, window_secs).await?;
     let n = ids_to_retry.len();
     let bulk_id = ids::new_id("rty");
     let (id, bulk, by, write_lock) = (
         webhook.id.clone(),
         bulk_id.clone(),
-        actor.name.clone(),
+        scope.actor().name.clone(),
         state.write_lock.clone(),
     );
+    let ws = scope.ws().clone();
     crate::db::run(&state.pool, move |conn| {
         crate::db::immediate(conn, &write_lock, |conn| {
             let now = time::now_ms();
             log::create_bulk_retry(conn, &bulk, &id, &ids_to_retry, &by, now)?;
-            store::requeue(conn, &ids_to_retry, now)
+            store::requeue(conn, &ws, &ids_to_retry, now)
         })
         .map_err(AppError::from)
     })
@@ -132,7 +143,7 @@ pub async fn retry_failed(
     tracing::info!(webhook_id = %webhook.id, bulk_id = %bulk_id, "failed deliveries queued again");
     audit::record(
         state,
-        actor,
+        scope,
         "retry_failed",
         Some(&webhook.id),
         Some(&format!("{n} deliveries")),
@@ -144,16 +155,17 @@ pub async fn retry_failed(
 /// How a bulk retry of `webhook_id` is going.
 pub async fn retry_progress(
     state: &AppState,
+    scope: &Scope,
     webhook_id: &str,
     bulk_id: &str,
 ) -> Result<BulkRetry, AppError> {
-    let webhook = webhooks::get(state, webhook_id).await?;
+    let webhook = webhooks::get(state, scope, webhook_id).await?;
     if !ids::is_id("rty", bulk_id) {
         return Err(AppError::NotFound);
     }
-    let bulk = bulk_id.to_owned();
+    let (ws, bulk) = (scope.ws().clone(), bulk_id.to_owned());
     let retry = crate::db::run(&state.pool, move |conn| {
-        log::bulk_retry(conn, &bulk).map_err(AppError::from)
+        log::bulk_retry(conn, &ws, &bulk).map_err(AppError::from)
     })
     .await?;
     if retry.webhook_id != webhook.id {

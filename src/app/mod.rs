@@ -14,11 +14,13 @@ pub mod events;
 pub mod inboxes;
 pub mod keys;
 pub mod manual;
+pub mod scope;
 pub mod sessions;
 pub mod status;
 pub mod storage;
 pub mod users;
 pub mod webhooks;
+pub mod workspaces;
 
 use crate::error::AppError;
 use crate::store::users::Role;
@@ -35,13 +37,26 @@ pub enum Via {
     },
 }
 
+/// Which workspaces someone may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Instance users and keys: every workspace, with their role.
+    Instance,
+    /// A workspace key: that workspace (its id) only.
+    Workspace(String),
+    /// A user who is a member of workspaces, each with its own role.
+    Member { user_id: i32 },
+}
+
 /// Who is acting: checked by every use case, and named in the audit log.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// How the audit log names them: an e-mail address or "API key NAME".
     pub name: String,
+    /// The role: an instance user's or key's own; inside a `Scope`, the role there.
     pub role: Role,
     pub via: Via,
+    pub reach: Reach,
     /// The peer address of the request, when there is one.
     pub client_ip: Option<String>,
 }
@@ -62,6 +77,19 @@ impl Actor {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    pub fn is_instance(&self) -> bool {
+        self.reach == Reach::Instance
+    }
+
+    /// Instance-wide actions (workspaces, instance users and keys, storage): instance admins.
+    /// Everyone else is told nothing exists here (404), as for another workspace.
+    pub fn instance_admin(&self) -> Result<(), AppError> {
+        if !self.is_instance() {
+            return Err(AppError::NotFound);
+        }
+        self.admin()
     }
 }
 
@@ -116,6 +144,7 @@ mod tests {
             name: "x".into(),
             role: Role::Admin,
             via: Via::ApiKey { key_id: 1 },
+            reach: Reach::Instance,
             client_ip: None,
         };
         assert!(a.admin().is_ok());

@@ -104,8 +104,15 @@ pub async fn sign_in(
     }
 }
 
+/// A live session: its user, the hash of its token, and the workspace it was last in.
+pub struct SignedIn {
+    pub user: User,
+    pub hash: String,
+    pub workspace: Option<String>,
+}
+
 /// The user behind a session token, if the session is alive (and marks it seen).
-pub async fn current(state: &AppState, token: &str) -> Result<Option<(User, String)>, AppError> {
+pub async fn current(state: &AppState, token: &str) -> Result<Option<SignedIn>, AppError> {
     let hash = token_hash(token);
     let idle = state.config.session_idle.as_millis() as i64;
     let max = state.config.session_max.as_millis() as i64;
@@ -114,12 +121,29 @@ pub async fn current(state: &AppState, token: &str) -> Result<Option<(User, Stri
     crate::db::run(&state.pool, move |conn| {
         let now = now_ms();
         let found = store::sessions::find_user(conn, &hash, now, idle, max)?;
-        if let Some((_, last_seen)) = &found
+        if let Some((_, last_seen, _)) = &found
             && now - last_seen > touch_every
         {
             store::sessions::touch(conn, &hash, now)?;
         }
-        Ok(found.map(|(user, _)| (user, hash)))
+        Ok(found.map(|(user, _, workspace)| SignedIn {
+            user,
+            hash,
+            workspace,
+        }))
+    })
+    .await
+}
+
+/// Remembers the workspace a browser is in (its session's), when it changed.
+pub async fn remember_workspace(
+    state: &AppState,
+    hash: &str,
+    workspace_id: &str,
+) -> Result<(), AppError> {
+    let (hash, id) = (hash.to_owned(), workspace_id.to_owned());
+    crate::db::run(&state.pool, move |conn| {
+        store::sessions::set_workspace(conn, &hash, &id).map_err(AppError::from)
     })
     .await
 }
@@ -130,7 +154,7 @@ pub async fn sign_out(state: &AppState, actor: &Actor, hash: String) -> Result<(
         store::sessions::delete(conn, &hash).map_err(AppError::from)
     })
     .await?;
-    audit::record(state, actor, "sign_out", None, None).await;
+    audit::record_instance(state, actor, "sign_out", None, None).await;
     Ok(())
 }
 

@@ -66,7 +66,7 @@ pub async fn add(
             exists: true,
         }));
     };
-    audit::record(
+    audit::record_instance(
         state,
         actor,
         "user_created",
@@ -171,7 +171,7 @@ pub async fn change(
         "enable" => ("user_enabled", None),
         _ => ("user_password_reset", None),
     };
-    audit::record(state, actor, action, Some(&email), detail).await;
+    audit::record_instance(state, actor, action, Some(&email), detail).await;
     Ok(Ok(()))
 }
 
@@ -247,6 +247,6 @@ pub async fn change_own_password(
         .map_err(AppError::from)
     })
     .await?;
-    audit::record(state, actor, "password_changed", Some(&user.email), None).await;
+    audit::record_instance(state, actor, "password_changed", Some(&user.email), None).await;
     Ok(Ok(()))
 }

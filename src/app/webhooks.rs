@@ -2,6 +2,7 @@
 //! rotate) and recovery after they were disabled. Each use case checks the role, runs its
 //! transaction and writes its audit entry.
 
+use super::scope::Scope;
 use super::{Actor, Via, audit};
 use crate::domain::webhook::{FieldErrors, ValidWebhook, WebhookInput, validate};
 use crate::domain::{ids, secrets, time, url_policy};
@@ -78,17 +79,19 @@ async fn validate_fully(
 /// Stores a webhook that passed validation, with a new signing secret, and records who made it.
 pub(super) async fn create_valid(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     valid: ValidWebhook,
     enabled: bool,
 ) -> Result<Webhook, AppError> {
     let secret = state.secrets.seal(&secrets::generate());
+    let ws = scope.ws().clone();
     let webhook = crate::db::run(&state.pool, move |conn| {
         let id = ids::new_id("wh");
         crate::db::write_transaction(conn, |conn| {
             store::webhooks::create(
                 conn,
                 &store::webhooks::NewWebhook {
+                    workspace: &ws,
                     id: &id,
                     url: valid.url.as_str(),
                     description: &valid.description,
@@ -98,15 +101,15 @@ pub(super) async fn create_valid(
                 },
                 time::now_ms(),
             )?;
-            store::webhooks::get(conn, &id)
+            store::webhooks::get(conn, &ws, &id)
         })
         .map_err(AppError::from)
     })
     .await?;
-    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "webhook created");
+    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, "webhook created");
     audit::record(
         state,
-        actor,
+        scope,
         "webhook_created",
         Some(&webhook.id),
         Some(&webhook.url),
@@ -116,13 +119,13 @@ pub(super) async fn create_valid(
 }
 
 /// One webhook; anything that is not a webhook id is simply not found.
-pub async fn get(state: &AppState, id: &str) -> Result<Webhook, AppError> {
+pub async fn get(state: &AppState, scope: &Scope, id: &str) -> Result<Webhook, AppError> {
     if !ids::is_id("wh", id) {
         return Err(AppError::NotFound);
     }
-    let id = id.to_owned();
+    let (ws, id) = (scope.ws().clone(), id.to_owned());
     crate::db::run(&state.pool, move |conn| {
-        store::webhooks::get(conn, &id).map_err(AppError::from)
+        store::webhooks::get(conn, &ws, &id).map_err(AppError::from)
     })
     .await
 }
@@ -130,11 +133,13 @@ pub async fn get(state: &AppState, id: &str) -> Result<Webhook, AppError> {
 /// A page of webhooks, newest first, with the cursor of the next page.
 pub async fn list(
     state: &AppState,
+    scope: &Scope,
     before: Option<String>,
     limit: i64,
 ) -> Result<(Vec<Webhook>, Option<String>), AppError> {
+    let ws = scope.ws().clone();
     let mut rows = crate::db::run(&state.pool, move |conn| {
-        store::webhooks::list(conn, before.as_deref(), limit + 1).map_err(AppError::from)
+        store::webhooks::list(conn, &ws, before.as_deref(), limit + 1).map_err(AppError::from)
     })
     .await?;
     let next = super::keyset_next(&mut rows, limit, |w| w.id.clone());
@@ -144,15 +149,15 @@ pub async fn list(
 /// The current signing secret, opened: for administrators; None for everyone else.
 pub async fn current_secret(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
 ) -> Result<Option<String>, AppError> {
-    if !actor.is_admin() {
+    if !scope.is_admin() {
         return Ok(None);
     }
-    let id = id.to_owned();
+    let (ws, id) = (scope.ws().clone(), id.to_owned());
     let sealed = crate::db::run(&state.pool, move |conn| {
-        store::webhooks::current_secret(conn, &id).map_err(AppError::from)
+        store::webhooks::current_secret(conn, &ws, &id).map_err(AppError::from)
     })
     .await?;
     open_secret(state, &sealed).map(Some)
@@ -169,44 +174,45 @@ fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
 /// Shows the current secret to an administrator (with its webhook), and says so in the audit log.
 pub async fn reveal_secret(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
 ) -> Result<(Webhook, String), AppError> {
-    actor.admin()?;
-    let webhook = get(state, id).await?;
-    let secret = current_secret(state, actor, &webhook.id)
+    scope.admin()?;
+    let webhook = get(state, scope, id).await?;
+    let secret = current_secret(state, scope, &webhook.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "signing secret revealed");
-    audit::record(state, actor, "secret_revealed", Some(&webhook.id), None).await;
+    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, "signing secret revealed");
+    audit::record(state, scope, "secret_revealed", Some(&webhook.id), None).await;
     Ok((webhook, secret))
 }
 
 /// When the previous secret stops verifying, while it is in its grace period.
 pub async fn previous_secret_expiry(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
 ) -> Result<Option<i64>, AppError> {
-    actor.admin()?;
-    let id = id.to_owned();
+    scope.admin()?;
+    let (ws, id) = (scope.ws().clone(), id.to_owned());
     crate::db::run(&state.pool, move |conn| {
-        store::webhooks::previous_secret_expiry(conn, &id, time::now_ms()).map_err(AppError::from)
+        store::webhooks::previous_secret_expiry(conn, &ws, &id, time::now_ms())
+            .map_err(AppError::from)
     })
     .await
 }
 
 pub async fn create(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     input: WebhookInput,
     enabled: bool,
 ) -> Result<Webhook, SaveError> {
-    actor.admin()?;
+    scope.admin()?;
     let valid = validate_fully(state, &input, true)
         .await
         .map_err(SaveError::Invalid)?;
-    Ok(create_valid(state, actor, valid, enabled).await?)
+    Ok(create_valid(state, scope, valid, enabled).await?)
 }
 
 /// What changes; absent fields keep their value.
@@ -229,12 +235,12 @@ fn disabled_reason(actor: &Actor) -> String {
 /// Changes a webhook; its host is resolved again only when the URL changes.
 pub async fn update(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
     change: Change,
 ) -> Result<Webhook, SaveError> {
-    actor.admin()?;
-    let webhook = get(state, id).await?;
+    scope.admin()?;
+    let webhook = get(state, scope, id).await?;
     let url_changed = change.url.as_ref().is_some_and(|u| *u != webhook.url);
     let input = WebhookInput {
         url: change.url.unwrap_or_else(|| webhook.url.clone()),
@@ -246,12 +252,18 @@ pub async fn update(
     let valid = validate_fully(state, &input, url_changed)
         .await
         .map_err(SaveError::Invalid)?;
-    let (id, enabled, reason) = (webhook.id.clone(), change.enabled, disabled_reason(actor));
+    let (id, enabled, reason) = (
+        webhook.id.clone(),
+        change.enabled,
+        disabled_reason(scope.actor()),
+    );
+    let ws = scope.ws().clone();
     let updated = crate::db::run(&state.pool, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             let now = time::now_ms();
             store::webhooks::update(
                 conn,
+                &ws,
                 &id,
                 valid.url.as_str(),
                 &valid.description,
@@ -259,32 +271,32 @@ pub async fn update(
                 now,
             )?;
             if let Some(enabled) = enabled {
-                store::webhooks::set_enabled(conn, &id, enabled, Some(&reason), now)?;
+                store::webhooks::set_enabled(conn, &ws, &id, enabled, Some(&reason), now)?;
             }
-            store::webhooks::get(conn, &id)
+            store::webhooks::get(conn, &ws, &id)
         })
         .map_err(AppError::from)
     })
     .await?;
-    tracing::info!(webhook_id = %updated.id, actor = %actor.name, "webhook updated");
-    audit::record(state, actor, "webhook_updated", Some(&updated.id), None).await;
+    tracing::info!(webhook_id = %updated.id, actor = %scope.actor().name, "webhook updated");
+    audit::record(state, scope, "webhook_updated", Some(&updated.id), None).await;
     Ok(updated)
 }
 
 /// Enables or disables a webhook; disabling says who did it.
 pub async fn set_enabled(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
     enabled: bool,
 ) -> Result<Webhook, AppError> {
-    actor.admin()?;
-    let webhook = get(state, id).await?;
-    let reason = (!enabled).then(|| disabled_reason(actor));
-    let id = webhook.id.clone();
+    scope.admin()?;
+    let webhook = get(state, scope, id).await?;
+    let reason = (!enabled).then(|| disabled_reason(scope.actor()));
+    let (ws, id) = (scope.ws().clone(), webhook.id.clone());
     crate::db::run(&state.pool, move |conn| {
         crate::db::write_transaction(conn, |conn| {
-            store::webhooks::set_enabled(conn, &id, enabled, reason.as_deref(), time::now_ms())
+            store::webhooks::set_enabled(conn, &ws, &id, enabled, reason.as_deref(), time::now_ms())
         })
         .map_err(AppError::from)
     })
@@ -294,23 +306,23 @@ pub async fn set_enabled(
     } else {
         "webhook_disabled"
     };
-    audit::record(state, actor, action, Some(&webhook.id), None).await;
+    audit::record(state, scope, action, Some(&webhook.id), None).await;
     Ok(webhook)
 }
 
-pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<Webhook, AppError> {
-    actor.admin()?;
-    let webhook = get(state, id).await?;
-    let id = webhook.id.clone();
+pub async fn delete(state: &AppState, scope: &Scope, id: &str) -> Result<Webhook, AppError> {
+    scope.admin()?;
+    let webhook = get(state, scope, id).await?;
+    let (ws, id) = (scope.ws().clone(), webhook.id.clone());
     crate::db::run(&state.pool, move |conn| {
-        crate::db::write_transaction(conn, |conn| store::webhooks::delete(conn, &id))
+        crate::db::write_transaction(conn, |conn| store::webhooks::delete(conn, &ws, &id))
             .map_err(AppError::from)
     })
     .await?;
-    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, "webhook deleted");
+    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, "webhook deleted");
     audit::record(
         state,
-        actor,
+        scope,
         "webhook_deleted",
         Some(&webhook.id),
         Some(&webhook.url),
@@ -339,30 +351,30 @@ pub fn parse_grace(raw: &str) -> Result<i64, AppError> {
 /// Makes a new signing secret; the old one keeps verifying for `grace_seconds` (default 24 h).
 pub async fn rotate_secret(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
     grace_seconds: Option<i64>,
 ) -> Result<Webhook, AppError> {
-    actor.admin()?;
+    scope.admin()?;
     let grace = match grace_seconds {
         None => secrets::DEFAULT_GRACE_SECONDS,
         Some(n) => parse_grace(&n.to_string())?,
     };
-    let webhook = get(state, id).await?;
-    let id = webhook.id.clone();
+    let webhook = get(state, scope, id).await?;
+    let (ws, id) = (scope.ws().clone(), webhook.id.clone());
     let sealed = state.secrets.seal(&secrets::generate());
     let rotated = crate::db::run(&state.pool, move |conn| {
         crate::db::write_transaction(conn, |conn| {
-            store::webhooks::rotate_secret(conn, &id, &sealed, grace * 1000, time::now_ms())?;
-            store::webhooks::get(conn, &id)
+            store::webhooks::rotate_secret(conn, &ws, &id, &sealed, grace * 1000, time::now_ms())?;
+            store::webhooks::get(conn, &ws, &id)
         })
         .map_err(AppError::from)
     })
     .await?;
-    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, grace_seconds = grace, "signing secret rotated");
+    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, grace_seconds = grace, "signing secret rotated");
     audit::record(
         state,
-        actor,
+        scope,
         "secret_rotated",
         Some(&webhook.id),
         Some(&format!("grace {grace} s")),
@@ -379,17 +391,18 @@ pub struct Recovery {
     pub missed: Vec<(String, String)>,
 }
 
-pub async fn recovery(state: &AppState, actor: &Actor, id: &str) -> Result<Recovery, AppError> {
-    actor.admin()?;
-    let webhook = get(state, id).await?;
+pub async fn recovery(state: &AppState, scope: &Scope, id: &str) -> Result<Recovery, AppError> {
+    scope.admin()?;
+    let webhook = get(state, scope, id).await?;
     let disabled_at = webhook.disabled_at.unwrap_or_else(time::now_ms);
     let trouble_from = webhook
         .failing_since
         .map_or(disabled_at, |f| f.min(disabled_at));
     let (id, types) = (webhook.id.clone(), webhook.events.clone());
+    let ws = scope.ws().clone();
     let (failed, missed) = crate::db::run(&state.pool, move |conn| {
-        let failed = store::delivery_log::failed_after(conn, &id, trouble_from)?;
-        let missed = store::delivery_log::missed_events(conn, &id, &types, disabled_at)?;
+        let failed = store::delivery_log::failed_after(conn, &ws, &id, trouble_from)?;
+        let missed = store::delivery_log::missed_events(conn, &ws, &id, &types, disabled_at)?;
         Ok::<_, AppError>((failed, missed))
     })
     .await?;
@@ -403,23 +416,25 @@ pub async fn recovery(state: &AppState, actor: &Actor, id: &str) -> Result<Recov
 /// Enables the webhook and queues what it missed: returns (failed queued again, missed queued).
 pub async fn recover(
     state: &AppState,
-    actor: &Actor,
+    scope: &Scope,
     id: &str,
 ) -> Result<(usize, usize), AppError> {
     let Recovery {
         webhook,
         failed,
         missed,
-    } = recovery(state, actor, id).await?;
+    } = recovery(state, scope, id).await?;
     let (id, write_lock) = (webhook.id.clone(), state.write_lock.clone());
+    let ws = scope.ws().clone();
     let (requeued, created) = crate::db::run(&state.pool, move |conn| {
         crate::db::immediate(conn, &write_lock, |conn| {
             let now = time::now_ms();
-            store::webhooks::set_enabled(conn, &id, true, None, now)?;
-            let requeued = store::deliveries::requeue(conn, &failed, now)?;
+            store::webhooks::set_enabled(conn, &ws, &id, true, None, now)?;
+            let requeued = store::deliveries::requeue(conn, &ws, &failed, now)?;
             let rows: Vec<store::deliveries::NewDelivery> = missed
                 .iter()
                 .map(|(event_id, event_type)| store::deliveries::NewDelivery {
+                    workspace: &ws,
                     id: ids::new_id("dlv"),
                     event_id,
                     webhook_id: &id,
@@ -434,12 +449,12 @@ pub async fn recover(
     })
     .await?;
     state.wakeup.notify_one();
-    tracing::info!(webhook_id = %webhook.id, actor = %actor.name, requeued, missed = created, "webhook enabled with recovery");
+    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, requeued, missed = created, "webhook enabled with recovery");
     let detail =
         format!("{requeued} failed deliveries queued again, {created} missed events queued");
     audit::record(
         state,
-        actor,
+        scope,
         "webhook_recovered",
         Some(&webhook.id),
         Some(&detail),

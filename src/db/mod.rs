@@ -188,11 +188,20 @@ fn prepare_sqlite(path: &Path) -> anyhow::Result<()> {
         .context("setting up the database")?;
     space::check_known_migrations(&mut conn, &SQLITE_MIGRATIONS)?;
     space::ensure_incremental_vacuum(&mut conn)?;
-    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+    // Foreign keys stay off while migrating: SQLite rebuilds a table by copying it, dropping
+    // the old one and renaming the copy, and with them on the drop would cascade. They are
+    // checked once afterwards instead (every pooled connection turns them on).
+    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF;")
         .context("setting up the database")?;
-    let applied = conn
+    let applied: Vec<String> = conn
         .run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect();
+    if !applied.is_empty() {
+        space::check_foreign_keys(&mut conn)?;
+    }
     for version in applied {
         tracing::info!(%version, "applied database migration");
     }

@@ -8,6 +8,7 @@ diesel::table! {
         password_hash -> Text,
         disabled -> Bool,
         created_at -> BigInt,
+        instance -> Bool,
     }
 }
 
@@ -17,6 +18,7 @@ diesel::table! {
         user_id -> Integer,
         created_at -> BigInt,
         last_seen_at -> BigInt,
+        workspace_id -> Nullable<Text>,
     }
 }
 
@@ -30,6 +32,7 @@ diesel::table! {
         last_used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
         role -> Text,
+        workspace_id -> Nullable<Text>,
     }
 }
 
@@ -42,6 +45,7 @@ diesel::table! {
         target -> Nullable<Text>,
         detail -> Nullable<Text>,
         client_ip -> Nullable<Text>,
+        workspace_id -> Nullable<Text>,
     }
 }
 
@@ -56,6 +60,7 @@ diesel::table! {
         updated_at -> BigInt,
         failing_since -> Nullable<BigInt>,
         disabled_at -> Nullable<BigInt>,
+        workspace_id -> Text,
     }
 }
 
@@ -77,12 +82,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    events (id) {
+    events (workspace_id, id) {
         id -> Text,
         event_type -> Text,
         body -> Binary,
         delivery_count -> Integer,
         created_at -> BigInt,
+        workspace_id -> Text,
     }
 }
 
@@ -104,6 +110,7 @@ diesel::table! {
         manual_attempts -> Integer,
         last_status_class -> Nullable<Integer>,
         last_duration_ms -> Nullable<Integer>,
+        workspace_id -> Text,
     }
 }
 
@@ -148,6 +155,7 @@ diesel::table! {
         token -> Text,
         name -> Text,
         created_at -> BigInt,
+        workspace_id -> Text,
     }
 }
 
@@ -164,8 +172,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workspaces (id) {
+        id -> Text,
+        uid -> Nullable<Text>,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    memberships (user_id, workspace_id) {
+        user_id -> Integer,
+        workspace_id -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
-diesel::joinable!(deliveries -> events (event_id));
+diesel::joinable!(webhooks -> workspaces (workspace_id));
+diesel::joinable!(bulk_retries -> webhooks (webhook_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(deliveries -> webhooks (webhook_id));
 diesel::joinable!(attempts -> deliveries (delivery_id));
 diesel::joinable!(bulk_retry_items -> deliveries (delivery_id));
@@ -189,4 +218,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     inboxes,
     inbox_requests,
     audit_log,
+    workspaces,
+    memberships,
 );

@@ -124,6 +124,18 @@ pub fn check_known_migrations(
     refuse_unknown(&applied, embedded)
 }
 
+/// After migrating with foreign keys off: every reference must still hold, or the migration
+/// is reported instead of leaving rows that point nowhere.
+pub fn check_foreign_keys(conn: &mut DbConn) -> anyhow::Result<()> {
+    let broken: i64 = diesel::sql_query("SELECT count(*) AS n FROM pragma_foreign_key_check()")
+        .get_result::<Number>(conn)?
+        .n;
+    if broken > 0 {
+        anyhow::bail!("after migrating, {broken} rows refer to rows that do not exist");
+    }
+    Ok(())
+}
+
 /// The same refusal on PostgreSQL.
 pub fn check_known_pg_migrations(
     conn: &mut diesel::PgConnection,

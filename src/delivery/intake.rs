@@ -3,6 +3,7 @@
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
 use crate::db::{DbPool, WriteLock};
+use crate::domain::workspace::WorkspaceId;
 use crate::domain::{ids, time};
 use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ const QUEUED_OVERHEAD: usize = 256;
 
 /// An event to store, with where to send the answer.
 pub struct Publish {
+    pub workspace: WorkspaceId,
     pub id: String,
     pub event_type: String,
     pub payload: Vec<u8>,
@@ -94,15 +96,25 @@ fn store_batch(
     batch: &[Queued],
 ) -> diesel::QueryResult<Vec<Accepted>> {
     let now = time::now_ms();
-    let ids: Vec<&str> = batch.iter().map(|q| q.publish.id.as_str()).collect();
-    // Known ids answer with their first acceptance; so does an id repeated within the batch.
-    let mut known: HashMap<String, i32> = store::events::delivery_counts(conn, &ids)?;
-    let mut subscribers: HashMap<&str, Vec<String>> = HashMap::new();
+    // Event ids are the workspace's own: known ids are looked up per workspace, and answer
+    // with their first acceptance (so does an id repeated within the batch).
+    let mut by_workspace: HashMap<&WorkspaceId, Vec<&str>> = HashMap::new();
     for p in batch.iter().map(|q| &q.publish) {
-        if !known.contains_key(&p.id) && !subscribers.contains_key(p.event_type.as_str()) {
+        by_workspace.entry(&p.workspace).or_default().push(&p.id);
+    }
+    let mut known: HashMap<(&WorkspaceId, String), i32> = HashMap::new();
+    for (ws, ids) in &by_workspace {
+        for (id, n) in store::events::delivery_counts(conn, ws, ids)? {
+            known.insert((*ws, id), n);
+        }
+    }
+    let mut subscribers: HashMap<(&WorkspaceId, &str), Vec<String>> = HashMap::new();
+    for p in batch.iter().map(|q| &q.publish) {
+        let key = (&p.workspace, p.event_type.as_str());
+        if !known.contains_key(&(&p.workspace, p.id.clone())) && !subscribers.contains_key(&key) {
             subscribers.insert(
-                &p.event_type,
-                store::webhooks::subscribed(conn, &p.event_type)?,
+                key,
+                store::webhooks::subscribed(conn, &p.workspace, &p.event_type)?,
             );
         }
     }
@@ -110,7 +122,7 @@ fn store_batch(
     let mut rows: Vec<NewDelivery> = Vec::new();
     let mut answers = Vec::with_capacity(batch.len());
     for p in batch.iter().map(|q| &q.publish) {
-        if let Some(count) = known.get(&p.id) {
+        if let Some(count) = known.get(&(&p.workspace, p.id.clone())) {
             answers.push(Accepted {
                 id: p.id.clone(),
                 deliveries: *count,
@@ -118,8 +130,9 @@ fn store_batch(
             });
             continue;
         }
-        let webhooks = &subscribers[p.event_type.as_str()];
+        let webhooks = &subscribers[&(&p.workspace, p.event_type.as_str())];
         rows.extend(webhooks.iter().map(|w| NewDelivery {
+            workspace: &p.workspace,
             id: ids::new_id("dlv"),
             event_id: &p.id,
             webhook_id: w,
@@ -128,13 +141,14 @@ fn store_batch(
         }));
         let count = webhooks.len() as i32;
         events.push(NewEvent {
+            workspace: &p.workspace,
             id: &p.id,
             event_type: &p.event_type,
             body: &p.payload,
             delivery_count: count,
             created_at: p.created_at,
         });
-        known.insert(p.id.clone(), count);
+        known.insert((&p.workspace, p.id.clone()), count);
         answers.push(Accepted {
             id: p.id.clone(),
             deliveries: count,

@@ -2,6 +2,7 @@
 //! Resend. They go through the same signing and sending path as the actor's.
 
 use super::{outcome, send};
+use crate::domain::workspace::WorkspaceId;
 use crate::domain::{events, ids, time};
 use crate::error::AppError;
 use crate::limits::ManualTurn;
@@ -47,6 +48,7 @@ pub struct Result {
 /// among those made by hand (taken here when None); it is held until the attempt is recorded.
 async fn attempt(
     state: &AppState,
+    ws: &WorkspaceId,
     delivery_id: &str,
     trigger: &str,
     by: &str,
@@ -56,9 +58,9 @@ async fn attempt(
     let _turn = match turn {
         Some(t) => t,
         None => {
-            let id = delivery_id.to_owned();
+            let (ws, id) = (ws.clone(), delivery_id.to_owned());
             let webhook_id = crate::db::run(&state.pool, move |conn| {
-                store::get(conn, &id)
+                store::get(conn, &ws, &id)
                     .map(|d| d.webhook_id)
                     .map_err(AppError::from)
             })
@@ -66,11 +68,11 @@ async fn attempt(
             state.manual_attempts.take(&webhook_id)?
         }
     };
-    let id = delivery_id.to_owned();
+    let (ws, id) = (ws.clone(), delivery_id.to_owned());
     let lease = lease_until(state);
     let state_secrets = state.secrets.clone();
     let (job, secrets, leased) = crate::db::run(&state.pool, move |conn| {
-        let job = claims::load_claimed(conn, &id)?;
+        let job = claims::load_claimed(conn, &ws, &id)?;
         let leased = already_leased || claims::lease_one(conn, &id, lease, time::now_ms())?;
         let secrets = crate::store::webhooks::valid_secrets(conn, &job.webhook_id, time::now_ms())?;
         let secrets = state_secrets
@@ -144,6 +146,7 @@ async fn attempt(
 /// it subscribes to the type and even when it is disabled; logged as a test delivery.
 pub async fn send_test(
     state: &AppState,
+    ws: &WorkspaceId,
     webhook_id: &str,
     event_type: &str,
     by: &str,
@@ -167,12 +170,14 @@ pub async fn send_test(
     let lease = lease_until(state);
     let write_lock = state.write_lock.clone();
     let created = delivery_id.clone();
+    let workspace = ws.clone();
     crate::db::run(&state.pool, move |conn| {
         crate::db::immediate(conn, &write_lock, |conn| {
-            crate::store::webhooks::get(conn, &webhook_id)?;
+            crate::store::webhooks::get(conn, &workspace, &webhook_id)?;
             crate::store::events::insert(
                 conn,
                 &NewEvent {
+                    workspace: &workspace,
                     id: &event_id,
                     event_type: &event_type,
                     body: &payload,
@@ -183,6 +188,7 @@ pub async fn send_test(
             store::insert_many(
                 conn,
                 &[NewDelivery {
+                    workspace: &workspace,
                     id: created.clone(),
                     event_id: &event_id,
                     webhook_id: &webhook_id,
@@ -197,7 +203,7 @@ pub async fn send_test(
         .map_err(AppError::from)
     })
     .await?;
-    attempt(state, &delivery_id, "test", by, Some(turn)).await
+    attempt(state, ws, &delivery_id, "test", by, Some(turn)).await
 }
 
 fn lease_until(state: &AppState) -> i64 {
@@ -207,8 +213,9 @@ fn lease_until(state: &AppState) -> i64 {
 /// Resend: one more attempt of the delivery now; its schedule is left as it was.
 pub async fn resend(
     state: &AppState,
+    ws: &WorkspaceId,
     delivery_id: &str,
     by: &str,
 ) -> std::result::Result<Result, AppError> {
-    attempt(state, delivery_id, "resend", by, None).await
+    attempt(state, ws, delivery_id, "resend", by, None).await
 }

@@ -106,6 +106,7 @@ async fn without_deleted(
 /// The audit entry for a webhook this actor disabled; a failure to write it is logged.
 async fn record_disabled(state: &AppState, webhook_id: String, reason: String) {
     let written = crate::db::run(&state.pool, move |conn| {
+        let workspace = crate::store::webhooks::workspace_of(conn, &webhook_id)?;
         crate::store::audit::record(
             conn,
             &crate::store::audit::NewEntry {
@@ -115,6 +116,7 @@ async fn record_disabled(state: &AppState, webhook_id: String, reason: String) {
                 target: Some(&webhook_id),
                 detail: Some(&reason),
                 client_ip: None,
+                workspace_id: workspace.as_deref(),
             },
         )
         .map_err(AppError::from)

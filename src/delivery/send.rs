@@ -138,6 +138,10 @@ pub fn request_headers(job: &Claimed, secrets: &[String], unix_secs: i64) -> Vec
         ("X-Aethenox-Event".to_owned(), job.event_type.clone()),
         ("X-Aethenox-Delivery".to_owned(), job.id.clone()),
         ("X-Aethenox-Timestamp".to_owned(), ts.clone()),
+        (
+            "X-Aethenox-Workspace".to_owned(),
+            job.workspace_key().to_owned(),
+        ),
         ("webhook-id".to_owned(), job.event_id.clone()),
         ("webhook-timestamp".to_owned(), ts),
         (

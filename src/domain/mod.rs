@@ -11,3 +11,4 @@ pub mod signing;
 pub mod time;
 pub mod url_policy;
 pub mod webhook;
+pub mod workspace;

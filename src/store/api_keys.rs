@@ -1,6 +1,7 @@
 use super::users::Role;
 use crate::db::DbConn;
 use crate::db::schema::api_keys;
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -14,6 +15,8 @@ pub struct ApiKey {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub role: String,
+    /// None for instance keys; a workspace key reaches that workspace only.
+    pub workspace_id: Option<String>,
 }
 
 pub fn create(
@@ -22,10 +25,12 @@ pub fn create(
     prefix: &str,
     key_hash: &str,
     role: Role,
+    workspace: Option<&WorkspaceId>,
     now: i64,
 ) -> QueryResult<ApiKey> {
     diesel::insert_into(api_keys::table)
         .values((
+            api_keys::workspace_id.eq(workspace.map(WorkspaceId::as_str)),
             api_keys::name.eq(name),
             api_keys::prefix.eq(prefix),
             api_keys::key_hash.eq(key_hash),
@@ -98,6 +103,7 @@ pub fn create_for_key(
     name: &str,
     key: &str,
     role: Role,
+    workspace: Option<&WorkspaceId>,
     now: i64,
 ) -> QueryResult<ApiKey> {
     use crate::domain::ids::{api_key_display_prefix, token_hash};
@@ -107,6 +113,7 @@ pub fn create_for_key(
         &api_key_display_prefix(key),
         &token_hash(key),
         role,
+        workspace,
         now,
     )
 }

@@ -2,6 +2,7 @@
 
 use crate::db::DbConn;
 use crate::db::schema::audit_log;
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -23,6 +24,8 @@ pub struct NewEntry<'a> {
     pub target: Option<&'a str>,
     pub detail: Option<&'a str>,
     pub client_ip: Option<&'a str>,
+    /// None for the instance's own entries.
+    pub workspace_id: Option<&'a str>,
 }
 
 /// Text as it can be stored on both backends: PostgreSQL refuses NUL characters, and an audit
@@ -44,6 +47,7 @@ pub fn record(conn: &mut DbConn, e: &NewEntry<'_>) -> QueryResult<()> {
             audit_log::target.eq(e.target.map(storable)),
             audit_log::detail.eq(e.detail.map(storable)),
             audit_log::client_ip.eq(e.client_ip),
+            audit_log::workspace_id.eq(e.workspace_id),
         ))
         .execute(conn)
         .map(|_| ())
@@ -58,13 +62,29 @@ pub struct AuditFilter {
     pub before: Option<i32>,
 }
 
-/// Newest first, keyset-paginated on the id.
-pub fn page(conn: &mut DbConn, f: &AuditFilter, limit: i64) -> QueryResult<Vec<AuditEntry>> {
+/// A workspace's entries (with the instance's own when `with_instance`), newest first,
+/// keyset-paginated on the id.
+pub fn page(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    with_instance: bool,
+    f: &AuditFilter,
+    limit: i64,
+) -> QueryResult<Vec<AuditEntry>> {
     let mut q = audit_log::table
         .order(audit_log::id.desc())
         .limit(limit)
         .select(AuditEntry::as_select())
         .into_boxed();
+    q = if with_instance {
+        q.filter(
+            audit_log::workspace_id
+                .eq(ws.as_str())
+                .or(audit_log::workspace_id.is_null()),
+        )
+    } else {
+        q.filter(audit_log::workspace_id.eq(ws.as_str()))
+    };
     if let Some(v) = &f.actor {
         q = q.filter(audit_log::actor.eq(v));
     }

@@ -6,7 +6,7 @@
 
 use super::deliveries::{PENDING, SENDING};
 use crate::db::DbConn;
-use crate::db::schema::{deliveries, events, webhooks};
+use crate::db::schema::{deliveries, events, webhooks, workspaces};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 use std::collections::HashMap;
@@ -99,6 +99,16 @@ pub struct Claimed {
     pub is_test: bool,
     pub url: String,
     pub body: Vec<u8>,
+    pub workspace_id: String,
+    /// How `X-Aethenox-Workspace` names the workspace: its uid, when it has one.
+    pub workspace_uid: Option<String>,
+}
+
+impl Claimed {
+    /// The `X-Aethenox-Workspace` header's value: the uid, or the id when there is none.
+    pub fn workspace_key(&self) -> &str {
+        self.workspace_uid.as_deref().unwrap_or(&self.workspace_id)
+    }
 }
 
 /// Claims up to `limit` due deliveries (oldest due first) by leasing them until `lease_until`.
@@ -195,9 +205,7 @@ fn lease_candidates(
     // the outcome is known, which halves the index updates of every delivery.
     let lease = diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
         .set(deliveries::lease_until.eq(Some(lease_until)));
-    let claimed = deliveries::table
-        .inner_join(webhooks::table)
-        .inner_join(events::table)
+    let claimed = with_event_and_workspace!()
         .filter(deliveries::id.eq_any(&ids))
         .select(CLAIMED_COLUMNS);
     crate::db::on_backend!(conn, c => {
@@ -205,6 +213,21 @@ fn lease_candidates(
         claimed.load(c)
     })
 }
+
+/// Deliveries joined with their webhook, event and workspace: what sending one needs.
+macro_rules! with_event_and_workspace {
+    () => {
+        deliveries::table
+            .inner_join(webhooks::table)
+            .inner_join(
+                events::table.on(events::workspace_id
+                    .eq(deliveries::workspace_id)
+                    .and(events::id.eq(deliveries::event_id))),
+            )
+            .inner_join(workspaces::table.on(workspaces::id.eq(deliveries::workspace_id)))
+    };
+}
+use with_event_and_workspace;
 
 /// The columns of `Claimed`, in its order.
 const CLAIMED_COLUMNS: (
@@ -217,6 +240,8 @@ const CLAIMED_COLUMNS: (
     deliveries::is_test,
     webhooks::url,
     events::body,
+    deliveries::workspace_id,
+    workspaces::uid,
 ) = (
     deliveries::id,
     deliveries::event_id,
@@ -227,14 +252,20 @@ const CLAIMED_COLUMNS: (
     deliveries::is_test,
     webhooks::url,
     events::body,
+    deliveries::workspace_id,
+    workspaces::uid,
 );
 
-/// One delivery with what sending it needs, without claiming it (for attempts made by hand).
-pub fn load_claimed(conn: &mut DbConn, id: &str) -> QueryResult<Claimed> {
-    deliveries::table
-        .inner_join(webhooks::table)
-        .inner_join(events::table)
+/// One delivery of a workspace with what sending it needs, without claiming it (for attempts
+/// made by hand).
+pub fn load_claimed(
+    conn: &mut DbConn,
+    ws: &crate::domain::workspace::WorkspaceId,
+    id: &str,
+) -> QueryResult<Claimed> {
+    with_event_and_workspace!()
         .filter(deliveries::id.eq(id))
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .select(CLAIMED_COLUMNS)
         .first(conn)
 }

@@ -43,8 +43,10 @@ macro_rules! copy_table {
 }
 
 /// The tables copied, in the order their references need; `check_empty` and `copy` agree.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 16] = [
+    "workspaces",
     "users",
+    "memberships",
     "sessions",
     "api_keys",
     "webhooks",
@@ -62,8 +64,14 @@ pub const TABLES: [&str; 14] = [
 
 /// The tables of `TABLES` that hold rows already (a target must have none).
 pub fn non_empty(to: &mut PgConnection) -> QueryResult<Vec<(&'static str, i64)>> {
+    // A migrated database has the default workspace, and nothing else.
     let counts = [
+        workspaces::table
+            .filter(workspaces::id.ne(crate::domain::workspace::DEFAULT_ID))
+            .count()
+            .get_result::<i64>(to)?,
         users::table.count().get_result::<i64>(to)?,
+        memberships::table.count().get_result(to)?,
         sessions::table.count().get_result(to)?,
         api_keys::table.count().get_result(to)?,
         webhooks::table.count().get_result(to)?,
@@ -96,22 +104,32 @@ pub fn copy(
     to: &mut PgConnection,
     progress: &mut dyn FnMut(&str, i64, i64),
 ) -> QueryResult<Vec<(&'static str, i64)>> {
+    // The target's default workspace is the source's, copied with the rest.
+    diesel::delete(workspaces::table).execute(to)?;
     let counts = [
+        copy_table!(from, to, progress, workspaces, order(id), [
+            id: String, uid: Option<String>, name: String, created_at: i64,
+        ], same),
         copy_table!(from, to, progress, users, order(id), [
             id: i32, email: String, role: String, password_hash: String, disabled: bool,
-            created_at: i64,
+            created_at: i64, instance: bool,
+        ], same),
+        copy_table!(from, to, progress, memberships, order(user_id, workspace_id), [
+            user_id: i32, workspace_id: String, role: String, created_at: i64,
         ], same),
         copy_table!(from, to, progress, sessions, order(token_hash), [
             token_hash: String, user_id: i32, created_at: i64, last_seen_at: i64,
+            workspace_id: Option<String>,
         ], same),
         copy_table!(from, to, progress, api_keys, order(id), [
             id: i32, name: String, prefix: String, key_hash: String, created_at: i64,
             last_used_at: Option<i64>, revoked_at: Option<i64>, role: String,
+            workspace_id: Option<String>,
         ], same),
         copy_table!(from, to, progress, webhooks, order(id), [
             id: String, url: String, description: String, enabled: bool,
             disabled_reason: Option<String>, created_at: i64, updated_at: i64,
-            failing_since: Option<i64>, disabled_at: Option<i64>,
+            failing_since: Option<i64>, disabled_at: Option<i64>, workspace_id: String,
         ], same),
         copy_table!(from, to, progress, webhook_events, order(webhook_id, event_type), [
             webhook_id: String, event_type: String,
@@ -120,16 +138,16 @@ pub fn copy(
             id: i32, webhook_id: String, secret: String, created_at: i64,
             expires_at: Option<i64>,
         ], same),
-        copy_table!(from, to, progress, events, order(id), [
+        copy_table!(from, to, progress, events, order(workspace_id, id), [
             id: String, event_type: String, body: Vec<u8>, delivery_count: i32,
-            created_at: i64,
+            created_at: i64, workspace_id: String,
         ], same),
         copy_table!(from, to, progress, deliveries, order(id), [
             id: String, event_id: String, webhook_id: String, event_type: String,
             status: String, attempt_count: i32, next_attempt_at: Option<i64>,
             lease_until: Option<i64>, last_status_code: Option<i32>, last_error: Option<String>,
             is_test: bool, created_at: i64, updated_at: i64, manual_attempts: i32,
-            last_status_class: Option<i32>, last_duration_ms: Option<i32>,
+            last_status_class: Option<i32>, last_duration_ms: Option<i32>, workspace_id: String,
         ], same),
         copy_table!(from, to, progress, attempts, order(id), [
             id: i32, delivery_id: String, attempted_at: i64, duration_ms: i32,
@@ -145,7 +163,7 @@ pub fn copy(
             bulk_id: String, delivery_id: String,
         ], same),
         copy_table!(from, to, progress, inboxes, order(id), [
-            id: String, token: String, name: String, created_at: i64,
+            id: String, token: String, name: String, created_at: i64, workspace_id: String,
         ], same),
         copy_table!(from, to, progress, inbox_requests, order(id), [
             id: i32, inbox_id: String, received_at: i64, headers: String, body: Vec<u8>,
@@ -154,10 +172,10 @@ pub fn copy(
         // What someone typed at a failed sign-in may hold a NUL, which PostgreSQL refuses.
         copy_table!(from, to, progress, audit_log, order(id), [
             id: i32, at: i64, actor: String, action: String, target: Option<String>,
-            detail: Option<String>, client_ip: Option<String>,
-        ], |(id, at, actor, action, target, detail, client_ip): (i32, i64, String, String, Option<String>, Option<String>, Option<String>)| {
+            detail: Option<String>, client_ip: Option<String>, workspace_id: Option<String>,
+        ], |(id, at, actor, action, target, detail, client_ip, workspace_id): (i32, i64, String, String, Option<String>, Option<String>, Option<String>, Option<String>)| {
             let fix = |t: &str| storable(t).into_owned();
-            (id, at, fix(&actor), action, target.as_deref().map(fix), detail.as_deref().map(fix), client_ip)
+            (id, at, fix(&actor), action, target.as_deref().map(fix), detail.as_deref().map(fix), client_ip, workspace_id)
         }),
     ];
     // Identities go on from the highest id copied, so the next row made gets a new one.

@@ -3,6 +3,7 @@
 
 use crate::db::DbConn;
 use crate::db::schema::{attempts, deliveries, webhooks};
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 
@@ -14,6 +15,7 @@ pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 
 pub struct NewDelivery<'a> {
+    pub workspace: &'a WorkspaceId,
     pub id: String,
     pub event_id: &'a str,
     pub webhook_id: &'a str,
@@ -27,6 +29,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
         .map(|d| {
             (
                 deliveries::id.eq(d.id.as_str()),
+                deliveries::workspace_id.eq(d.workspace.as_str()),
                 deliveries::event_id.eq(d.event_id),
                 deliveries::webhook_id.eq(d.webhook_id),
                 deliveries::event_type.eq(d.event_type),
@@ -39,8 +42,8 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
             )
         })
         .collect();
-    // SQLite caps bound parameters per statement; 10 per row.
-    for chunk in values.chunks(3000) {
+    // SQLite caps bound parameters per statement; 11 per row.
+    for chunk in values.chunks(2700) {
         let insert = diesel::insert_into(deliveries::table).values(chunk);
         crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
@@ -121,6 +124,7 @@ pub struct Delivery {
     pub last_status_class: Option<i32>,
     pub last_duration_ms: Option<i32>,
     pub lease_until: Option<i64>,
+    pub workspace_id: String,
 }
 
 impl Delivery {
@@ -152,23 +156,38 @@ pub struct Attempt {
     pub triggered_by: Option<String>,
 }
 
-pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Delivery> {
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<Delivery> {
     deliveries::table
         .find(id)
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .select(Delivery::as_select())
         .first(conn)
 }
 
-pub fn attempts_of(conn: &mut DbConn, delivery_id: &str) -> QueryResult<Vec<Attempt>> {
+pub fn attempts_of(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    delivery_id: &str,
+) -> QueryResult<Vec<Attempt>> {
     attempts::table
         .filter(attempts::delivery_id.eq(delivery_id))
+        .filter(diesel::dsl::exists(
+            deliveries::table
+                .find(delivery_id)
+                .filter(deliveries::workspace_id.eq(ws.as_str())),
+        ))
         .order(attempts::id.asc())
         .select(Attempt::as_select())
         .load(conn)
 }
 
-pub fn for_event(conn: &mut DbConn, event_id: &str) -> QueryResult<Vec<Delivery>> {
+pub fn for_event(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    event_id: &str,
+) -> QueryResult<Vec<Delivery>> {
     deliveries::table
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .filter(deliveries::event_id.eq(event_id))
         .order(deliveries::id.asc())
         .select(Delivery::as_select())
@@ -324,11 +343,17 @@ pub fn existing(conn: &mut DbConn, ids: &[&str]) -> QueryResult<std::collections
 }
 
 /// Puts failed deliveries back in the queue for one more attempt now.
-pub fn requeue(conn: &mut DbConn, ids: &[String], now: i64) -> QueryResult<usize> {
+pub fn requeue(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    ids: &[String],
+    now: i64,
+) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in ids.chunks(900) {
         n += diesel::update(
             deliveries::table
+                .filter(deliveries::workspace_id.eq(ws.as_str()))
                 .filter(deliveries::id.eq_any(chunk))
                 .filter(deliveries::status.eq(FAILED)),
         )

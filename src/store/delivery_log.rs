@@ -4,6 +4,7 @@
 use super::deliveries::{Delivery, FAILED, PENDING, SENDING};
 use crate::db::DbConn;
 use crate::db::schema::{deliveries, events, webhooks};
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 
 /// What the Delivery Log shows; every field narrows the list.
@@ -31,9 +32,15 @@ pub struct LogRow {
 }
 
 /// One page of the Delivery Log, newest first (keyset pagination: no OFFSET).
-pub fn log_page(conn: &mut DbConn, f: &LogFilter, limit: i64) -> QueryResult<Vec<LogRow>> {
+pub fn log_page(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    f: &LogFilter,
+    limit: i64,
+) -> QueryResult<Vec<LogRow>> {
     let mut q = deliveries::table
         .inner_join(webhooks::table)
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .select((Delivery::as_select(), webhooks::url))
         .order(deliveries::id.desc())
         .limit(limit)
@@ -89,10 +96,12 @@ pub fn log_page(conn: &mut DbConn, f: &LogFilter, limit: i64) -> QueryResult<Vec
 /// (created_at, status, last_duration_ms) of a webhook's non-test deliveries from `id_from` on.
 pub fn recent_of(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     webhook_id: &str,
     id_from: &str,
 ) -> QueryResult<Vec<(i64, String, Option<i32>)>> {
     deliveries::table
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .filter(deliveries::webhook_id.eq(webhook_id))
         .filter(deliveries::id.ge(id_from))
         .filter(deliveries::is_test.eq(false))
@@ -107,9 +116,11 @@ pub fn recent_of(
 /// The most recent error of a webhook's deliveries: (when, status code, error).
 pub fn last_error(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     webhook_id: &str,
 ) -> QueryResult<Option<(i64, Option<i32>, String)>> {
     let row: Option<(i64, Option<i32>, Option<String>)> = deliveries::table
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .filter(deliveries::webhook_id.eq(webhook_id))
         .filter(deliveries::last_error.is_not_null())
         .order(deliveries::updated_at.desc())
@@ -126,10 +137,12 @@ pub fn last_error(
 /// Ids of a webhook's failed (non-test) deliveries created from `id_from` on.
 pub fn failed_since(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     webhook_id: &str,
     id_from: &str,
 ) -> QueryResult<Vec<String>> {
     deliveries::table
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .filter(deliveries::webhook_id.eq(webhook_id))
         .filter(deliveries::status.eq(FAILED))
         .filter(deliveries::is_test.eq(false))
@@ -139,8 +152,14 @@ pub fn failed_since(
 }
 
 /// Ids of a webhook's failed (non-test) deliveries whose last attempt was at or after `since`.
-pub fn failed_after(conn: &mut DbConn, webhook_id: &str, since: i64) -> QueryResult<Vec<String>> {
+pub fn failed_after(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    webhook_id: &str,
+    since: i64,
+) -> QueryResult<Vec<String>> {
     deliveries::table
+        .filter(deliveries::workspace_id.eq(ws.as_str()))
         .filter(deliveries::webhook_id.eq(webhook_id))
         .filter(deliveries::status.eq(FAILED))
         .filter(deliveries::is_test.eq(false))
@@ -194,10 +213,12 @@ pub struct BulkRetry {
     pub statuses: Vec<String>,
 }
 
-pub fn bulk_retry(conn: &mut DbConn, bulk_id: &str) -> QueryResult<BulkRetry> {
+pub fn bulk_retry(conn: &mut DbConn, ws: &WorkspaceId, bulk_id: &str) -> QueryResult<BulkRetry> {
     use crate::db::schema::{bulk_retries, bulk_retry_items};
     let (webhook_id, total, created_at, created_by) = bulk_retries::table
-        .find(bulk_id)
+        .inner_join(webhooks::table)
+        .filter(bulk_retries::id.eq(bulk_id))
+        .filter(webhooks::workspace_id.eq(ws.as_str()))
         .select((
             bulk_retries::webhook_id,
             bulk_retries::total,
@@ -223,16 +244,19 @@ pub fn bulk_retry(conn: &mut DbConn, bulk_id: &str) -> QueryResult<BulkRetry> {
 /// what a disabled webhook missed.
 pub fn missed_events(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     webhook_id: &str,
     types: &[String],
     since: i64,
 ) -> QueryResult<Vec<(String, String)>> {
     events::table
+        .filter(events::workspace_id.eq(ws.as_str()))
         .filter(events::created_at.ge(since))
         .filter(events::event_type.eq_any(types))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             deliveries::table
                 .filter(deliveries::event_id.eq(events::id))
+                .filter(deliveries::workspace_id.eq(events::workspace_id))
                 .filter(deliveries::webhook_id.eq(webhook_id)),
         )))
         .select((events::id, events::event_type))

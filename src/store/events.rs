@@ -1,8 +1,10 @@
 use crate::db::DbConn;
 use crate::db::schema::events;
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 
 pub struct NewEvent<'a> {
+    pub workspace: &'a WorkspaceId,
     pub id: &'a str,
     pub event_type: &'a str,
     pub body: &'a [u8],
@@ -21,6 +23,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> 
         .iter()
         .map(|e| {
             (
+                events::workspace_id.eq(e.workspace.as_str()),
                 events::id.eq(e.id),
                 events::event_type.eq(e.event_type),
                 events::body.eq(e.body),
@@ -29,7 +32,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> 
             )
         })
         .collect();
-    // 5 parameters a row, below both backends' limits per statement.
+    // 6 parameters a row, below both backends' limits per statement.
     for chunk in values.chunks(2000) {
         let insert = diesel::insert_into(events::table).values(chunk);
         crate::db::on_backend!(conn, c => insert.execute(c))?;
@@ -40,12 +43,13 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> 
 /// The delivery counts events with these ids were first accepted with, for those that exist.
 pub fn delivery_counts(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     ids: &[&str],
 ) -> QueryResult<std::collections::HashMap<String, i32>> {
     let mut found = std::collections::HashMap::new();
     if let DbConn::Sqlite(_) = conn {
         for id in ids {
-            if let Some((_, n)) = find(conn, id)? {
+            if let Some((_, n)) = find(conn, ws, id)? {
                 found.insert((*id).to_owned(), n);
             }
         }
@@ -53,6 +57,7 @@ pub fn delivery_counts(
     }
     for chunk in ids.chunks(900) {
         let query = events::table
+            .filter(events::workspace_id.eq(ws.as_str()))
             .filter(events::id.eq_any(chunk))
             .select((events::id, events::delivery_count));
         let rows: Vec<(String, i32)> = crate::db::on_backend!(&mut *conn, c => query.load(c))?;
@@ -63,6 +68,7 @@ pub fn delivery_counts(
 
 pub fn insert(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<()> {
     let insert = diesel::insert_into(events::table).values((
+        events::workspace_id.eq(e.workspace.as_str()),
         events::id.eq(e.id),
         events::event_type.eq(e.event_type),
         events::body.eq(e.body),
@@ -73,13 +79,16 @@ pub fn insert(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<()> {
 }
 
 /// The type and delivery count an event was first accepted with, if it exists.
-pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<(String, i32)>> {
+pub fn find(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<Option<(String, i32)>> {
     let query = events::table
-        .find(id)
+        .find((ws.as_str(), id))
         .select((events::event_type, events::delivery_count));
     crate::db::on_backend!(conn, c => query.first(c).optional())
 }
 
-pub fn body(conn: &mut DbConn, id: &str) -> QueryResult<Vec<u8>> {
-    events::table.find(id).select(events::body).first(conn)
+pub fn body(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<Vec<u8>> {
+    events::table
+        .find((ws.as_str(), id))
+        .select(events::body)
+        .first(conn)
 }

@@ -1,5 +1,6 @@
 use crate::db::DbConn;
 use crate::db::schema::{inbox_requests, inboxes, webhooks};
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 
 /// Requests kept per inbox; the oldest go first.
@@ -12,6 +13,7 @@ pub struct Inbox {
     pub token: String,
     pub name: String,
     pub created_at: i64,
+    pub workspace_id: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -27,10 +29,18 @@ pub struct InboxRequest {
     pub webhook_id: Option<String>,
 }
 
-pub fn create(conn: &mut DbConn, id: &str, token: &str, name: &str, now: i64) -> QueryResult<()> {
+pub fn create(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    id: &str,
+    token: &str,
+    name: &str,
+    now: i64,
+) -> QueryResult<()> {
     diesel::insert_into(inboxes::table)
         .values((
             inboxes::id.eq(id),
+            inboxes::workspace_id.eq(ws.as_str()),
             inboxes::token.eq(token),
             inboxes::name.eq(name),
             inboxes::created_at.eq(now),
@@ -39,16 +49,18 @@ pub fn create(conn: &mut DbConn, id: &str, token: &str, name: &str, now: i64) ->
         .map(|_| ())
 }
 
-pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Inbox>> {
+pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> QueryResult<Vec<Inbox>> {
     inboxes::table
+        .filter(inboxes::workspace_id.eq(ws.as_str()))
         .order(inboxes::id.desc())
         .select(Inbox::as_select())
         .load(conn)
 }
 
-pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Inbox> {
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<Inbox> {
     inboxes::table
         .find(id)
+        .filter(inboxes::workspace_id.eq(ws.as_str()))
         .select(Inbox::as_select())
         .first(conn)
 }
@@ -64,10 +76,13 @@ pub fn by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Inbox>> {
 /// Newest first.
 pub fn requests(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     inbox_id: &str,
     after_id: i32,
 ) -> QueryResult<Vec<InboxRequest>> {
     inbox_requests::table
+        .inner_join(inboxes::table)
+        .filter(inboxes::workspace_id.eq(ws.as_str()))
         .filter(inbox_requests::inbox_id.eq(inbox_id))
         .filter(inbox_requests::id.gt(after_id))
         .order(inbox_requests::id.desc())
@@ -116,14 +131,20 @@ pub fn add_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<()> {
     Ok(())
 }
 
-pub fn purge(conn: &mut DbConn, inbox_id: &str) -> QueryResult<usize> {
+pub fn purge(conn: &mut DbConn, ws: &WorkspaceId, inbox_id: &str) -> QueryResult<usize> {
+    get(conn, ws, inbox_id)?;
     diesel::delete(inbox_requests::table.filter(inbox_requests::inbox_id.eq(inbox_id)))
         .execute(conn)
 }
 
-/// Webhooks whose endpoint is exactly `url`.
-pub fn webhooks_for_url(conn: &mut DbConn, url: &str) -> QueryResult<Vec<String>> {
+/// The workspace's webhooks whose endpoint is exactly `url`.
+pub fn webhooks_for_url(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    url: &str,
+) -> QueryResult<Vec<String>> {
     webhooks::table
+        .filter(webhooks::workspace_id.eq(ws.as_str()))
         .filter(webhooks::url.eq(url))
         .select(webhooks::id)
         .load(conn)

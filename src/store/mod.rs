@@ -14,3 +14,4 @@ pub mod settings;
 pub mod sign_in_attempts;
 pub mod users;
 pub mod webhooks;
+pub mod workspaces;

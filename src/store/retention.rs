@@ -5,11 +5,12 @@
 use super::deliveries::{FAILED, PENDING, SUCCEEDED};
 use crate::db::DbConn;
 use crate::db::schema::{attempts, audit_log, bulk_retries, deliveries, events, webhooks};
+use crate::domain::workspace::WorkspaceId;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 /// Up to `limit` deliveries that finished (succeeded or failed) before `cutoff_ms`, oldest
-/// first, with their events. Delivery ids are time-ordered, so only ids below `id_below` (the
+/// first, with their events (workspace, event id). Delivery ids are time-ordered, so only ids below `id_below` (the
 /// id of a delivery created at the cutoff) can qualify: the primary key bounds the scan. A
 /// pending delivery is never chosen, however old.
 pub fn finished_before(
@@ -17,14 +18,17 @@ pub fn finished_before(
     cutoff_ms: i64,
     id_below: &str,
     limit: i64,
-) -> QueryResult<Vec<(String, String)>> {
+) -> QueryResult<Vec<(String, (String, String))>> {
     deliveries::table
         .filter(deliveries::id.lt(id_below))
         .filter(deliveries::status.eq_any([SUCCEEDED, FAILED]))
         .filter(deliveries::updated_at.lt(cutoff_ms))
         .order(deliveries::id.asc())
         .limit(limit)
-        .select((deliveries::id, deliveries::event_id))
+        .select((
+            deliveries::id,
+            (deliveries::workspace_id, deliveries::event_id),
+        ))
         .load(conn)
 }
 
@@ -48,7 +52,7 @@ pub fn unsubscribed_events_before(
     conn: &mut DbConn,
     cutoff_ms: i64,
     limit: i64,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<(String, String)>> {
     events::table
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
             "delivery_count = 0",
@@ -56,20 +60,38 @@ pub fn unsubscribed_events_before(
         .filter(events::created_at.lt(cutoff_ms))
         .order(events::created_at.asc())
         .limit(limit)
-        .select(events::id)
+        .select((events::workspace_id, events::id))
         .load(conn)
 }
 
-/// Deletes those of these events that no delivery refers to any more.
-pub fn delete_events(conn: &mut DbConn, ids: &[String]) -> QueryResult<usize> {
+/// Deletes those of these events of a workspace that no delivery refers to any more.
+pub fn delete_events(conn: &mut DbConn, ws: &WorkspaceId, ids: &[String]) -> QueryResult<usize> {
     diesel::delete(
         events::table
+            .filter(events::workspace_id.eq(ws.as_str()))
             .filter(events::id.eq_any(ids))
             .filter(not(exists(
-                deliveries::table.filter(deliveries::event_id.eq(events::id)),
+                deliveries::table
+                    .filter(deliveries::event_id.eq(events::id))
+                    .filter(deliveries::workspace_id.eq(events::workspace_id)),
             ))),
     )
     .execute(conn)
+}
+
+/// `delete_events` for (workspace, event id) pairs of any workspaces.
+pub fn delete_events_of(conn: &mut DbConn, mut keys: Vec<(String, String)>) -> QueryResult<usize> {
+    keys.sort_unstable();
+    keys.dedup();
+    let mut n = 0;
+    for group in keys.chunk_by(|a, b| a.0 == b.0) {
+        let ws = WorkspaceId::from_stored(group[0].0.clone());
+        let ids: Vec<String> = group.iter().map(|(_, id)| id.clone()).collect();
+        for chunk in ids.chunks(900) {
+            n += delete_events(conn, &ws, chunk)?;
+        }
+    }
+    Ok(n)
 }
 
 /// Deletes up to `limit` audit entries older than `cutoff_ms`, oldest first.

@@ -23,14 +23,18 @@ pub fn find_user(
     now: i64,
     idle_ms: i64,
     absolute_ms: i64,
-) -> QueryResult<Option<(User, i64)>> {
+) -> QueryResult<Option<(User, i64, Option<String>)>> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::last_seen_at.gt(now - idle_ms))
         .filter(sessions::created_at.gt(now - absolute_ms))
         .filter(users::disabled.eq(false))
-        .select((User::as_select(), sessions::last_seen_at))
+        .select((
+            User::as_select(),
+            sessions::last_seen_at,
+            sessions::workspace_id,
+        ))
         .first(conn)
         .optional()
 }
@@ -38,6 +42,14 @@ pub fn find_user(
 pub fn touch(conn: &mut DbConn, token_hash: &str, now: i64) -> QueryResult<()> {
     diesel::update(sessions::table.find(token_hash))
         .set(sessions::last_seen_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Remembers the workspace this browser is in (where the first release's page paths lead).
+pub fn set_workspace(conn: &mut DbConn, token_hash: &str, workspace_id: &str) -> QueryResult<()> {
+    diesel::update(sessions::table.find(token_hash))
+        .set(sessions::workspace_id.eq(Some(workspace_id)))
         .execute(conn)
         .map(|_| ())
 }

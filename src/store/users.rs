@@ -38,6 +38,8 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// Instance users see every workspace; the others are members of some.
+    pub instance: bool,
 }
 
 impl User {
@@ -71,6 +73,21 @@ pub fn create(
         .first(conn)
 }
 
+/// A user who is not an instance user: a member of the workspaces `memberships` names, with
+/// the role each membership gives (the user's own role is unused).
+pub fn create_member(
+    conn: &mut DbConn,
+    email: &str,
+    password_hash: &str,
+    now: i64,
+) -> QueryResult<User> {
+    let user = create(conn, email, Role::Support, password_hash, now)?;
+    diesel::update(users::table.find(user.id))
+        .set(users::instance.eq(false))
+        .execute(conn)?;
+    get(conn, user.id)
+}
+
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
     // No stored address holds a NUL (they are checked when made), and PostgreSQL refuses one
     // in text: such a sign-in is simply an unknown account on both backends.
@@ -88,6 +105,7 @@ pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         users::table
             .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::instance.eq(true))
             .filter(users::disabled.eq(false)),
     ))
     .get_result(conn)
@@ -109,6 +127,7 @@ pub fn get(conn: &mut DbConn, id: i32) -> QueryResult<User> {
 pub fn active_admins(conn: &mut DbConn) -> QueryResult<i64> {
     users::table
         .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::instance.eq(true))
         .filter(users::disabled.eq(false))
         .count()
         .get_result(conn)

@@ -1,6 +1,7 @@
 use crate::db::DbConn;
 use crate::db::schema::{webhook_events, webhook_secrets, webhooks};
 use crate::domain::events;
+use crate::domain::workspace::WorkspaceId;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ struct WebhookRow {
     updated_at: i64,
     disabled_at: Option<i64>,
     failing_since: Option<i64>,
+    workspace_id: String,
 }
 
 /// A webhook with the event types it subscribes to (in catalogue order).
@@ -33,6 +35,7 @@ pub struct Webhook {
     pub disabled_at: Option<i64>,
     /// When its current run of failed attempts began; None while healthy.
     pub failing_since: Option<i64>,
+    pub workspace_id: String,
 }
 
 impl Webhook {
@@ -49,17 +52,32 @@ impl Webhook {
             updated_at: row.updated_at,
             disabled_at: row.disabled_at,
             failing_since: row.failing_since,
+            workspace_id: row.workspace_id,
         }
     }
 }
 
 pub struct NewWebhook<'a> {
+    pub workspace: &'a WorkspaceId,
     pub id: &'a str,
     pub url: &'a str,
     pub description: &'a str,
     pub enabled: bool,
     pub events: &'a [String],
     pub secret: &'a str,
+}
+
+/// The webhook `id` if it is the workspace's.
+fn in_workspace<'a>(
+    ws: &'a WorkspaceId,
+    id: &'a str,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Find<webhooks::table, &'a str>,
+    diesel::dsl::Eq<webhooks::workspace_id, &'a str>,
+> {
+    webhooks::table
+        .find(id)
+        .filter(webhooks::workspace_id.eq(ws.as_str()))
 }
 
 fn insert_events(conn: &mut DbConn, id: &str, types: &[String]) -> QueryResult<()> {
@@ -80,6 +98,7 @@ pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::id.eq(new.id),
+            webhooks::workspace_id.eq(new.workspace.as_str()),
             webhooks::url.eq(new.url),
             webhooks::description.eq(new.description),
             webhooks::enabled.eq(new.enabled),
@@ -110,10 +129,11 @@ fn events_of(conn: &mut DbConn, ids: &[&str]) -> QueryResult<HashMap<String, Vec
     Ok(map)
 }
 
-/// Fails with `NotFound` when there is no such webhook.
-pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Webhook> {
+/// Fails with `NotFound` when there is no such webhook in the workspace.
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<Webhook> {
     let row: WebhookRow = webhooks::table
         .find(id)
+        .filter(webhooks::workspace_id.eq(ws.as_str()))
         .select(WebhookRow::as_select())
         .first(conn)?;
     let events = events_of(conn, &[id])?.remove(id).unwrap_or_default();
@@ -121,8 +141,14 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Webhook> {
 }
 
 /// Newest first; `before` is the id of the last webhook of the previous page.
-pub fn list(conn: &mut DbConn, before: Option<&str>, limit: i64) -> QueryResult<Vec<Webhook>> {
+pub fn list(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Webhook>> {
     let mut query = webhooks::table
+        .filter(webhooks::workspace_id.eq(ws.as_str()))
         .order(webhooks::id.desc())
         .limit(limit)
         .select(WebhookRow::as_select())
@@ -144,13 +170,14 @@ pub fn list(conn: &mut DbConn, before: Option<&str>, limit: i64) -> QueryResult<
 
 pub fn update(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     id: &str,
     url: &str,
     description: &str,
     types: &[String],
     now: i64,
 ) -> QueryResult<()> {
-    let n = diesel::update(webhooks::table.find(id))
+    let n = diesel::update(in_workspace(ws, id))
         .set((
             webhooks::url.eq(url),
             webhooks::description.eq(description),
@@ -169,16 +196,14 @@ pub fn update(
 /// down (kept for "recover" until it goes down again).
 pub fn set_enabled(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     id: &str,
     enabled: bool,
     reason: Option<&str>,
     now: i64,
 ) -> QueryResult<()> {
-    let was_enabled: bool = webhooks::table
-        .find(id)
-        .select(webhooks::enabled)
-        .first(conn)?;
-    let target = webhooks::table.find(id);
+    let was_enabled: bool = in_workspace(ws, id).select(webhooks::enabled).first(conn)?;
+    let target = in_workspace(ws, id);
     if enabled {
         diesel::update(target)
             .set((
@@ -206,28 +231,42 @@ pub fn set_enabled(
 
 /// Deletes a webhook, its deliveries (with their attempts) and the events that no other
 /// webhook's delivery refers to, so nothing is left for retention to miss.
-pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<()> {
     use crate::db::schema::deliveries;
+    // The webhook must be the workspace's (its deliveries' events are then the workspace's too).
+    in_workspace(ws, id)
+        .select(webhooks::id)
+        .first::<String>(conn)?;
     let mut events: Vec<String> = deliveries::table
         .filter(deliveries::webhook_id.eq(id))
         .select(deliveries::event_id)
         .load(conn)?;
     events.sort_unstable();
     events.dedup();
-    let n = diesel::delete(webhooks::table.find(id)).execute(conn)?;
+    let n = diesel::delete(in_workspace(ws, id)).execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
     }
     for chunk in events.chunks(900) {
-        super::retention::delete_events(conn, chunk)?;
+        super::retention::delete_events(conn, ws, chunk)?;
     }
     Ok(())
 }
 
+/// The workspace a webhook belongs to (for the delivery actor, which works across them all).
+pub fn workspace_of(conn: &mut DbConn, id: &str) -> QueryResult<Option<String>> {
+    webhooks::table
+        .find(id)
+        .select(webhooks::workspace_id)
+        .first(conn)
+        .optional()
+}
+
 /// The secret new signatures are made with.
-pub fn current_secret(conn: &mut DbConn, id: &str) -> QueryResult<String> {
+pub fn current_secret(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryResult<String> {
     webhook_secrets::table
         .filter(webhook_secrets::webhook_id.eq(id))
+        .filter(diesel::dsl::exists(in_workspace(ws, id)))
         .filter(webhook_secrets::expires_at.is_null())
         .order(webhook_secrets::id.desc())
         .select(webhook_secrets::secret)
@@ -266,9 +305,15 @@ pub fn replace_secret(conn: &mut DbConn, row_id: i32, stored: &str) -> QueryResu
 }
 
 /// When the most recently rotated-out secret stops working, if it still works at `now`.
-pub fn previous_secret_expiry(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Option<i64>> {
+pub fn previous_secret_expiry(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    id: &str,
+    now: i64,
+) -> QueryResult<Option<i64>> {
     webhook_secrets::table
         .filter(webhook_secrets::webhook_id.eq(id))
+        .filter(diesel::dsl::exists(in_workspace(ws, id)))
         .filter(webhook_secrets::expires_at.gt(now))
         .select(diesel::dsl::max(webhook_secrets::expires_at))
         .first(conn)
@@ -277,11 +322,15 @@ pub fn previous_secret_expiry(conn: &mut DbConn, id: &str, now: i64) -> QueryRes
 /// Makes `new_secret` current; the old one keeps working for `grace_ms` (0 = stops now).
 pub fn rotate_secret(
     conn: &mut DbConn,
+    ws: &WorkspaceId,
     id: &str,
     new_secret: &str,
     grace_ms: i64,
     now: i64,
 ) -> QueryResult<()> {
+    in_workspace(ws, id)
+        .select(webhooks::id)
+        .first::<String>(conn)?;
     diesel::update(
         webhook_secrets::table
             .filter(webhook_secrets::webhook_id.eq(id))
@@ -308,10 +357,15 @@ pub fn rotate_secret(
         .map(|_| ())
 }
 
-/// Ids of the enabled webhooks subscribed to `event_type`.
-pub fn subscribed(conn: &mut DbConn, event_type: &str) -> QueryResult<Vec<String>> {
+/// Ids of the workspace's enabled webhooks subscribed to `event_type`.
+pub fn subscribed(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    event_type: &str,
+) -> QueryResult<Vec<String>> {
     let query = webhook_events::table
         .inner_join(webhooks::table)
+        .filter(webhooks::workspace_id.eq(ws.as_str()))
         .filter(webhook_events::event_type.eq(event_type))
         .filter(webhooks::enabled.eq(true))
         .select(webhooks::id);

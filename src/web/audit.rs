@@ -2,7 +2,7 @@
 //! filterable by administrators.
 
 use super::forms::Form;
-use super::page::{Ctx, Layout, Nav, render_status};
+use super::page::{Layout, Nav, WsCtx, render_status};
 use crate::app::audit::{self as audit, ACTIONS};
 use crate::domain::time;
 use crate::error::AppError;
@@ -53,10 +53,10 @@ const PAGE_SIZE: i64 = 100;
 
 async fn page(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    ctx: WsCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let actor = ctx.actor()?;
+    let actor = &ctx.scope;
     let params = Form::parse(req.query_string().as_bytes());
     let (filter, typed, error) = match audit::parse_filter(&params, "before", true) {
         Ok((f, t)) => (f, t, None),
@@ -71,7 +71,7 @@ async fn page(
             }
         }
         s.append_pair("before", &last.to_string());
-        format!("/settings/audit?{}", s.finish())
+        format!("{}/settings/audit?{}", ctx.scope.base(), s.finish())
     });
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST

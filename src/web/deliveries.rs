@@ -3,7 +3,7 @@
 
 use super::confirm::ConfirmPage;
 use super::forms::Form;
-use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
+use super::page::{IdPath, Layout, Nav, WsCtx, render, render_status, see_other};
 use crate::app::{self, deliveries::LogQuery};
 use crate::domain::{events, hints, time};
 use crate::error::AppError;
@@ -41,10 +41,12 @@ pub struct RowView {
     pub is_test: bool,
     /// Still able to change: the row asks for itself again until it is final.
     pub live: bool,
+    /// The base of the workspace's pages, for the row's links.
+    pub ws: String,
 }
 
 impl RowView {
-    pub fn new(d: Delivery, webhook_url: String) -> RowView {
+    pub fn new(ws: &str, d: Delivery, webhook_url: String) -> RowView {
         let status = d.shown_status(time::now_ms()).to_owned();
         let live = status == store::PENDING || status == store::SENDING;
         RowView {
@@ -63,6 +65,7 @@ impl RowView {
             event_type: d.event_type,
             event_id: d.event_id,
             status,
+            ws: ws.to_owned(),
         }
     }
 }
@@ -111,15 +114,17 @@ impl LogView {
 /// Loads one page of the log under `filters` (the webhook list too, for the global page's filter).
 pub async fn log_view(
     state: &AppState,
+    scope: &app::scope::Scope,
     filters: LogQuery,
     base: String,
     show_webhook: bool,
 ) -> Result<LogView, AppError> {
     let paged = filters.filter.before.is_some();
     // What was understood applies; what was not is said next to its field.
-    let (rows, next) = app::deliveries::log_page(state, filters.filter.clone(), PAGE_SIZE).await?;
+    let (rows, next) =
+        app::deliveries::log_page(state, scope, filters.filter.clone(), PAGE_SIZE).await?;
     let webhooks = if show_webhook {
-        let (all, _) = app::webhooks::list(state, None, 500).await?;
+        let (all, _) = app::webhooks::list(state, scope, None, 500).await?;
         all.into_iter().map(|w| (w.id, w.url)).collect()
     } else {
         Vec::new()
@@ -131,7 +136,7 @@ pub async fn log_view(
                 |LogRow {
                      delivery,
                      webhook_url,
-                 }| RowView::new(delivery, webhook_url),
+                 }| RowView::new(&scope.base(), delivery, webhook_url),
             )
             .collect(),
         filters,
@@ -164,13 +169,13 @@ struct GlobalLogPage {
 
 async fn global_log(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    ctx: WsCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
     let params = Form::parse(req.query_string().as_bytes());
     let filters = LogQuery::parse(&params, app::deliveries::PAGE_NAMES, None);
-    let log = log_view(&state, filters, "/deliveries".into(), true).await?;
+    let log = log_view(&state, &ctx.scope, filters, ctx.link("/deliveries"), true).await?;
     render_status(
         log_status(&log),
         &GlobalLogPage {
@@ -182,15 +187,15 @@ async fn global_log(
 
 async fn row(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
-    let (d, url) = app::deliveries::get(&state, &path).await?;
+    let (d, url) = app::deliveries::get(&state, &ctx.scope, &path).await?;
     let show_webhook = Form::parse(req.query_string().as_bytes()).get("global") == "1";
     render(&RowPartial {
-        d: RowView::new(d, url),
+        d: RowView::new(&ctx.scope.base(), d, url),
         show_webhook,
     })
 }
@@ -236,8 +241,8 @@ struct DetailPage {
 
 async fn detail(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
@@ -253,7 +258,7 @@ async fn detail(
         webhook_url,
         payload: body,
         attempts,
-    } = app::deliveries::detail(&state, &path).await?;
+    } = app::deliveries::detail(&state, &ctx.scope, &path).await?;
     let payload = serde_json::from_slice::<serde_json::Value>(&body)
         .and_then(|v| serde_json::to_string_pretty(&v))
         .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
@@ -288,7 +293,7 @@ async fn detail(
     render(&DetailPage {
         layout: ctx.layout(format!("Delivery {}", d.id), Nav::Deliveries),
         can_resend: d.shown_status(time::now_ms()) != store::SENDING,
-        d: RowView::new(d, webhook_url),
+        d: RowView::new(&ctx.scope.base(), d, webhook_url),
         payload,
         attempts,
         notice,
@@ -297,11 +302,11 @@ async fn detail(
 
 async fn resend_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
-    let (d, url) = app::deliveries::get(&state, &path).await?;
+    let (d, url) = app::deliveries::get(&state, &ctx.scope, &path).await?;
     render(&ConfirmPage::new(
         ctx.layout("Resend delivery", Nav::Deliveries),
         "Resend this delivery now?",
@@ -310,25 +315,26 @@ async fn resend_confirm(
             d.event_type, d.event_id
         ),
         url,
-        format!("/deliveries/{}/resend", d.id),
+        format!("{}/deliveries/{}/resend", ctx.scope.base(), d.id),
         "Resend",
-        format!("/deliveries/{}", d.id),
+        format!("{}/deliveries/{}", ctx.scope.base(), d.id),
     ))
 }
 
 async fn resend(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let result = app::manual::resend(&state, &ctx.actor()?, &path).await?;
+    let result = app::manual::resend(&state, &ctx.scope, &path).await?;
     let notice = if result.success {
         "resent-ok"
     } else {
         "resent-failed"
     };
     Ok(see_other(&format!(
-        "/deliveries/{}?notice={notice}",
+        "{}/deliveries/{}?notice={notice}",
+        ctx.scope.base(),
         result.delivery_id
     )))
 }

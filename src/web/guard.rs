@@ -8,7 +8,6 @@ use super::page::{CsrfToken, CurrentUser};
 use crate::domain::ids::{random_token, secure_eq};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -142,7 +141,7 @@ fn sign_in_required(req: &ServiceRequest) -> HttpResponse {
 
 async fn signed_in_user(
     req: &ServiceRequest,
-) -> Result<Option<(store::users::User, String)>, AppError> {
+) -> Result<Option<crate::app::sessions::SignedIn>, AppError> {
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
@@ -158,6 +157,10 @@ async fn signed_in_user(
 /// The hash of the session token this request carries, for sign-out.
 #[derive(Debug, Clone)]
 pub struct SessionHash(pub String);
+
+/// The workspace (id) the session was last in, if any.
+#[derive(Debug, Clone)]
+pub struct SessionWorkspace(pub Option<String>);
 
 pub async fn guard(
     mut req: ServiceRequest,
@@ -204,9 +207,11 @@ pub async fn guard(
         Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
     };
     match user {
-        Some((user, hash)) => {
-            req.extensions_mut().insert(CurrentUser(user));
-            req.extensions_mut().insert(SessionHash(hash));
+        Some(signed_in) => {
+            req.extensions_mut().insert(CurrentUser(signed_in.user));
+            req.extensions_mut().insert(SessionHash(signed_in.hash));
+            req.extensions_mut()
+                .insert(SessionWorkspace(signed_in.workspace));
         }
         None if !PUBLIC_PATHS.contains(&path.as_str()) => {
             let mut res = sign_in_required(&req);

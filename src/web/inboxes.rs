@@ -4,7 +4,7 @@
 
 use super::confirm::ConfirmPage;
 use super::forms::Form;
-use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
+use super::page::{IdPath, Layout, Nav, WsCtx, render, render_status, see_other};
 use crate::app::{self, inboxes::url as inbox_url};
 use crate::domain::time;
 use crate::error::AppError;
@@ -21,8 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/inboxes/{id}/requests", web::get().to(requests))
         .route("/inboxes/{id}/webhook", web::post().to(create_webhook_to))
         .route("/inboxes/{id}/purge", web::get().to(purge_confirm))
-        .route("/inboxes/{id}/purge", web::post().to(purge))
-        .route("/inbox/{token}", web::post().to(receive));
+        .route("/inboxes/{id}/purge", web::post().to(purge));
 }
 
 struct InboxView {
@@ -50,8 +49,8 @@ struct ListPage {
     name_error: Option<String>,
 }
 
-async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let inboxes = app::inboxes::list(&state, &ctx.actor()?)
+async fn list(state: web::Data<AppState>, ctx: WsCtx) -> Result<HttpResponse, AppError> {
+    let inboxes = app::inboxes::list(&state, &ctx.scope)
         .await?
         .into_iter()
         .map(|i| view(&state, i))
@@ -66,12 +65,16 @@ async fn list(state: web::Data<AppState>, ctx: Ctx) -> Result<HttpResponse, AppE
 
 async fn create(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    ctx: WsCtx,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    let actor = ctx.actor()?;
+    let actor = &ctx.scope;
     match app::inboxes::create(&state, &actor, form.get("name")).await? {
-        Ok(inbox) => Ok(see_other(&format!("/inboxes/{}", inbox.id))),
+        Ok(inbox) => Ok(see_other(&format!(
+            "{}/inboxes/{}",
+            ctx.scope.base(),
+            inbox.id
+        ))),
         Err(message) => {
             let existing = app::inboxes::list(&state, &actor).await?;
             render_status(
@@ -100,6 +103,7 @@ struct RequestView {
 #[derive(Template)]
 #[template(path = "inboxes/_requests.html")]
 struct RequestsPartial {
+    ws: String,
     inbox_id: String,
     requests: Vec<RequestView>,
 }
@@ -108,6 +112,7 @@ struct RequestsPartial {
 #[template(path = "inboxes/show.html")]
 struct ShowPage {
     layout: Layout,
+    ws: String,
     inbox: InboxView,
     inbox_id: String,
     requests: Vec<RequestView>,
@@ -129,12 +134,13 @@ fn request_views(rows: Vec<InboxRequest>) -> Vec<RequestView> {
 
 async fn show(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let (inbox, rows) = app::inboxes::requests(&state, &ctx.actor()?, &path).await?;
+    let (inbox, rows) = app::inboxes::requests(&state, &ctx.scope, &path).await?;
     let requests = request_views(rows);
     render(&ShowPage {
+        ws: ctx.scope.base(),
         layout: ctx.layout(inbox.name.clone(), Nav::Inboxes),
         inbox_id: inbox.id.clone(),
         inbox: view(&state, inbox),
@@ -144,12 +150,13 @@ async fn show(
 
 async fn requests(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let (inbox, rows) = app::inboxes::requests(&state, &ctx.actor()?, &path).await?;
+    let (inbox, rows) = app::inboxes::requests(&state, &ctx.scope, &path).await?;
     let requests = request_views(rows);
     render(&RequestsPartial {
+        ws: ctx.scope.base(),
         inbox_id: inbox.id,
         requests,
     })
@@ -157,31 +164,32 @@ async fn requests(
 
 async fn create_webhook_to(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let webhook = app::inboxes::create_webhook_to(&state, &ctx.actor()?, &path).await?;
+    let webhook = app::inboxes::create_webhook_to(&state, &ctx.scope, &path).await?;
     Ok(see_other(&format!(
-        "/webhooks/{}?notice=created",
+        "{}/webhooks/{}?notice=created",
+        ctx.scope.base(),
         webhook.id
     )))
 }
 
 async fn purge_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let inbox = app::inboxes::get(&state, &ctx.actor()?, &path).await?;
+    let inbox = app::inboxes::get(&state, &ctx.scope, &path).await?;
     render(
         &ConfirmPage::new(
             ctx.layout("Purge inbox", Nav::Inboxes),
             "Purge this inbox?",
             "Every request it received is deleted. The inbox and its URL stay.",
             inbox.name,
-            format!("/inboxes/{}/purge", inbox.id),
+            format!("{}/inboxes/{}/purge", ctx.scope.base(), inbox.id),
             "Purge",
-            format!("/inboxes/{}", inbox.id),
+            format!("{}/inboxes/{}", ctx.scope.base(), inbox.id),
         )
         .danger(),
     )
@@ -189,16 +197,20 @@ async fn purge_confirm(
 
 async fn purge(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let inbox = app::inboxes::purge(&state, &ctx.actor()?, &path).await?;
-    Ok(see_other(&format!("/inboxes/{}", inbox.id)))
+    let inbox = app::inboxes::purge(&state, &ctx.scope, &path).await?;
+    Ok(see_other(&format!(
+        "{}/inboxes/{}",
+        ctx.scope.base(),
+        inbox.id
+    )))
 }
 
 /// POST /inbox/{token}: no session and no CSRF (deliveries are not browsers); it stores the
 /// request and answers 204 when the signature is valid for a webhook pointing here, else 401.
-async fn receive(
+pub async fn receive(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

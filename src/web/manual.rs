@@ -3,7 +3,7 @@
 
 use super::confirm::ConfirmPage;
 use super::forms::Form;
-use super::page::{Ctx, Layout, Nav, render, see_other};
+use super::page::{IdPath, Layout, Nav, WsCtx, render, see_other};
 use crate::app::{self, manual::Attempted};
 use crate::domain::{hints, time};
 use crate::error::AppError;
@@ -33,6 +33,8 @@ pub struct TestResultView {
     pub hint: Option<String>,
     pub delivery_id: String,
     pub event_type: String,
+    /// The base of the workspace's pages, for the link to the delivery.
+    pub ws: String,
 }
 
 #[derive(Template)]
@@ -47,7 +49,12 @@ struct TestBusyPartial {
     message: String,
 }
 
-pub fn test_result_view(state: &AppState, r: Attempted, event_type: &str) -> TestResultView {
+pub fn test_result_view(
+    state: &AppState,
+    ws: String,
+    r: Attempted,
+    event_type: &str,
+) -> TestResultView {
     let timeout = crate::delivery::send::human(state.config.request_timeout);
     TestResultView {
         hint: hints::hint(
@@ -63,16 +70,17 @@ pub fn test_result_view(state: &AppState, r: Attempted, event_type: &str) -> Tes
         error: r.error,
         delivery_id: r.delivery_id,
         event_type: event_type.to_owned(),
+        ws,
     }
 }
 
 async fn send_test(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    let actor = ctx.actor()?;
+    let actor = &ctx.scope;
     // The form's empty choice means the default: the webhook's first subscribed type.
     let event_type = Some(form.get("event_type")).filter(|t| !t.is_empty());
     let sent = app::manual::send_test(&state, &actor, &path, event_type).await;
@@ -91,26 +99,30 @@ async fn send_test(
         }
         r => r?,
     };
-    let view = test_result_view(&state, result, &event_type);
+    let view = test_result_view(&state, ctx.scope.base(), result, &event_type);
     if ctx.is_htmx {
         return render(&TestResultPartial { r: view });
     }
-    Ok(see_other(&format!("/deliveries/{}", view.delivery_id)))
+    Ok(see_other(&format!(
+        "{}/deliveries/{}",
+        ctx.scope.base(),
+        view.delivery_id
+    )))
 }
 
 // ---- Retry failed ----
 
 async fn retry_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
-    let webhook = app::webhooks::get(&state, &path).await?;
+    let webhook = app::webhooks::get(&state, &ctx.scope, &path).await?;
     let (key, label, secs) =
         app::manual::window(Form::parse(req.query_string().as_bytes()).get("window"))?;
-    let n = app::manual::failed_in(&state, &webhook.id, secs)
+    let n = app::manual::failed_in(&state, &ctx.scope, &webhook.id, secs)
         .await?
         .len();
     render(&ConfirmPage::new(
@@ -125,29 +137,38 @@ async fn retry_confirm(
             }
         ),
         webhook.url,
-        format!("/webhooks/{}/retry-failed?window={key}", webhook.id),
+        format!(
+            "{}/webhooks/{}/retry-failed?window={key}",
+            ctx.scope.base(),
+            webhook.id
+        ),
         "Retry failed",
-        format!("/webhooks/{}/deliveries", webhook.id),
+        format!("{}/webhooks/{}/deliveries", ctx.scope.base(), webhook.id),
     ))
 }
 
 async fn retry_failed(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let actor = ctx.actor()?;
+    let actor = &ctx.scope;
     let (_, _, secs) =
         app::manual::window(Form::parse(req.query_string().as_bytes()).get("window"))?;
     let bulk_id = app::manual::retry_failed(&state, &actor, &path, secs).await?;
-    Ok(see_other(&format!("/webhooks/{}/retries/{bulk_id}", path)))
+    Ok(see_other(&format!(
+        "{}/webhooks/{}/retries/{bulk_id}",
+        ctx.scope.base(),
+        path
+    )))
 }
 
 #[derive(Template)]
 #[template(path = "deliveries/retry.html")]
 struct RetryPage {
     layout: Layout,
+    ws: String,
     webhook_id: String,
     webhook_url: String,
     bulk_id: String,
@@ -163,6 +184,7 @@ struct RetryPage {
 #[derive(Template)]
 #[template(path = "deliveries/_retry_progress.html")]
 struct RetryPartial {
+    ws: String,
     webhook_id: String,
     bulk_id: String,
     total: i32,
@@ -174,25 +196,27 @@ struct RetryPartial {
 
 async fn retry_progress(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<(String, String)>,
+    ctx: WsCtx,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
-    let (webhook_id, bulk_id) = path.into_inner();
-    let webhook = app::webhooks::get(&state, &webhook_id).await?;
+    let param = |name| req.match_info().get(name).unwrap_or_default().to_owned();
+    let (webhook_id, bulk_id) = (param("id"), param("bulk"));
+    let webhook = app::webhooks::get(&state, &ctx.scope, &webhook_id).await?;
     let BulkRetry {
         total,
         created_at,
         created_by,
         statuses,
         ..
-    } = app::manual::retry_progress(&state, &webhook.id, &bulk_id).await?;
+    } = app::manual::retry_progress(&state, &ctx.scope, &webhook.id, &bulk_id).await?;
     let count = |s: &str| statuses.iter().filter(|x| *x == s).count();
     let (succeeded, failed) = (count(store::SUCCEEDED), count(store::FAILED));
     let waiting = statuses.len() - succeeded - failed;
     let done = waiting == 0;
     if ctx.is_htmx {
         return render(&RetryPartial {
+            ws: ctx.scope.base(),
             webhook_id: webhook.id,
             bulk_id,
             total,
@@ -204,6 +228,7 @@ async fn retry_progress(
     }
     render(&RetryPage {
         layout: ctx.layout("Retry failed", Nav::Webhooks),
+        ws: ctx.scope.base(),
         webhook_id: webhook.id,
         webhook_url: webhook.url,
         bulk_id,

@@ -12,6 +12,7 @@ pub mod deliveries;
 pub mod forms;
 pub mod guard;
 pub mod inboxes;
+pub mod legacy;
 pub mod manual;
 pub mod overview;
 pub mod page;
@@ -20,6 +21,7 @@ pub mod storage;
 pub mod users;
 pub mod webhook_page;
 pub mod webhooks;
+pub mod workspaces;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -39,12 +41,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(api::configure),
         )
         .configure(auth::configure)
-        .configure(webhooks::configure)
-        .configure(deliveries::configure)
-        .configure(manual::configure)
-        .configure(inboxes::configure)
+        .route("/inbox/{token}", web::post().to(inboxes::receive))
+        .configure(workspaces::configure)
+        // A workspace's pages; the scope of each request is resolved from `{workspace}`.
+        .service(
+            web::scope("/w/{workspace}")
+                .configure(webhooks::configure)
+                .configure(deliveries::configure)
+                .configure(manual::configure)
+                .configure(inboxes::configure)
+                .configure(audit::configure)
+                .default_service(web::to(not_found)),
+        )
+        .configure(legacy::configure)
         .configure(api_keys::configure)
-        .configure(audit::configure)
         .configure(storage::configure)
         .configure(users::configure)
         .configure(reference::configure)
@@ -69,8 +79,13 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::erro
         .body(text))
 }
 
-async fn home() -> HttpResponse {
-    page::see_other("/webhooks")
+async fn home(
+    state: web::Data<AppState>,
+    ctx: page::Ctx,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let base = legacy::current_base(&state, &ctx, &req).await?;
+    Ok(page::see_other(&format!("{base}/webhooks")))
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

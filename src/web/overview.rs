@@ -30,14 +30,18 @@ pub struct Stats {
 pub const CHART_HEIGHT: u32 = 120;
 
 /// Deliveries per hour over the last 24 hours by outcome, success rate, p95 duration, last error.
-pub async fn stats(state: &AppState, webhook_id: &str) -> Result<Stats, AppError> {
+pub async fn stats(
+    state: &AppState,
+    scope: &app::scope::Scope,
+    webhook_id: &str,
+) -> Result<Stats, AppError> {
     let now = time::now_ms();
     let hour = 3_600_000;
     let start = (now / hour - 23) * hour;
     let app::deliveries::Recent {
         rows,
         last_error: last,
-    } = app::deliveries::recent(state, webhook_id, start).await?;
+    } = app::deliveries::recent(state, scope, webhook_id, start).await?;
     let mut buckets = [[0u32; 3]; 24];
     let mut durations: Vec<i32> = Vec::new();
     for (created, status, duration) in &rows {

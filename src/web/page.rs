@@ -1,7 +1,9 @@
 //! What every page shares: the layout data, the request context and the render helper.
 
-use crate::app::{Actor, Via};
+use crate::app::scope::Scope;
+use crate::app::{Actor, Reach, Via};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::users::User;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload};
@@ -28,6 +30,7 @@ pub enum Nav {
     Audit,
     Storage,
     Account,
+    Workspaces,
 }
 
 /// The data `base.html` needs on every page.
@@ -37,6 +40,15 @@ pub struct Layout {
     pub user_email: Option<String>,
     pub is_admin: bool,
     pub nav: Nav,
+    /// Where the workspace's pages are (`/w/default`); empty on pages of the instance, whose
+    /// links go through the first release's paths to the browser's current workspace.
+    pub ws: String,
+    /// The workspace's name, on its pages.
+    pub ws_name: Option<String>,
+    /// Instance users: the workspace switcher and the Workspaces page.
+    pub instance: bool,
+    /// Instance admins: the instance's own settings (users, API keys, storage).
+    pub instance_admin: bool,
 }
 
 /// Everything a page handler reads from the request besides its own inputs.
@@ -50,12 +62,18 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn layout(&self, title: impl Into<String>, nav: Nav) -> Layout {
+        let instance = self.user.as_ref().is_some_and(|u| u.instance);
+        let admin = self.user.as_ref().is_some_and(User::is_admin);
         Layout {
             title: title.into(),
             csrf: self.csrf.clone(),
             user_email: self.user.as_ref().map(|u| u.email.clone()),
-            is_admin: self.user.as_ref().is_some_and(User::is_admin),
+            is_admin: admin && instance,
             nav,
+            ws: String::new(),
+            ws_name: None,
+            instance,
+            instance_admin: admin && instance,
         }
     }
 
@@ -70,12 +88,21 @@ impl Ctx {
             name: user.email.clone(),
             role: user.role(),
             via: Via::Browser { user_id: user.id },
+            reach: if user.instance {
+                Reach::Instance
+            } else {
+                Reach::Member { user_id: user.id }
+            },
             client_ip: self.client_ip.clone(),
         })
     }
 
+    /// Instance administrators only (instance settings); to anyone else they do not exist.
     pub fn admin(&self) -> Result<&User, AppError> {
         let user = self.user()?;
+        if !user.instance {
+            return Err(AppError::NotFound);
+        }
         if user.is_admin() {
             Ok(user)
         } else {
@@ -83,6 +110,89 @@ impl Ctx {
                 "Only administrators can do this.".into(),
             ))
         }
+    }
+}
+
+/// A page of one workspace: the request context and the scope (workspace and role) resolved
+/// from the `{workspace}` of the path and the signed-in user. Another workspace is not found.
+pub struct WsCtx {
+    pub ctx: Ctx,
+    pub scope: Scope,
+}
+
+impl std::ops::Deref for WsCtx {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+impl WsCtx {
+    pub fn layout(&self, title: impl Into<String>, nav: Nav) -> Layout {
+        let mut layout = self.ctx.layout(title, nav);
+        layout.ws = self.scope.base();
+        layout.ws_name = Some(self.scope.workspace().name.clone());
+        layout.is_admin = self.scope.is_admin();
+        layout
+    }
+
+    /// Administrators of this workspace only.
+    pub fn admin(&self) -> Result<(), AppError> {
+        self.scope.admin()
+    }
+
+    /// A path of this workspace: `link("/webhooks")` is `/w/default/webhooks`.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.scope.base())
+    }
+}
+
+impl FromRequest for WsCtx {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<WsCtx, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let ctx = Ctx::from_request(req, payload).into_inner();
+        let key = req.match_info().get("workspace").map(str::to_owned);
+        let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
+        let ext = req.extensions();
+        let session = ext.get::<super::guard::SessionHash>().map(|h| h.0.clone());
+        let current = ext
+            .get::<super::guard::SessionWorkspace>()
+            .and_then(|w| w.0.clone());
+        drop(ext);
+        Box::pin(async move {
+            let ctx = ctx?;
+            let state =
+                state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let actor = ctx.actor()?;
+            let scope =
+                crate::app::scope::resolve(&state, &actor, &key.ok_or(AppError::NotFound)?).await?;
+            if let Some(hash) = session
+                && current.as_deref() != Some(scope.ws().as_str())
+            {
+                crate::app::sessions::remember_workspace(&state, &hash, scope.ws().as_str())
+                    .await?;
+            }
+            Ok(WsCtx { ctx, scope })
+        })
+    }
+}
+
+/// The `{id}` of a path (in a workspace's pages, beside `{workspace}`).
+pub struct IdPath(pub String);
+
+impl FromRequest for IdPath {
+    type Error = AppError;
+    type Future = Ready<Result<IdPath, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.match_info()
+                .get("id")
+                .map(|id| IdPath(id.to_owned()))
+                .ok_or(AppError::NotFound),
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::deliveries::LogView;
 use super::overview::{self, Stats};
-use super::page::{Ctx, Layout, Nav};
+use super::page::{Layout, Nav, WsCtx};
 use crate::app::{self, manual::WINDOWS};
 use crate::domain::events::{self, CATALOGUE, EventType};
 use crate::domain::params::Params;
@@ -80,6 +80,7 @@ pub fn input_from(form: &Params) -> WebhookInput {
 }
 
 pub struct SecretView {
+    pub ws: String,
     pub webhook_id: String,
     pub csrf: String,
     pub masked: String,
@@ -90,12 +91,13 @@ pub struct SecretView {
 /// The secret panel: masked, or revealed (the use case has recorded that it was shown).
 pub async fn secret_view(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &WsCtx,
     id: &str,
     revealed: Option<String>,
 ) -> Result<SecretView, AppError> {
-    let previous = app::webhooks::previous_secret_expiry(state, &ctx.actor()?, id).await?;
+    let previous = app::webhooks::previous_secret_expiry(state, &ctx.scope, id).await?;
     Ok(SecretView {
+        ws: ctx.scope.base(),
         webhook_id: id.to_owned(),
         csrf: ctx.csrf.clone(),
         masked: secrets::masked(),
@@ -171,7 +173,7 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
 /// The webhook's page on `tab`, with the secret panel for administrators (not on the log).
 pub async fn show_page(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &WsCtx,
     webhook: Webhook,
     tab: Tab,
     notice: Option<&'static str>,
@@ -183,7 +185,7 @@ pub async fn show_page(
         None
     };
     let stats = match tab {
-        Tab::Overview => Some(overview::stats(state, &webhook.id).await?),
+        Tab::Overview => Some(overview::stats(state, &ctx.scope, &webhook.id).await?),
         _ => None,
     };
     Ok(ShowPage {
@@ -193,8 +195,8 @@ pub async fn show_page(
         windows: &WINDOWS,
         recovered: None,
         layout: ctx.layout(webhook.url.clone(), Nav::Webhooks),
-        action: format!("/webhooks/{}/settings", webhook.id),
-        cancel: format!("/webhooks/{}", webhook.id),
+        action: format!("{}/webhooks/{}/settings", ctx.scope.base(), webhook.id),
+        cancel: format!("{}/webhooks/{}", ctx.scope.base(), webhook.id),
         webhook: webhook.into(),
         tab,
         notice,

@@ -5,7 +5,7 @@
 use super::confirm::ConfirmPage;
 use super::deliveries::{log_status, log_view};
 use super::forms::Form;
-use super::page::{Ctx, Nav, render, render_status, see_other};
+use super::page::{IdPath, Nav, WsCtx, render, render_status, see_other};
 use super::webhook_page::{
     FormView, ListPage, NewPage, SecretPartial, Tab, WebhookRow, form_of, input_from, notice_text,
     secret_view, show_page,
@@ -62,13 +62,13 @@ const PAGE_SIZE: i64 = 50;
 
 async fn list(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    ctx: WsCtx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.user()?;
     let before = ids::is_id("wh", &query.before).then(|| query.before.clone());
     let paged = before.is_some();
-    let (rows, older) = webhooks::list(&state, before, PAGE_SIZE).await?;
+    let (rows, older) = webhooks::list(&state, &ctx.scope, before, PAGE_SIZE).await?;
     let webhooks = rows
         .into_iter()
         .map(|w| WebhookRow {
@@ -89,7 +89,7 @@ async fn list(
     })
 }
 
-fn new_page(ctx: &Ctx, form: FormView) -> NewPage {
+fn new_page(ctx: &WsCtx, form: FormView) -> NewPage {
     NewPage {
         layout: ctx.layout("Create Webhook", Nav::Webhooks),
         form,
@@ -99,7 +99,7 @@ fn new_page(ctx: &Ctx, form: FormView) -> NewPage {
     }
 }
 
-async fn new_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
+async fn new_form(ctx: WsCtx) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
     let form = FormView::from_input(WebhookInput::default(), FieldErrors::default());
     render(&new_page(&ctx, form))
@@ -107,13 +107,14 @@ async fn new_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 async fn create(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    ctx: WsCtx,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let input = input_from(&form);
-    match webhooks::create(&state, &ctx.actor()?, input.clone(), true).await {
+    match webhooks::create(&state, &ctx.scope, input.clone(), true).await {
         Ok(webhook) => Ok(see_other(&format!(
-            "/webhooks/{}?notice=created",
+            "{}/webhooks/{}?notice=created",
+            ctx.scope.base(),
             webhook.id
         ))),
         Err(SaveError::Invalid(errors)) => render_status(
@@ -126,11 +127,11 @@ async fn create(
 
 async fn overview(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let webhook = webhooks::get(&state, &path).await?;
+    let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
     let notice = notice_text(&query.notice);
     let mut page = show_page(&state, &ctx, webhook, Tab::Overview, notice, None).await?;
     if let (Some(r), Some(m)) = (query.recovered, query.missed) {
@@ -143,15 +144,15 @@ async fn overview(
 
 async fn delivery_log(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let webhook = webhooks::get(&state, &path).await?;
+    let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
     let params = Form::parse(req.query_string().as_bytes());
     let filters = LogQuery::parse(&params, PAGE_NAMES, Some(&webhook.id));
-    let base = format!("/webhooks/{}/deliveries", webhook.id);
-    let log = log_view(&state, filters, base, false).await?;
+    let base = format!("{}/webhooks/{}/deliveries", ctx.scope.base(), webhook.id);
+    let log = log_view(&state, &ctx.scope, filters, base, false).await?;
     let status = log_status(&log);
     let mut page = show_page(&state, &ctx, webhook, Tab::Deliveries, None, None).await?;
     page.log = Some(log);
@@ -160,10 +161,10 @@ async fn delivery_log(
 
 async fn recover_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let r = webhooks::recovery(&state, &ctx.actor()?, &path).await?;
+    let r = webhooks::recovery(&state, &ctx.scope, &path).await?;
     render(&ConfirmPage::new(
         ctx.layout("Enable and recover", Nav::Webhooks),
         "Enable this webhook and recover what it missed?",
@@ -173,32 +174,33 @@ async fn recover_confirm(
             r.missed.len()
         ),
         r.webhook.url,
-        format!("/webhooks/{}/recover", r.webhook.id),
+        format!("{}/webhooks/{}/recover", ctx.scope.base(), r.webhook.id),
         "Enable and recover",
-        format!("/webhooks/{}", r.webhook.id),
+        format!("{}/webhooks/{}", ctx.scope.base(), r.webhook.id),
     ))
 }
 
 async fn recover(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let (requeued, created) = webhooks::recover(&state, &ctx.actor()?, &path).await?;
+    let (requeued, created) = webhooks::recover(&state, &ctx.scope, &path).await?;
     Ok(see_other(&format!(
-        "/webhooks/{}?recovered={requeued}&missed={created}",
+        "{}/webhooks/{}?recovered={requeued}&missed={created}",
+        ctx.scope.base(),
         path
     )))
 }
 
 async fn settings(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
-    let webhook = webhooks::get(&state, &path).await?;
+    let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
     let form = form_of(&webhook);
     let notice = notice_text(&query.notice);
     render(&show_page(&state, &ctx, webhook, Tab::Settings, notice, Some(form)).await?)
@@ -206,8 +208,8 @@ async fn settings(
 
 async fn update(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let input = input_from(&form);
@@ -217,13 +219,14 @@ async fn update(
         events: Some(input.events.clone()),
         enabled: None,
     };
-    match webhooks::update(&state, &ctx.actor()?, &path, change).await {
+    match webhooks::update(&state, &ctx.scope, &path, change).await {
         Ok(webhook) => Ok(see_other(&format!(
-            "/webhooks/{}/settings?notice=saved",
+            "{}/webhooks/{}/settings?notice=saved",
+            ctx.scope.base(),
             webhook.id
         ))),
         Err(SaveError::Invalid(errors)) => {
-            let webhook = webhooks::get(&state, &path).await?;
+            let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
             let form = FormView::from_input(input, errors);
             let page = show_page(&state, &ctx, webhook, Tab::Settings, None, Some(form)).await?;
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -234,62 +237,64 @@ async fn update(
 
 async fn enable(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let webhook = webhooks::set_enabled(&state, &ctx.actor()?, &path, true).await?;
+    let webhook = webhooks::set_enabled(&state, &ctx.scope, &path, true).await?;
     Ok(see_other(&format!(
-        "/webhooks/{}?notice=enabled",
+        "{}/webhooks/{}?notice=enabled",
+        ctx.scope.base(),
         webhook.id
     )))
 }
 
 async fn disable(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let webhook = webhooks::set_enabled(&state, &ctx.actor()?, &path, false).await?;
+    let webhook = webhooks::set_enabled(&state, &ctx.scope, &path, false).await?;
     Ok(see_other(&format!(
-        "/webhooks/{}?notice=disabled",
+        "{}/webhooks/{}?notice=disabled",
+        ctx.scope.base(),
         webhook.id
     )))
 }
 
 async fn delete_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
-    let webhook = webhooks::get(&state, &path).await?;
+    let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
     render(&ConfirmPage::new(
         ctx.layout("Delete webhook", Nav::Webhooks),
         "Delete this webhook?",
         "Its endpoint stops receiving events at once, and its signing secret is destroyed. This cannot be undone.",
         webhook.url,
-        format!("/webhooks/{}/delete", webhook.id),
+        format!("{}/webhooks/{}/delete", ctx.scope.base(), webhook.id),
         "Delete webhook",
-        format!("/webhooks/{}/settings", webhook.id),
+        format!("{}/webhooks/{}/settings", ctx.scope.base(), webhook.id),
     )
     .danger())
 }
 
 async fn delete(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    webhooks::delete(&state, &ctx.actor()?, &path).await?;
-    Ok(see_other("/webhooks?notice=deleted"))
+    webhooks::delete(&state, &ctx.scope, &path).await?;
+    Ok(see_other(&ctx.link("/webhooks?notice=deleted")))
 }
 
 async fn reveal_secret(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let (webhook, secret) = webhooks::reveal_secret(&state, &ctx.actor()?, &path).await?;
+    let (webhook, secret) = webhooks::reveal_secret(&state, &ctx.scope, &path).await?;
     let secret = secret_view(&state, &ctx, &webhook.id, Some(secret)).await?;
     if ctx.is_htmx {
         return render(&SecretPartial { secret });
@@ -301,36 +306,37 @@ async fn reveal_secret(
 
 async fn rotate_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
     ctx.admin()?;
-    let webhook = webhooks::get(&state, &path).await?;
+    let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
     render(&ConfirmPage::new(
         ctx.layout("Rotate signing secret", Nav::Webhooks),
         "Rotate the signing secret?",
         "A new secret is made and used for every delivery from now on. Your receiver must be updated to the new secret.",
         webhook.url,
-        format!("/webhooks/{}/rotate-secret", webhook.id),
+        format!("{}/webhooks/{}/rotate-secret", ctx.scope.base(), webhook.id),
         "Rotate secret",
-        format!("/webhooks/{}", webhook.id),
+        format!("{}/webhooks/{}", ctx.scope.base(), webhook.id),
     )
     .with_grace())
 }
 
 async fn rotate(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<String>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let grace = match form.get("grace_period_seconds") {
         "" => None,
         raw => Some(webhooks::parse_grace(raw)?),
     };
-    let webhook = webhooks::rotate_secret(&state, &ctx.actor()?, &path, grace).await?;
+    let webhook = webhooks::rotate_secret(&state, &ctx.scope, &path, grace).await?;
     Ok(see_other(&format!(
-        "/webhooks/{}?notice=rotated",
+        "{}/webhooks/{}?notice=rotated",
+        ctx.scope.base(),
         webhook.id
     )))
 }

@@ -1,6 +1,6 @@
 //! GET /api/v1/audit: the audit log for admin API keys.
 
-use super::auth::ApiKeyAuth;
+use super::auth::ApiScope;
 use super::webhooks::ErrorBody;
 use crate::app;
 use crate::domain::time;
@@ -59,11 +59,11 @@ pub struct AuditParams {
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_audit(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.actor();
+    let actor = &s.scope;
     actor.admin()?;
     let params = Form::parse(req.query_string().as_bytes());
     let (filter, _) = app::audit::parse_filter(&params, "cursor", false)

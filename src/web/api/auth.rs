@@ -1,7 +1,8 @@
 //! API keys guard all of /api/v1 (but the OpenAPI document) and /metrics before any handler
 //! or body parser runs, so an unauthenticated request learns nothing but 401.
 
-use crate::app::{self, Actor, Via};
+use crate::app::scope::Scope;
+use crate::app::{self, Actor, Reach, Via};
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
 use crate::store::users::Role;
@@ -19,6 +20,8 @@ pub struct ApiKeyAuth {
     pub key_id: i32,
     pub name: String,
     pub role: Role,
+    /// None for instance keys.
+    pub workspace_id: Option<String>,
     /// The peer address of the request.
     pub client_ip: Option<String>,
 }
@@ -31,6 +34,10 @@ impl ApiKeyAuth {
             role: self.role,
             via: Via::ApiKey {
                 key_id: self.key_id,
+            },
+            reach: match &self.workspace_id {
+                None => Reach::Instance,
+                Some(ws) => Reach::Workspace(ws.clone()),
             },
             client_ip: self.client_ip.clone(),
         }
@@ -60,6 +67,7 @@ async fn authenticate(req: &ServiceRequest) -> Result<ApiKeyAuth, AppError> {
         key_id: key.key_id,
         name: key.name,
         role: key.role,
+        workspace_id: key.workspace_id,
         client_ip: req.peer_addr().map(|a| a.ip().to_string()),
     })
 }
@@ -93,6 +101,54 @@ impl FromRequest for ApiKeyAuth {
                 .get::<ApiKeyAuth>()
                 .cloned()
                 .ok_or(ApiError(AppError::Unauthorized)),
+        )
+    }
+}
+
+/// The key and the workspace a request works in: the path's `{workspace}` under
+/// `/api/v1/workspaces/{workspace}/…`, else the key's own (the default one for instance keys).
+/// Another workspace is not found.
+pub struct ApiScope {
+    pub auth: ApiKeyAuth,
+    pub scope: Scope,
+}
+
+impl FromRequest for ApiScope {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = ApiKeyAuth::from_request(req, payload).into_inner();
+        let key = req.match_info().get("workspace").map(str::to_owned);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let auth = auth?;
+            let state = state.ok_or_else(|| {
+                ApiError(AppError::Internal(anyhow::anyhow!("app state missing")))
+            })?;
+            let actor = auth.actor();
+            let scope = match key {
+                Some(key) => app::scope::resolve(&state, &actor, &key).await?,
+                None => app::scope::own(&state, &actor, None).await?,
+            };
+            Ok(ApiScope { auth, scope })
+        })
+    }
+}
+
+/// The `{id}` of an API path (beside `{workspace}` in the nested paths).
+pub struct ApiId(pub String);
+
+impl FromRequest for ApiId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.match_info()
+                .get("id")
+                .map(|id| ApiId(id.to_owned()))
+                .ok_or(ApiError(AppError::NotFound)),
         )
     }
 }

@@ -1,6 +1,6 @@
 //! /api/v1/deliveries (the Delivery Log as JSON), resend, and /api/v1/webhooks/{id}/test.
 
-use super::auth::ApiKeyAuth;
+use super::auth::{ApiId, ApiScope};
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
 use crate::app::deliveries::{API_NAMES, LogQuery};
@@ -169,7 +169,7 @@ pub struct DeliveryParams {
     responses((status = 200, body = DeliveryList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_deliveries(
-    _auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -177,7 +177,8 @@ pub async fn list_deliveries(
     let query = LogQuery::parse(&params, API_NAMES, None);
     query.first_error()?;
     let limit = crate::app::parse_limit(&params, 20)?;
-    let (rows, next_cursor) = app::deliveries::log_page(&state, query.filter, limit).await?;
+    let (rows, next_cursor) =
+        app::deliveries::log_page(&state, &s.scope, query.filter, limit).await?;
     let data = rows.into_iter().map(|r| r.delivery.into()).collect();
     Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))
 }
@@ -191,16 +192,16 @@ fn json_or_null(s: Option<&str>) -> Option<serde_json::Value> {
     responses((status = 200, body = DeliveryDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_delivery(
-    _auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
 ) -> Result<HttpResponse, ApiError> {
     let app::deliveries::Detail {
         delivery: d,
         payload: body,
         attempts,
         ..
-    } = app::deliveries::detail(&state, &path).await?;
+    } = app::deliveries::detail(&state, &s.scope, &path).await?;
     let attempts = attempts
         .into_iter()
         .map(|a| AttemptResource {
@@ -233,11 +234,11 @@ pub async fn get_delivery(
         (status = 409, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn resend_delivery(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
 ) -> Result<HttpResponse, ApiError> {
-    let result = app::manual::resend(&state, &auth.actor(), &path).await?;
+    let result = app::manual::resend(&state, &s.scope, &path).await?;
     Ok(HttpResponse::Accepted().json(AttemptResult::from(result)))
 }
 
@@ -247,13 +248,13 @@ pub async fn resend_delivery(
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn test_webhook(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
     body: ApiJson<TestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let event_type = body.0.event_type;
     let (result, _) =
-        app::manual::send_test(&state, &auth.actor(), &path, event_type.as_deref()).await?;
+        app::manual::send_test(&state, &s.scope, &path, event_type.as_deref()).await?;
     Ok(HttpResponse::Ok().json(AttemptResult::from(result)))
 }

@@ -1,6 +1,6 @@
 //! POST /api/v1/events: the rest of the platform publishes events here.
 
-use super::auth::ApiKeyAuth;
+use super::auth::ApiScope;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
 use crate::app;
@@ -49,7 +49,7 @@ pub struct EventAccepted {
         (status = 503, description = "Too many events are waiting to be stored: retry after Retry-After seconds", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn publish_event(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
     body: ApiJson<PublishEvent>,
 ) -> Result<HttpResponse, ApiError> {
@@ -58,7 +58,7 @@ pub async fn publish_event(
         data,
         id,
     } = body.0;
-    let accepted = app::events::publish(&state, &auth.actor(), event_type, data, id).await?;
+    let accepted = app::events::publish(&state, &s.scope, event_type, data, id).await?;
     Ok(HttpResponse::Accepted().json(EventAccepted {
         id: accepted.id,
         deliveries: accepted.deliveries,

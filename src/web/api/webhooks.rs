@@ -1,8 +1,9 @@
 //! /api/v1/webhooks: list, create, get, update, delete, rotate-secret. Each handler reads its
 //! JSON, calls one use case in `app::webhooks`, and answers JSON.
 
-use super::auth::ApiKeyAuth;
+use super::auth::{ApiId, ApiScope};
 use super::body::ApiJson;
+use crate::app::scope::Scope;
 use crate::app::webhooks::{self as webhooks, Change, SaveError};
 use crate::domain::webhook::WebhookInput;
 use crate::domain::{ids, time};
@@ -168,10 +169,10 @@ fn save_error(e: SaveError) -> ApiError {
 
 async fn resource(
     state: &AppState,
-    auth: &ApiKeyAuth,
+    scope: &Scope,
     webhook: Webhook,
 ) -> Result<WebhookResource, ApiError> {
-    let secret = webhooks::current_secret(state, &auth.actor(), &webhook.id).await?;
+    let secret = webhooks::current_secret(state, scope, &webhook.id).await?;
     Ok(WebhookResource::new(webhook, secret))
 }
 
@@ -180,7 +181,7 @@ async fn resource(
     responses((status = 200, body = WebhookList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_webhooks(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -196,10 +197,10 @@ pub async fn list_webhooks(
             )));
         }
     };
-    let (rows, next_cursor) = webhooks::list(&state, cursor, limit).await?;
+    let (rows, next_cursor) = webhooks::list(&state, &s.scope, cursor, limit).await?;
     let mut data = Vec::with_capacity(rows.len());
     for w in rows {
-        data.push(resource(&state, &auth, w).await?);
+        data.push(resource(&state, &s.scope, w).await?);
     }
     Ok(HttpResponse::Ok().json(WebhookList { data, next_cursor }))
 }
@@ -210,7 +211,7 @@ pub async fn list_webhooks(
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_webhook(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
     body: ApiJson<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
@@ -221,10 +222,10 @@ pub async fn create_webhook(
         events: body.events,
     };
     let enabled = body.enabled.unwrap_or(true);
-    let webhook = webhooks::create(&state, &auth.actor(), input, enabled)
+    let webhook = webhooks::create(&state, &s.scope, input, enabled)
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Created().json(resource(&state, &auth, webhook).await?))
+    Ok(HttpResponse::Created().json(resource(&state, &s.scope, webhook).await?))
 }
 
 /// Get one webhook.
@@ -232,12 +233,12 @@ pub async fn create_webhook(
     responses((status = 200, body = WebhookResource), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_webhook(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = webhooks::get(&state, &path).await?;
-    Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
+    let webhook = webhooks::get(&state, &s.scope, &path).await?;
+    Ok(HttpResponse::Ok().json(resource(&state, &s.scope, webhook).await?))
 }
 
 /// Change a webhook's URL, events, description or enabled state.
@@ -246,9 +247,9 @@ pub async fn get_webhook(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update_webhook(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
     body: ApiJson<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
@@ -258,10 +259,10 @@ pub async fn update_webhook(
         events: body.events,
         enabled: body.enabled,
     };
-    let updated = webhooks::update(&state, &auth.actor(), &path, change)
+    let updated = webhooks::update(&state, &s.scope, &path, change)
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Ok().json(resource(&state, &auth, updated).await?))
+    Ok(HttpResponse::Ok().json(resource(&state, &s.scope, updated).await?))
 }
 
 /// Delete a webhook and its signing secret.
@@ -269,11 +270,11 @@ pub async fn update_webhook(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn delete_webhook(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
 ) -> Result<HttpResponse, ApiError> {
-    webhooks::delete(&state, &auth.actor(), &path).await?;
+    webhooks::delete(&state, &s.scope, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -283,12 +284,12 @@ pub async fn delete_webhook(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn rotate_webhook_secret(
-    auth: ApiKeyAuth,
+    s: ApiScope,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ApiId(path): ApiId,
     body: ApiJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
     let grace = body.0.grace_period_seconds;
-    let webhook = webhooks::rotate_secret(&state, &auth.actor(), &path, grace).await?;
-    Ok(HttpResponse::Ok().json(resource(&state, &auth, webhook).await?))
+    let webhook = webhooks::rotate_secret(&state, &s.scope, &path, grace).await?;
+    Ok(HttpResponse::Ok().json(resource(&state, &s.scope, webhook).await?))
 }

@@ -1,0 +1,27 @@
+-- Back to one workspace: only the default workspace's data can be kept.
+DELETE FROM deliveries WHERE workspace_id <> 'ws_00000000000000000000000000';
+DELETE FROM events WHERE workspace_id <> 'ws_00000000000000000000000000';
+DELETE FROM webhooks WHERE workspace_id <> 'ws_00000000000000000000000000';
+DELETE FROM inboxes WHERE workspace_id <> 'ws_00000000000000000000000000';
+ALTER TABLE sessions DROP COLUMN workspace_id;
+DROP TABLE memberships;
+DELETE FROM users WHERE NOT instance;
+ALTER TABLE users DROP COLUMN instance;
+DELETE FROM api_keys WHERE workspace_id IS NOT NULL;
+ALTER TABLE api_keys DROP COLUMN workspace_id;
+ALTER TABLE audit_log DROP COLUMN workspace_id;
+ALTER TABLE inboxes DROP COLUMN workspace_id;
+DROP INDEX deliveries_workspace_id;
+DROP INDEX deliveries_status_id;
+DROP INDEX deliveries_type_id;
+DROP INDEX deliveries_class_id;
+ALTER TABLE deliveries DROP COLUMN workspace_id;
+ALTER TABLE events DROP CONSTRAINT events_pkey;
+ALTER TABLE events DROP COLUMN workspace_id;
+ALTER TABLE events ADD PRIMARY KEY (id);
+ALTER TABLE deliveries ADD FOREIGN KEY (event_id) REFERENCES events (id);
+CREATE INDEX deliveries_status_id ON deliveries (status, id);
+CREATE INDEX deliveries_type_id ON deliveries (event_type, id);
+CREATE INDEX deliveries_class_id ON deliveries (last_status_class, id);
+ALTER TABLE webhooks DROP COLUMN workspace_id;
+DROP TABLE workspaces;
