@@ -1,7 +1,8 @@
 //! Sign-in, sign-out and the one-time setup of the first administrator.
 
 use super::forms::Form;
-use super::guard::{CSRF_COOKIE, SESSION_COOKIE, SessionHash, cookie, is_secure};
+use super::guard::{CSRF_COOKIE, SESSION_COOKIE, cookie, is_secure};
+use super::page::SessionHash;
 use super::page::{Ctx, Layout, Nav, render, render_status, safe_next, see_other};
 use crate::app::sessions::{self, Refused, Started};
 use crate::domain::ids::random_token;

@@ -4,7 +4,7 @@
 //! by API keys instead (see `api::ApiKeyAuth`).
 
 use super::forms::Form;
-use super::page::{CsrfToken, CurrentUser};
+use super::page::{CsrfToken, CurrentUser, SessionHash, SessionWorkspace};
 use crate::domain::ids::{random_token, secure_eq};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -153,14 +153,6 @@ async fn signed_in_user(
     };
     crate::app::sessions::current(&state, &token).await
 }
-
-/// The hash of the session token this request carries, for sign-out.
-#[derive(Debug, Clone)]
-pub struct SessionHash(pub String);
-
-/// The workspace (id) the session was last in, if any.
-#[derive(Debug, Clone)]
-pub struct SessionWorkspace(pub Option<String>);
 
 pub async fn guard(
     mut req: ServiceRequest,

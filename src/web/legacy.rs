@@ -2,8 +2,7 @@
 //! `/settings/audit`): each leads to the same page of the browser's current workspace
 //! (`/w/{workspace}/…`), a GET with 303, anything else with 308 so a form posts again there.
 
-use super::guard::SessionWorkspace;
-use super::page::Ctx;
+use super::page::{Ctx, SessionWorkspace};
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::http::{Method, header};

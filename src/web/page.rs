@@ -18,6 +18,14 @@ pub struct CsrfToken(pub String);
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);
 
+/// The hash of the session token this request carries, for sign-out (put there by the guard).
+#[derive(Debug, Clone)]
+pub struct SessionHash(pub String);
+
+/// The workspace (id) the session was last in, if any (put there by the guard).
+#[derive(Debug, Clone)]
+pub struct SessionWorkspace(pub Option<String>);
+
 /// Which sidebar entry is active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
@@ -156,10 +164,8 @@ impl FromRequest for WsCtx {
         let key = req.match_info().get("workspace").map(str::to_owned);
         let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
         let ext = req.extensions();
-        let session = ext.get::<super::guard::SessionHash>().map(|h| h.0.clone());
-        let current = ext
-            .get::<super::guard::SessionWorkspace>()
-            .and_then(|w| w.0.clone());
+        let session = ext.get::<SessionHash>().map(|h| h.0.clone());
+        let current = ext.get::<SessionWorkspace>().and_then(|w| w.0.clone());
         drop(ext);
         Box::pin(async move {
             let ctx = ctx?;

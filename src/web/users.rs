@@ -3,7 +3,7 @@
 //! page, to change one's password.
 
 use super::forms::Form;
-use super::guard::SessionHash;
+use super::page::SessionHash;
 use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
 use crate::app::{self, users::Change, users::Refused};
 use crate::domain::time;

@@ -33,8 +33,12 @@ fn sources() -> Vec<SourceFile> {
     paths.sort();
     paths
         .into_iter()
-        // main.rs is the binary: it sits on top of the library and imports it by name.
-        .filter(|p| p.file_name().is_some_and(|n| n != "main.rs"))
+        // main.rs and commands.rs are the binary: it sits on top of the library and imports
+        // it by name.
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "main.rs" && n != "commands.rs")
+        })
         .map(|path| {
             let rel = path.strip_prefix(&root).unwrap().with_extension("");
             let mut parts: Vec<String> = rel

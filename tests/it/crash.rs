@@ -90,7 +90,7 @@ async fn kill_9_while_deliveries_are_in_flight_loses_nothing() {
     wait_for(10, "every delivery to be recorded as succeeded", || {
         let mut conn = pool.get().unwrap();
         ids.iter().all(|id| {
-            store::deliveries::for_event(&mut conn, id)
+            store::deliveries::for_event(&mut conn, &crate::support::dws(), id)
                 .unwrap()
                 .iter()
                 .all(|d| d.status == "succeeded")
@@ -125,7 +125,9 @@ async fn sigterm_lets_attempts_in_flight_finish_and_stops() {
     let exit = served.terminate(30);
     assert!(exit.success(), "{exit:?}");
     let pool = db::open(&db::Location::Sqlite(dir.path().join("data/aethenox.db"))).unwrap();
-    let deliveries = store::deliveries::for_event(&mut pool.get().unwrap(), "evt_term").unwrap();
+    let deliveries =
+        store::deliveries::for_event(&mut pool.get().unwrap(), &crate::support::dws(), "evt_term")
+            .unwrap();
     assert_eq!(
         deliveries[0].status, "succeeded",
         "the attempt in flight finished and was recorded"

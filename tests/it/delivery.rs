@@ -229,12 +229,12 @@ async fn gone_disables_the_webhook_at_once() {
     .await;
     assert_eq!(app.delivery(&id).attempt_count, 1, "410 is not retried");
     wait_for(10, "the webhook to be disabled", || {
-        !store::webhooks::get(&mut app.conn(), &webhook_id)
+        !store::webhooks::get(&mut app.conn(), &crate::support::dws(), &webhook_id)
             .unwrap()
             .enabled
     })
     .await;
-    let w = store::webhooks::get(&mut app.conn(), &webhook_id).unwrap();
+    let w = store::webhooks::get(&mut app.conn(), &crate::support::dws(), &webhook_id).unwrap();
     assert_eq!(
         w.disabled_reason.as_deref(),
         Some("the endpoint answered 410 Gone")
@@ -251,10 +251,9 @@ async fn gone_disables_the_webhook_at_once() {
         page.body
             .contains("This webhook is disabled: the endpoint answered 410 Gone")
     );
-    assert!(
-        page.body
-            .contains(&format!("action=\"/webhooks/{webhook_id}/enable\""))
-    );
+    assert!(page.body.contains(&format!(
+        "action=\"/w/default/webhooks/{webhook_id}/enable\""
+    )));
 }
 
 #[actix_rt::test]
@@ -405,7 +404,15 @@ async fn fan_out_reaches_every_subscribed_enabled_webhook_and_no_other() {
     }
     app.webhook(&rx.url("/unsubscribed"), &["message.read"]);
     let (disabled, _) = app.webhook(&rx.url("/disabled"), &["message.delivered"]);
-    store::webhooks::set_enabled(&mut app.conn(), &disabled, false, Some("test"), 0).unwrap();
+    store::webhooks::set_enabled(
+        &mut app.conn(),
+        &crate::support::dws(),
+        &disabled,
+        false,
+        Some("test"),
+        0,
+    )
+    .unwrap();
     let api = app.api(&app.api_key());
     let answer = publish(&api, "message.delivered", json!({"message_id": "m"})).await;
     assert_eq!(answer["deliveries"], 20);
@@ -446,12 +453,12 @@ async fn a_webhook_failing_too_long_without_success_is_disabled() {
     let api = app.api(&app.api_key());
     publish(&api, "call.missed", json!({})).await;
     wait_for(15, "automatic disabling", || {
-        !store::webhooks::get(&mut app.conn(), &webhook_id)
+        !store::webhooks::get(&mut app.conn(), &crate::support::dws(), &webhook_id)
             .unwrap()
             .enabled
     })
     .await;
-    let w = store::webhooks::get(&mut app.conn(), &webhook_id).unwrap();
+    let w = store::webhooks::get(&mut app.conn(), &crate::support::dws(), &webhook_id).unwrap();
     assert_eq!(
         w.disabled_reason.as_deref(),
         Some("deliveries failed for 1 second without a success")

@@ -231,7 +231,8 @@ async fn hostile_inputs_get_a_clear_4xx_and_nothing_is_stored() {
     assert!(cases >= 200, "{cases} cases");
     assert_eq!(app.webhook_count(), 1, "nothing new was stored");
     assert_eq!(store_count(&app), users_before);
-    let w = aethenox_webhooks::store::webhooks::get(&mut app.conn(), &id).unwrap();
+    let w = aethenox_webhooks::store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id)
+        .unwrap();
     assert_eq!(w.url, "https://93.184.215.14/target", "nothing changed");
     assert!(app.deliveries_of("a").is_empty());
 }

@@ -209,6 +209,7 @@ async fn send_test_and_resend_to_a_slow_endpoint_are_bounded_per_webhook_and_in_
     .await;
     let tests_before = store::delivery_log::log_page(
         &mut app.conn(),
+        &crate::support::dws(),
         &store::delivery_log::LogFilter::default(),
         100,
     )
@@ -230,6 +231,7 @@ async fn send_test_and_resend_to_a_slow_endpoint_are_bounded_per_webhook_and_in_
     assert_eq!(res.header("retry-after"), "5");
     let tests_after = store::delivery_log::log_page(
         &mut app.conn(),
+        &crate::support::dws(),
         &store::delivery_log::LogFilter::default(),
         100,
     )
@@ -295,7 +297,7 @@ fn first_delivery_of(app: &TestApp, webhook_id: &str) -> String {
         webhook_id: Some(webhook_id.to_owned()),
         ..Default::default()
     };
-    store::delivery_log::log_page(&mut app.conn(), &filter, 1).unwrap()[0]
+    store::delivery_log::log_page(&mut app.conn(), &crate::support::dws(), &filter, 1).unwrap()[0]
         .delivery
         .id
         .clone()
@@ -318,7 +320,7 @@ async fn a_full_event_queue_answers_busy_and_stores_nothing() {
     assert_eq!(res.json()["error"]["code"], "busy");
     assert_eq!(res.header("retry-after"), "1");
     assert!(
-        store::events::find(&mut app.conn(), "evt_flood_1")
+        store::events::find(&mut app.conn(), &crate::support::dws(), "evt_flood_1")
             .unwrap()
             .is_none()
     );
@@ -362,6 +364,7 @@ async fn active_api_keys_are_capped_and_malformed_keys_never_reach_the_database(
             &format!("k{n}"),
             &key,
             Role::Support,
+            None,
             domain::time::now_ms(),
         )
         .unwrap();

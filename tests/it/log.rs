@@ -85,7 +85,7 @@ async fn send_test_shows_success_in_place_and_is_logged_as_a_test() {
     assert!(log.body.contains("badge test"));
     // A test says nothing about the webhook's health.
     assert_eq!(
-        store::webhooks::get(&mut app.conn(), &id)
+        store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id)
             .unwrap()
             .failing_since,
         None
@@ -100,6 +100,7 @@ async fn send_test_explains_failures_and_works_on_a_disabled_webhook() {
     let (id, _) = app.webhook(&rx.url("/t"), &["call.missed"]);
     store::webhooks::set_enabled(
         &mut app.conn(),
+        &crate::support::dws(),
         &id,
         false,
         Some("paused"),
@@ -129,7 +130,9 @@ async fn send_test_explains_failures_and_works_on_a_disabled_webhook() {
     assert!(!res.body.contains("<script>"));
     assert_eq!(rx.count(), 1, "sent although the webhook is disabled");
     assert!(
-        !store::webhooks::get(&mut app.conn(), &id).unwrap().enabled,
+        !store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id)
+            .unwrap()
+            .enabled,
         "and it stays disabled"
     );
 
@@ -213,6 +216,7 @@ async fn every_filter_narrows_the_log_in_the_page_and_the_api() {
     let now = domain::time::now_ms();
     store::webhooks::update(
         &mut app.conn(),
+        &crate::support::dws(),
         &bad,
         &rx_bad.url("/bad"),
         "",
@@ -541,6 +545,7 @@ async fn retry_failed_shows_the_count_first_and_progress_after() {
     let now = domain::time::now_ms();
     store::webhooks::update(
         &mut app.conn(),
+        &crate::support::dws(),
         &bad,
         &rx_bad.url("/bad"),
         "",
@@ -571,7 +576,7 @@ async fn retry_failed_shows_the_count_first_and_progress_after() {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let progress_url = res.header("location").to_owned();
-    assert!(progress_url.starts_with(&format!("/webhooks/{bad}/retries/rty_")));
+    assert!(progress_url.starts_with(&format!("/w/default/webhooks/{bad}/retries/rty_")));
     wait_for(10, "the retries to succeed", || {
         failed.iter().all(|e| {
             app.deliveries_of(e)
@@ -771,7 +776,7 @@ async fn live_rows_poll_until_final() {
     let row = b.get(&format!("/deliveries/{id}/row")).await;
     assert!(
         row.body
-            .contains(&format!("hx-get=\"/deliveries/{id}/row\""))
+            .contains(&format!("hx-get=\"/w/default/deliveries/{id}/row\""))
     );
     assert!(row.body.contains("hx-trigger=\"every 2s\""));
     assert!(

@@ -83,6 +83,7 @@ async fn check_receiver(interpreter: &str, lang: &str, ext: &str) {
     let good_url = format!("http://127.0.0.1:{good_port}/");
     aethenox_webhooks::store::webhooks::update(
         &mut app.conn(),
+        &crate::support::dws(),
         &webhook,
         &good_url,
         "",

@@ -2,6 +2,7 @@
 //! Settings → Storage and its metrics, backups taken while serving, refusing a newer schema.
 
 use crate::support::*;
+use aethenox_webhooks::domain::workspace::DEFAULT_ID;
 use aethenox_webhooks::domain::{ids, time};
 use aethenox_webhooks::{db, retention, store};
 use awc::http::StatusCode;
@@ -36,9 +37,9 @@ fn seed(
             ids::new_id_at("dlv", created_ms),
         );
         sql.push_str(&format!(
-            "INSERT INTO events (id, event_type, body, delivery_count, created_at) VALUES ('{evt}', 'message.sent', {event_body}, 1, {created_ms});
-             INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, updated_at)
-               VALUES ('{dlv}', '{evt}', '{webhook_id}', 'message.sent', '{status}', {attempts}, {created_ms}, {created_ms}, {created_ms});"
+            "INSERT INTO events (workspace_id, id, event_type, body, delivery_count, created_at) VALUES ('{DEFAULT_ID}', '{evt}', 'message.sent', {event_body}, 1, {created_ms});
+             INSERT INTO deliveries (workspace_id, id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at, created_at, updated_at)
+               VALUES ('{DEFAULT_ID}', '{dlv}', '{evt}', '{webhook_id}', 'message.sent', '{status}', {attempts}, {created_ms}, {created_ms}, {created_ms});"
         ));
         for _ in 0..attempts {
             sql.push_str(&format!(
@@ -54,7 +55,7 @@ fn seed(
 }
 
 fn exists(app: &TestApp, id: &str) -> bool {
-    store::deliveries::get(&mut app.conn(), id).is_ok()
+    store::deliveries::get(&mut app.conn(), &crate::support::dws(), id).is_ok()
 }
 
 fn count(app: &TestApp, table: &str) -> i64 {
@@ -82,8 +83,8 @@ async fn retention_deletes_what_finished_long_ago_and_never_what_is_still_being_
     // An old event that never had a delivery (nobody subscribed), and a recent one.
     app.conn()
         .batch_execute(&format!(
-            "INSERT INTO events VALUES ('old_orphan', 'call.missed', '{{}}', 0, {});
-             INSERT INTO events VALUES ('new_orphan', 'call.missed', '{{}}', 0, {});
+            "INSERT INTO events VALUES ('old_orphan', 'call.missed', '{{}}', 0, {}, '{DEFAULT_ID}');
+             INSERT INTO events VALUES ('new_orphan', 'call.missed', '{{}}', 0, {}, '{DEFAULT_ID}');
              INSERT INTO audit_log (at, actor, action) VALUES ({}, 'old', 'sign_in'), ({}, 'new', 'sign_in');",
             now - 40 * DAY,
             now - DAY,
@@ -371,7 +372,9 @@ async fn a_backup_taken_while_serving_restores_the_same_webhooks_secrets_and_del
     let copy_conn = store_of(&restored.path().join("data/aethenox.db"));
     let mut held = 0;
     for id in &accepted {
-        match store::events::find(&mut copy_conn.get().unwrap(), id).unwrap() {
+        match store::events::find(&mut copy_conn.get().unwrap(), &crate::support::dws(), id)
+            .unwrap()
+        {
             Some((_, n)) => {
                 assert_eq!(n, 1);
                 held += 1;
@@ -431,12 +434,12 @@ async fn deleting_a_webhook_takes_the_events_only_it_was_sent_and_keeps_shared_o
     }
     let mut conn = app.conn();
     assert!(
-        store::events::find(&mut conn, "evt_only_a")
+        store::events::find(&mut conn, &crate::support::dws(), "evt_only_a")
             .unwrap()
             .is_none()
     );
     assert!(
-        store::events::find(&mut conn, "evt_shared")
+        store::events::find(&mut conn, &crate::support::dws(), "evt_shared")
             .unwrap()
             .is_some(),
         "still delivered to {kept}"

@@ -81,7 +81,7 @@ async fn roles_are_enforced_on_every_route_as_a_matrix() {
         .post("/inboxes", &[("name", "matrix")])
         .await
         .header("location")
-        .trim_start_matches("/inboxes/")
+        .trim_start_matches("/w/default/inboxes/")
         .to_owned();
     let key = store::api_keys::list_active(&mut app.conn()).unwrap()[0].id;
     let user = store::users::find_by_email(&mut app.conn(), SUPPORT_EMAIL)
@@ -133,7 +133,7 @@ async fn roles_are_enforced_on_every_route_as_a_matrix() {
         assert_eq!(res.status, StatusCode::OK, "admin {method} {path}");
     }
     assert!(
-        store::webhooks::get(&mut app.conn(), &webhook)
+        store::webhooks::get(&mut app.conn(), &crate::support::dws(), &webhook)
             .unwrap()
             .enabled,
         "support changed nothing"
@@ -616,7 +616,8 @@ async fn signing_secrets_are_encrypted_at_rest() {
     let id = admin
         .create_webhook("https://93.184.215.14/at-rest", &["call.missed"])
         .await;
-    let stored = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
+    let stored =
+        store::webhooks::current_secret(&mut app.conn(), &crate::support::dws(), &id).unwrap();
     let secret = app.secret(&id);
     assert!(stored.starts_with("enc:v1:"), "{stored}");
     assert!(secret.starts_with("whsec_"));
@@ -642,7 +643,8 @@ async fn signing_secrets_are_encrypted_at_rest() {
     store::webhooks::replace_secret(&mut app.conn(), 1, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
         .unwrap();
     let again = build_state(app.same_database_config()).unwrap();
-    let resealed = store::webhooks::current_secret(&mut app.conn(), &id).unwrap();
+    let resealed =
+        store::webhooks::current_secret(&mut app.conn(), &crate::support::dws(), &id).unwrap();
     assert!(resealed.starts_with("enc:v1:"));
     assert_eq!(
         again.secrets.open(&resealed).unwrap(),

@@ -66,7 +66,7 @@ fn audit_entries(app: &TestApp, action: &str) -> Vec<store::audit::AuditEntry> {
         action: Some(action.into()),
         ..Default::default()
     };
-    store::audit::page(&mut app.conn(), &filter, 100).unwrap()
+    store::audit::page(&mut app.conn(), &crate::support::dws(), true, &filter, 100).unwrap()
 }
 
 #[actix_rt::test]
@@ -116,7 +116,8 @@ async fn the_page_and_the_api_record_the_same_audit_entry_for_the_same_action() 
         .patch(&format!("/webhooks/{from_api}"), json!({"enabled": false}))
         .await;
     assert_eq!(res.json()["disabled_reason"], "disabled through the API");
-    let page_webhook = store::webhooks::get(&mut app.conn(), &from_page).unwrap();
+    let page_webhook =
+        store::webhooks::get(&mut app.conn(), &crate::support::dws(), &from_page).unwrap();
     assert_eq!(
         page_webhook.disabled_reason.as_deref(),
         Some("disabled by admin@example.com")

@@ -9,7 +9,7 @@ async fn empty_list_points_to_create_webhook() {
     let page = b.get("/webhooks").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("No webhooks yet"));
-    assert!(page.body.contains("href=\"/webhooks/new\""));
+    assert!(page.body.contains("href=\"/w/default/webhooks/new\""));
     assert!(page.body.contains(">Automation<"));
     let form = b.get("/webhooks/new").await;
     assert!(form.body.contains("Endpoint URL"));
@@ -226,7 +226,7 @@ async fn edit_disable_enable_and_delete() {
         )
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let unchanged = store::webhooks::get(&mut app.conn(), &id).unwrap();
+    let unchanged = store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id).unwrap();
     assert_eq!(unchanged.url, PUBLIC_URL);
     assert_eq!(unchanged.events, ["message.sent"]);
 
@@ -242,7 +242,7 @@ async fn edit_disable_enable_and_delete() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let w = store::webhooks::get(&mut app.conn(), &id).unwrap();
+    let w = store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id).unwrap();
     assert_eq!(w.url, "https://93.184.215.14/v2");
     assert_eq!(w.description, "v2");
     assert_eq!(w.events, ["call.completed", "contact.created"]);
@@ -256,12 +256,16 @@ async fn edit_disable_enable_and_delete() {
         page.body
             .contains("This webhook is disabled: disabled by admin@example.com")
     );
-    assert!(!store::webhooks::get(&mut app.conn(), &id).unwrap().enabled);
+    assert!(
+        !store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id)
+            .unwrap()
+            .enabled
+    );
     assert_eq!(
         b.post(&format!("/webhooks/{id}/enable"), &[]).await.status,
         StatusCode::SEE_OTHER
     );
-    let w = store::webhooks::get(&mut app.conn(), &id).unwrap();
+    let w = store::webhooks::get(&mut app.conn(), &crate::support::dws(), &id).unwrap();
     assert!(w.enabled);
     assert_eq!(w.disabled_reason, None);
 
