@@ -69,15 +69,16 @@ pub async fn create(
 }
 
 pub async fn get(state: &AppState, scope: &Scope, id: &str) -> Result<Inbox, AppError> {
-    scope.admin()?;
     if !ids::is_id("ibx", id) {
         return Err(AppError::NotFound);
     }
     let (ws, id) = (scope.ws().clone(), id.to_owned());
-    crate::db::run(&state.pool, move |conn| {
+    let inbox = crate::db::run(&state.pool, move |conn| {
         store::get(conn, &ws, &id).map_err(AppError::from)
     })
-    .await
+    .await?;
+    scope.admin()?;
+    Ok(inbox)
 }
 
 /// What the inbox received, newest first.

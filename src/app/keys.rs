@@ -13,7 +13,7 @@ use crate::store::users::Role;
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<ApiKey>, AppError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     crate::db::run(&state.pool, |conn| {
         store::list_active(conn).map_err(AppError::from)
     })
@@ -39,7 +39,7 @@ pub async fn create(
     name: &str,
     role: Role,
 ) -> Result<(String, ApiKey), CreateError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     let name = ids::check_key_name(name).map_err(CreateError::Name)?;
     let key = ids::new_api_key();
     let (stored, key_name) = (key.clone(), name.clone());
@@ -72,7 +72,7 @@ pub async fn create(
 
 /// A key that still works.
 pub async fn get_active(state: &AppState, actor: &Actor, id: i32) -> Result<ApiKey, AppError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     let key = crate::db::run(&state.pool, move |conn| {
         store::get(conn, id).map_err(AppError::from)
     })

@@ -43,7 +43,7 @@ pub async fn numbers(state: &AppState) -> Result<StorageNumbers, AppError> {
 
 /// Everything the Storage page shows (administrators).
 pub async fn storage(state: &AppState, actor: &Actor) -> Result<Storage, AppError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     Ok(Storage {
         numbers: numbers(state).await?,
         retention: state.config.retention,

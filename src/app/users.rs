@@ -10,7 +10,7 @@ use crate::store::users::{Role, User};
 use crate::store::{self};
 
 pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<User>, AppError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     crate::db::run(&state.pool, |conn| {
         store::users::list(conn).map_err(AppError::from)
     })
@@ -34,7 +34,7 @@ pub async fn add(
     role: Option<Role>,
     password: String,
 ) -> Result<Result<User, AddErrors>, AppError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     let email = passwords::check_email(email);
     let password_error = passwords::check_new_password(&password).err();
     let (email, role) = match (email, role, password_error) {
@@ -115,7 +115,7 @@ pub async fn change(
     id: i32,
     change: Change,
 ) -> Result<Result<(), Refused>, AppError> {
-    actor.admin()?;
+    actor.instance_admin()?;
     let key = change.key();
     let (role, hash) = match change {
         Change::Password(p) => {

@@ -177,8 +177,9 @@ pub async fn reveal_secret(
     scope: &Scope,
     id: &str,
 ) -> Result<(Webhook, String), AppError> {
-    scope.admin()?;
+    // Found first: another workspace's webhook is not found, whatever the role.
     let webhook = get(state, scope, id).await?;
+    scope.admin()?;
     let secret = current_secret(state, scope, &webhook.id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -239,8 +240,9 @@ pub async fn update(
     id: &str,
     change: Change,
 ) -> Result<Webhook, SaveError> {
-    scope.admin()?;
+    // Found first: another workspace's webhook is not found, whatever the role.
     let webhook = get(state, scope, id).await?;
+    scope.admin()?;
     let url_changed = change.url.as_ref().is_some_and(|u| *u != webhook.url);
     let input = WebhookInput {
         url: change.url.unwrap_or_else(|| webhook.url.clone()),
@@ -290,8 +292,9 @@ pub async fn set_enabled(
     id: &str,
     enabled: bool,
 ) -> Result<Webhook, AppError> {
-    scope.admin()?;
+    // Found first: another workspace's webhook is not found, whatever the role.
     let webhook = get(state, scope, id).await?;
+    scope.admin()?;
     let reason = (!enabled).then(|| disabled_reason(scope.actor()));
     let (ws, id) = (scope.ws().clone(), webhook.id.clone());
     crate::db::run(&state.pool, move |conn| {
@@ -311,8 +314,9 @@ pub async fn set_enabled(
 }
 
 pub async fn delete(state: &AppState, scope: &Scope, id: &str) -> Result<Webhook, AppError> {
-    scope.admin()?;
+    // Found first: another workspace's webhook is not found, whatever the role.
     let webhook = get(state, scope, id).await?;
+    scope.admin()?;
     let (ws, id) = (scope.ws().clone(), webhook.id.clone());
     crate::db::run(&state.pool, move |conn| {
         crate::db::write_transaction(conn, |conn| store::webhooks::delete(conn, &ws, &id))
@@ -355,12 +359,12 @@ pub async fn rotate_secret(
     id: &str,
     grace_seconds: Option<i64>,
 ) -> Result<Webhook, AppError> {
+    let webhook = get(state, scope, id).await?;
     scope.admin()?;
     let grace = match grace_seconds {
         None => secrets::DEFAULT_GRACE_SECONDS,
         Some(n) => parse_grace(&n.to_string())?,
     };
-    let webhook = get(state, scope, id).await?;
     let (ws, id) = (scope.ws().clone(), webhook.id.clone());
     let sealed = state.secrets.seal(&secrets::generate());
     let rotated = crate::db::run(&state.pool, move |conn| {
@@ -392,8 +396,9 @@ pub struct Recovery {
 }
 
 pub async fn recovery(state: &AppState, scope: &Scope, id: &str) -> Result<Recovery, AppError> {
-    scope.admin()?;
+    // Found first: another workspace's webhook is not found, whatever the role.
     let webhook = get(state, scope, id).await?;
+    scope.admin()?;
     let disabled_at = webhook.disabled_at.unwrap_or_else(time::now_ms);
     let trouble_from = webhook
         .failing_since

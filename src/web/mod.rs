@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(assets::asset)
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(api::auth::resolve_scope))
                 .wrap(actix_web::middleware::from_fn(api::auth::require_api_key))
                 .configure(api::configure),
         )
@@ -71,8 +72,12 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format; scraped with an API key (`Authorization: Bearer`).
-async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, crate::error::ApiError> {
+/// Prometheus text format; scraped with an instance API key (`Authorization: Bearer`): the
+/// numbers are the whole instance's, so to a workspace key there are none.
+async fn metrics(
+    _key: api::auth::InstanceKey,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, crate::error::ApiError> {
     let text = crate::app::status::metrics(&state).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

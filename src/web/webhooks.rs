@@ -199,8 +199,8 @@ async fn settings(
     IdPath(path): IdPath,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
     let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
+    ctx.admin()?;
     let form = form_of(&webhook);
     let notice = notice_text(&query.notice);
     render(&show_page(&state, &ctx, webhook, Tab::Settings, notice, Some(form)).await?)
@@ -266,8 +266,8 @@ async fn delete_confirm(
     ctx: WsCtx,
     IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
     let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
+    ctx.admin()?;
     render(&ConfirmPage::new(
         ctx.layout("Delete webhook", Nav::Webhooks),
         "Delete this webhook?",
@@ -309,8 +309,8 @@ async fn rotate_confirm(
     ctx: WsCtx,
     IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
     let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
+    ctx.admin()?;
     render(&ConfirmPage::new(
         ctx.layout("Rotate signing secret", Nav::Webhooks),
         "Rotate the signing secret?",

@@ -401,6 +401,11 @@ impl Browser {
         }
     }
 
+    /// A browser of the app at `base` (one started another way).
+    pub fn at(base: &str) -> Browser {
+        Browser::new(base)
+    }
+
     fn new(base: &str) -> Browser {
         Browser {
             client: client(),

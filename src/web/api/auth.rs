@@ -113,25 +113,72 @@ pub struct ApiScope {
     pub scope: Scope,
 }
 
+/// The workspace an /api/v1 request works in, when it works in one: `/workspaces/{key}/…`
+/// names it; the workspaces resource itself and the OpenAPI document have none; anything else
+/// is the key's own workspace.
+fn workspace_in_path(path: &str) -> Option<Option<&str>> {
+    let rest = path.strip_prefix("/api/v1")?;
+    if rest == "/openapi.json" {
+        return None;
+    }
+    match rest.strip_prefix("/workspaces") {
+        Some("") => None,
+        Some(tail) => {
+            let tail = tail.strip_prefix('/')?;
+            match tail.split_once('/') {
+                Some((key, _)) => Some(Some(key)),
+                None => None,
+            }
+        }
+        None => Some(None),
+    }
+}
+
+/// Resolves the scope of an /api/v1 request (after its key is checked) before any handler or
+/// body parser runs, so another workspace is a 404 whatever the body holds.
+pub async fn resolve_scope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let path = req.path().to_owned();
+    let Some(key) = workspace_in_path(&path) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let auth = req.extensions().get::<ApiKeyAuth>().cloned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let resolved = match (auth, state) {
+        (Some(auth), Some(state)) => {
+            let actor = auth.actor();
+            match key {
+                Some(key) => app::scope::resolve(&state, &actor, key).await,
+                None => app::scope::own(&state, &actor, None).await,
+            }
+        }
+        _ => Err(AppError::Unauthorized),
+    };
+    match resolved {
+        Ok(scope) => {
+            req.extensions_mut().insert(scope);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => {
+            let res = ApiError(e).error_response();
+            Ok(req.into_response(res).map_into_right_body())
+        }
+    }
+}
+
 impl FromRequest for ApiScope {
     type Error = ApiError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let auth = ApiKeyAuth::from_request(req, payload).into_inner();
-        let key = req.match_info().get("workspace").map(str::to_owned);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let auth = auth?;
-            let state = state.ok_or_else(|| {
-                ApiError(AppError::Internal(anyhow::anyhow!("app state missing")))
-            })?;
-            let actor = auth.actor();
-            let scope = match key {
-                Some(key) => app::scope::resolve(&state, &actor, &key).await?,
-                None => app::scope::own(&state, &actor, None).await?,
-            };
-            Ok(ApiScope { auth, scope })
+        let scope = req.extensions().get::<Scope>().cloned();
+        ready(match (auth, scope) {
+            (Ok(auth), Some(scope)) => Ok(ApiScope { auth, scope }),
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Err(ApiError(AppError::NotFound)),
         })
     }
 }
@@ -150,5 +197,22 @@ impl FromRequest for ApiId {
                 .map(|id| ApiId(id.to_owned()))
                 .ok_or(ApiError(AppError::NotFound)),
         )
+    }
+}
+
+/// An instance key (for the instance's own resources, such as workspaces); to a workspace key
+/// they do not exist (404), before its body is even read.
+pub struct InstanceKey(pub ApiKeyAuth);
+
+impl FromRequest for InstanceKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(match ApiKeyAuth::from_request(req, payload).into_inner() {
+            Ok(auth) if auth.workspace_id.is_none() => Ok(InstanceKey(auth)),
+            Ok(_) => Err(ApiError(AppError::NotFound)),
+            Err(e) => Err(e),
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! /api/v1/openapi.json, generated from the handlers and types above by utoipa.
 
-use super::{audit, deliveries, events, webhooks};
+use super::{audit, deliveries, events, webhooks, workspaces};
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,6 +21,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         deliveries::resend_delivery,
         deliveries::test_webhook,
         audit::list_audit,
+        workspaces::list_workspaces,
+        workspaces::create_workspace,
+        workspaces::get_workspace,
+        workspaces::put_workspace,
+        workspaces::update_workspace,
+        workspaces::delete_workspace,
     ),
     components(schemas(
         webhooks::WebhookResource,
@@ -40,6 +46,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         deliveries::TestRequest,
         audit::AuditResource,
         audit::AuditList,
+        workspaces::WorkspaceResource,
+        workspaces::WorkspaceList,
+        workspaces::CreateWorkspace,
+        workspaces::PutWorkspace,
+        workspaces::UpdateWorkspace,
     )),
     modifiers(&BearerKeys)
 )]

@@ -2,7 +2,7 @@
 //! an upsert), lists, renames and deletes them. Instance keys only: to a workspace key there
 //! are no workspaces here.
 
-use super::auth::ApiKeyAuth;
+use super::auth::InstanceKey;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
 use crate::app::workspaces::{self, Change, Listed};
@@ -142,7 +142,7 @@ fn workspace_key(req: &HttpRequest) -> String {
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_workspaces(
-    auth: ApiKeyAuth,
+    InstanceKey(auth): InstanceKey,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -178,7 +178,7 @@ pub async fn list_workspaces(
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_workspace(
-    auth: ApiKeyAuth,
+    InstanceKey(auth): InstanceKey,
     state: web::Data<AppState>,
     body: ApiJson<CreateWorkspace>,
 ) -> Result<HttpResponse, ApiError> {
@@ -192,7 +192,7 @@ pub async fn create_workspace(
     responses((status = 200, body = WorkspaceResource), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_workspace(
-    auth: ApiKeyAuth,
+    InstanceKey(auth): InstanceKey,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -209,7 +209,7 @@ pub async fn get_workspace(
         (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn put_workspace(
-    auth: ApiKeyAuth,
+    InstanceKey(auth): InstanceKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ApiJson<PutWorkspace>,
@@ -232,7 +232,7 @@ pub async fn put_workspace(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn update_workspace(
-    auth: ApiKeyAuth,
+    InstanceKey(auth): InstanceKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ApiJson<UpdateWorkspace>,
@@ -253,7 +253,7 @@ pub async fn update_workspace(
         (status = 409, description = "The default workspace cannot be deleted", body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn delete_workspace(
-    auth: ApiKeyAuth,
+    InstanceKey(auth): InstanceKey,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {

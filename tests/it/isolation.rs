@@ -1,0 +1,258 @@
+//! Isolation by construction, checked from the route table: every route of `src/web` (pages
+//! and JSON alike, read from the source so a route added later is walked too) is called with
+//! workspace B's ids using each kind of credential of workspace A (a member's session, an
+//! admin key, a support key), and must answer 404: never 403, never 200, never B's data.
+
+use crate::support::*;
+use aethenox_webhooks::domain::{self, workspace::WorkspaceId};
+use aethenox_webhooks::store::{self, users::Role};
+use awc::http::StatusCode;
+use serde_json::json;
+use std::path::Path;
+
+/// Where a file's routes are mounted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mount {
+    /// `/w/{workspace}` pages.
+    Pages,
+    /// `/api/v1` and `/api/v1/workspaces/{workspace}`.
+    Api,
+    /// `/api/v1` only (the workspaces resource itself).
+    ApiTop,
+    /// The site's root (instance pages, sign-in, the inbox receiver).
+    Root,
+}
+
+fn mount_of(file: &str) -> Mount {
+    match file {
+        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "audit.rs" => Mount::Pages,
+        "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs" => Mount::Api,
+        "api/workspaces.rs" | "api/mod.rs" => Mount::ApiTop,
+        "mod.rs" | "auth.rs" | "users.rs" | "api_keys.rs" | "storage.rs" | "reference.rs"
+        | "workspaces.rs" => Mount::Root,
+        other => panic!("src/web/{other} has routes: say where it is mounted in isolation.rs"),
+    }
+}
+
+/// (mount, method, path) of every route written with `.route("…", web::get()…)` or
+/// `resource("…", "GET, POST")`.
+fn route_table() -> Vec<(Mount, String, String)> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let mut out = Vec::new();
+    for dir in [web.clone(), web.join("api")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path
+                .strip_prefix(&web)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut found = Vec::new();
+            for piece in flat.split(".route(\"").skip(1) {
+                let Some((p, rest)) = piece.split_once('"') else {
+                    continue;
+                };
+                let method = rest.trim_start_matches([',', ' ']);
+                let method = method
+                    .strip_prefix("web::")
+                    .and_then(|m| m.split('(').next());
+                if let Some(m) = method {
+                    found.push((m.to_ascii_uppercase(), p.to_owned()));
+                }
+            }
+            for piece in flat.split("resource(\"").skip(1) {
+                let Some((p, rest)) = piece.split_once('"') else {
+                    continue;
+                };
+                let Some(methods) = rest.trim_start_matches([',', ' ']).strip_prefix('"') else {
+                    continue;
+                };
+                let methods = methods.split('"').next().unwrap_or_default();
+                found.extend(methods.split(", ").map(|m| (m.to_owned(), p.to_owned())));
+            }
+            if !found.is_empty() {
+                let mount = mount_of(&rel);
+                out.extend(found.into_iter().map(|(m, p)| (mount, m, p)));
+            }
+        }
+    }
+    out
+}
+
+/// Routes anyone may reach, or that are about the caller rather than a workspace.
+const NOT_WORKSPACE_DATA: [&str; 10] = [
+    "/healthz",
+    "/login",
+    "/logout",
+    "/setup",
+    "/api/reference",
+    "/inbox/{token}",
+    "/account",
+    "/account/password",
+    "/",
+    "/openapi.json",
+];
+
+#[actix_rt::test]
+async fn every_route_answers_404_to_another_workspaces_credentials() {
+    let app = TestApp::delivering(|_| {}).await;
+    let instance = app.api(&app.api_key());
+    let mut ws = Vec::new();
+    for uid in ["acct_a", "acct_b"] {
+        let res = instance
+            .call(
+                "PUT",
+                &format!("/workspaces/{uid}"),
+                Some(&json!({"name": uid}).to_string()),
+            )
+            .await;
+        ws.push(res.json()["id"].as_str().unwrap().to_owned());
+    }
+    let (a, b) = (
+        WorkspaceId::from_stored(&ws[0]),
+        WorkspaceId::from_stored(&ws[1]),
+    );
+    // B's things: a webhook, a delivery of it, a test inbox, a bulk retry.
+    let hook = instance
+        .post(
+            "/workspaces/acct_b/webhooks",
+            json!({"url": "http://127.0.0.1:9/b", "events": ["call.missed"]}),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let event = instance
+        .post(
+            "/workspaces/acct_b/events",
+            json!({"type": "call.missed", "data": {}}),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delivery = store::deliveries::for_event(&mut app.conn(), &b, &event).unwrap()[0]
+        .id
+        .clone();
+    let inbox = domain::ids::new_id("ibx");
+    store::inboxes::create(
+        &mut app.conn(),
+        &b,
+        &inbox,
+        &domain::ids::random_token::<24>(),
+        "b",
+        0,
+    )
+    .unwrap();
+    let bulk = domain::ids::new_id("rty");
+
+    // A's credentials: a member (admin of A), an admin key and a support key of A.
+    let now = domain::time::now_ms();
+    let hash = domain::passwords::hash(PASSWORD).unwrap();
+    let user = store::users::create_member(&mut app.conn(), "a@example.com", &hash, now).unwrap();
+    store::workspaces::add_member(&mut app.conn(), user.id, &a, Role::Admin, now).unwrap();
+    let member = app.signed_in("a@example.com").await;
+    let keys: Vec<Api> = [Role::Admin, Role::Support]
+        .into_iter()
+        .map(|role| {
+            let key = domain::ids::new_api_key();
+            store::api_keys::create_for_key(&mut app.conn(), "a", &key, role, Some(&a), now)
+                .unwrap();
+            app.api(&key)
+        })
+        .collect();
+
+    let routes = route_table();
+    assert!(
+        routes.len() >= 60,
+        "the route table reads as {} routes",
+        routes.len()
+    );
+    let fill = |p: &str, file_id: &str| {
+        p.replace("{id}", file_id)
+            .replace("{bulk}", &bulk)
+            .replace("{token}", "x")
+    };
+    let id_for = |p: &str| {
+        if p.starts_with("/webhooks") {
+            hook.clone()
+        } else if p.starts_with("/deliveries") {
+            delivery.clone()
+        } else if p.starts_with("/inboxes") {
+            inbox.clone()
+        } else if p.starts_with("/workspaces") {
+            ws[1].clone()
+        } else {
+            "1".to_owned()
+        }
+    };
+    let mut walked = 0;
+    for (mount, method, path) in &routes {
+        if NOT_WORKSPACE_DATA.contains(&path.as_str()) || path.starts_with("/static") {
+            continue;
+        }
+        let id = id_for(path);
+        let concrete = fill(path, &id);
+        // Under B's own name, and (when the route takes an id) under A's with B's ids.
+        let mut targets = Vec::new();
+        match mount {
+            Mount::Pages => {
+                targets.push(format!("/w/acct_b{concrete}"));
+                if path.contains('{') {
+                    targets.push(format!("/w/acct_a{concrete}"));
+                }
+            }
+            Mount::Api => {
+                targets.push(format!("/api/v1/workspaces/acct_b{concrete}"));
+                targets.push(format!("/api/v1/workspaces/{}{concrete}", ws[1]));
+                if path.contains('{') {
+                    targets.push(format!("/api/v1/workspaces/acct_a{concrete}"));
+                    targets.push(format!("/api/v1{concrete}"));
+                }
+            }
+            Mount::ApiTop => targets.push(format!(
+                "/api/v1{}",
+                concrete.replace("{workspace}", "acct_b")
+            )),
+            Mount::Root => targets.push(concrete.replace("{workspace}", "acct_b")),
+        }
+        for target in targets {
+            let answers = if let Some(api_path) = target.strip_prefix("/api/v1") {
+                let mut all = Vec::new();
+                for k in &keys {
+                    let body = (method != "GET" && method != "DELETE").then_some("{}");
+                    all.push(("key", k.call(method, api_path, body).await));
+                }
+                all
+            } else if method == "GET" {
+                vec![("member", member.get_exactly(&target).await)]
+            } else {
+                vec![("member", member.post(&target, &[]).await)]
+            };
+            for (who, res) in answers {
+                assert_eq!(
+                    res.status,
+                    StatusCode::NOT_FOUND,
+                    "{who} of acct_a: {method} {target} answered {}: {}",
+                    res.status,
+                    res.body.chars().take(300).collect::<String>()
+                );
+                assert!(
+                    !res.body.contains(&hook) && !res.body.contains("acct_b"),
+                    "{target}"
+                );
+            }
+            walked += 1;
+        }
+    }
+    assert!(walked >= 80, "walked {walked} requests");
+    // And B's things are all still there.
+    assert!(store::webhooks::get(&mut app.conn(), &b, &hook).is_ok());
+}
