@@ -53,7 +53,7 @@ async fn the_document_states_each_rule_the_server_applies() {
             }
         }
     }
-    assert_eq!(examples, 16);
+    assert_eq!(examples, 25);
     for (path, method) in [
         ("/api/v1/webhooks/{id}", "patch"),
         ("/api/v1/webhooks/{id}/rotate-secret", "post"),
@@ -266,11 +266,15 @@ async fn every_operation_a_support_key_is_refused_documents_403() {
         refused,
         [
             "delete /api/v1/webhooks/{id}",
+            "delete /api/v1/workspaces/{workspace}",
             "get /api/v1/audit",
             "patch /api/v1/webhooks/{id}",
+            "patch /api/v1/workspaces/{workspace}",
             "post /api/v1/events",
             "post /api/v1/webhooks",
             "post /api/v1/webhooks/{id}/rotate-secret",
+            "post /api/v1/workspaces",
+            "put /api/v1/workspaces/{workspace}",
         ]
     );
 }

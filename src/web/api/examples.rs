@@ -8,6 +8,7 @@ use super::deliveries::{
 };
 use super::events::EventAccepted;
 use super::webhooks::{WebhookList, WebhookResource};
+use super::workspaces::{WorkspaceList, WorkspaceResource};
 use serde_json::{Value, json};
 
 /// The ids of the path parameters' examples (`resource.rs`), so the page reads as one story.
@@ -165,7 +166,54 @@ fn catalogue() -> Vec<Example> {
                 }),
             )],
         ),
+        (
+            "get",
+            "/api/v1/workspaces",
+            None,
+            vec![(
+                "200",
+                value(&WorkspaceList {
+                    data: vec![workspace()],
+                    next_cursor: None,
+                }),
+            )],
+        ),
+        (
+            "post",
+            "/api/v1/workspaces",
+            Some(json!({"name": "Acme Corp", "uid": "acct_4821"})),
+            vec![("201", value(&workspace()))],
+        ),
+        (
+            "get",
+            "/api/v1/workspaces/{workspace}",
+            None,
+            vec![("200", value(&workspace()))],
+        ),
+        (
+            "put",
+            "/api/v1/workspaces/{workspace}",
+            Some(json!({"name": "Acme Corp"})),
+            vec![("200", value(&workspace())), ("201", value(&workspace()))],
+        ),
+        (
+            "patch",
+            "/api/v1/workspaces/{workspace}",
+            Some(json!({"name": "Acme Corporation"})),
+            vec![("200", value(&workspace()))],
+        ),
     ]
+}
+
+fn workspace() -> WorkspaceResource {
+    WorkspaceResource {
+        id: "ws_01jdb6d9m0v8k3x4r5t6y7z8a9".into(),
+        uid: Some("acct_4821".into()),
+        name: "Acme Corp".into(),
+        created_at: AT.into(),
+        webhooks: 3,
+        failing_webhooks: 1,
+    }
 }
 
 fn webhook() -> WebhookResource {
@@ -233,6 +281,7 @@ mod tests {
     use crate::web::api::deliveries::TestRequest;
     use crate::web::api::events::PublishEvent;
     use crate::web::api::webhooks::{CreateWebhook, RotateSecret, UpdateWebhook};
+    use crate::web::api::workspaces::{CreateWorkspace, PutWorkspace, UpdateWorkspace};
 
     #[test]
     fn every_request_example_is_read_by_its_handlers_type() {
@@ -248,11 +297,18 @@ mod tests {
                 }
                 ("post", "/api/v1/webhooks/{id}/test") => parse::<TestRequest>(&bytes).map(drop),
                 ("post", "/api/v1/events") => parse::<PublishEvent>(&bytes).map(drop),
+                ("post", "/api/v1/workspaces") => parse::<CreateWorkspace>(&bytes).map(drop),
+                ("put", "/api/v1/workspaces/{workspace}") => {
+                    parse::<PutWorkspace>(&bytes).map(drop)
+                }
+                ("patch", "/api/v1/workspaces/{workspace}") => {
+                    parse::<UpdateWorkspace>(&bytes).map(drop)
+                }
                 other => panic!("no request type known for {other:?}"),
             };
             assert!(read.is_ok(), "{method} {path}: {body}");
             seen += 1;
         }
-        assert_eq!(seen, 5);
+        assert_eq!(seen, 8);
     }
 }

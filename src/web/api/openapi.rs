@@ -98,6 +98,10 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
         ("delete", "/api/v1/webhooks/{id}"),
         ("post", "/api/v1/webhooks/{id}/rotate-secret"),
         ("post", "/api/v1/events"),
+        ("post", "/api/v1/workspaces"),
+        ("put", "/api/v1/workspaces/{workspace}"),
+        ("patch", "/api/v1/workspaces/{workspace}"),
+        ("delete", "/api/v1/workspaces/{workspace}"),
     ];
     let list_queries = [("get", "/api/v1/deliveries"), ("get", "/api/v1/audit")];
     let busy = [
