@@ -168,6 +168,18 @@ pub async fn put(
     name: &str,
 ) -> Result<(Workspace, bool), AppError> {
     actor.instance_admin()?;
+    // Named by its id, a workspace that exists is renamed; one cannot be made with an id.
+    if workspace::is_id_form(uid) {
+        let scope = super::scope::resolve(state, actor, uid).await?;
+        let change = Change {
+            name: Some(name.to_owned()),
+            uid: None,
+        };
+        return Ok((
+            update(state, actor, scope.ws().as_str(), change).await?,
+            false,
+        ));
+    }
     let uid = valid_uid(uid)?;
     let name = valid_name(name)?;
     let (ws, created) = crate::db::run(&state.pool, move |conn| {

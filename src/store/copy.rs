@@ -93,6 +93,18 @@ pub fn non_empty(to: &mut PgConnection) -> QueryResult<Vec<(&'static str, i64)>>
         .collect())
 }
 
+/// An audit entry as copied.
+type AuditRow = (
+    i32,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 fn same<T>(row: T) -> T {
     row
 }
@@ -173,7 +185,7 @@ pub fn copy(
         copy_table!(from, to, progress, audit_log, order(id), [
             id: i32, at: i64, actor: String, action: String, target: Option<String>,
             detail: Option<String>, client_ip: Option<String>, workspace_id: Option<String>,
-        ], |(id, at, actor, action, target, detail, client_ip, workspace_id): (i32, i64, String, String, Option<String>, Option<String>, Option<String>, Option<String>)| {
+        ], |(id, at, actor, action, target, detail, client_ip, workspace_id): AuditRow| {
             let fix = |t: &str| storable(t).into_owned();
             (id, at, fix(&actor), action, target.as_deref().map(fix), detail.as_deref().map(fix), client_ip, workspace_id)
         }),

@@ -62,7 +62,7 @@ async fn page(
         Ok((f, t)) => (f, t, None),
         Err(e) => (AuditFilter::default(), Default::default(), Some(e)),
     };
-    let (rows, next) = audit::page(&state, &actor, filter, PAGE_SIZE).await?;
+    let (rows, next) = audit::page(&state, actor, filter, PAGE_SIZE).await?;
     let older = next.map(|last| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in ["actor", "action", "from", "to"].iter().zip(&typed) {

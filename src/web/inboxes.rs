@@ -69,14 +69,14 @@ async fn create(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let actor = &ctx.scope;
-    match app::inboxes::create(&state, &actor, form.get("name")).await? {
+    match app::inboxes::create(&state, actor, form.get("name")).await? {
         Ok(inbox) => Ok(see_other(&format!(
             "{}/inboxes/{}",
             ctx.scope.base(),
             inbox.id
         ))),
         Err(message) => {
-            let existing = app::inboxes::list(&state, &actor).await?;
+            let existing = app::inboxes::list(&state, actor).await?;
             render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ListPage {

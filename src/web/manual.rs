@@ -83,7 +83,7 @@ async fn send_test(
     let actor = &ctx.scope;
     // The form's empty choice means the default: the webhook's first subscribed type.
     let event_type = Some(form.get("event_type")).filter(|t| !t.is_empty());
-    let sent = app::manual::send_test(&state, &actor, &path, event_type).await;
+    let sent = app::manual::send_test(&state, actor, &path, event_type).await;
     let (result, event_type) = match sent {
         // Said in place, like any other result, instead of an error htmx would not show.
         Err(AppError::Busy {
@@ -156,7 +156,7 @@ async fn retry_failed(
     let actor = &ctx.scope;
     let (_, _, secs) =
         app::manual::window(Form::parse(req.query_string().as_bytes()).get("window"))?;
-    let bulk_id = app::manual::retry_failed(&state, &actor, &path, secs).await?;
+    let bulk_id = app::manual::retry_failed(&state, actor, &path, secs).await?;
     Ok(see_other(&format!(
         "{}/webhooks/{}/retries/{bulk_id}",
         ctx.scope.base(),

@@ -69,7 +69,7 @@ pub async fn list_audit(
     let (filter, _) = app::audit::parse_filter(&params, "cursor", false)
         .map_err(|(field, m)| AppError::validation(field, m))?;
     let limit = crate::app::parse_limit(&params, 50)?;
-    let (rows, next) = app::audit::page(&state, &actor, filter, limit).await?;
+    let (rows, next) = app::audit::page(&state, actor, filter, limit).await?;
     let next_cursor = next.map(|id| id.to_string());
     let data = rows
         .into_iter()

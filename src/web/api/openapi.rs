@@ -114,6 +114,7 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
         ("patch", "/api/v1/webhooks/{id}"),
         ("post", "/api/v1/webhooks/{id}/rotate-secret"),
         ("post", "/api/v1/webhooks/{id}/test"),
+        ("patch", "/api/v1/workspaces/{workspace}"),
     ];
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;

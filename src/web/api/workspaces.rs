@@ -74,7 +74,12 @@ pub struct WorkspaceList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkspace {
-    #[schema(min_length = 1, max_length = 200, example = "Acme Corp")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Acme Corp",
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", example = "acct_4821")]
     #[serde(default)]
@@ -84,7 +89,12 @@ pub struct CreateWorkspace {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutWorkspace {
-    #[schema(min_length = 1, max_length = 200, example = "Acme Corp")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Acme Corp",
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
 }
 
@@ -92,7 +102,11 @@ pub struct PutWorkspace {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWorkspace {
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: Option<String>,
     /// A new uid, or null to remove it.
     #[serde(default, deserialize_with = "present")]
@@ -113,7 +127,7 @@ pub struct WorkspaceParams {
     #[param(max_length = 200)]
     q: Option<String>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^ws_[0-9a-hjkmnp-tv-z]{26}$")]
+    #[param(pattern = "^(ws_[0-9a-hjkmnp-tv-z]{26})?$")]
     cursor: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
