@@ -64,7 +64,7 @@ async fn the_platform_makes_one_workspace_per_account_and_bad_input_changes_noth
 
     for (method, path, body, status, field) in [
         ("PUT", "/workspaces/a%20b", put("x"), 422, "uid"),
-        ("PUT", "/workspaces/ws_x", put("x"), 422, "uid"),
+        ("PUT", "/workspaces/ws_x", put("x"), 404, ""),
         ("PUT", "/workspaces/acct_43", put(""), 422, "name"),
         (
             "PUT",
