@@ -17,6 +17,9 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Most attempts in flight to one webhook at once.
     pub max_per_endpoint: usize,
+    /// Most attempts in flight for one workspace, so one account's backlog cannot hold up
+    /// another's fresh events.
+    pub max_per_workspace: usize,
     /// A webhook failing this long without a success is disabled.
     pub disable_after: Duration,
     /// A session ends after this long without a request...
@@ -58,6 +61,7 @@ impl Config {
             request_timeout: Duration::from_secs(15),
             max_in_flight: 256,
             max_per_endpoint: 16,
+            max_per_workspace: 64,
             disable_after: Duration::from_secs(5 * 86_400),
             session_idle: Duration::from_secs(12 * 3600),
             session_max: Duration::from_secs(7 * 86_400),

@@ -119,6 +119,11 @@ struct ServeArgs {
     #[arg(long, env = "AETHENOX_MAX_PER_ENDPOINT", default_value = "16", value_name = "N",
         value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_per_endpoint: u32,
+    /// Most attempts in flight for one workspace at once, so one account's backlog cannot hold
+    /// up another's fresh events.
+    #[arg(long, env = "AETHENOX_MAX_PER_WORKSPACE", default_value = "64", value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_per_workspace: u32,
     /// Disable a webhook whose deliveries have failed this long without a success.
     #[arg(long, env = "AETHENOX_DISABLE_AFTER", default_value = "5d", value_name = "DUR",
         value_parser = config::parse_timeout)]
@@ -275,6 +280,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         request_timeout: args.request_timeout,
         max_in_flight: args.max_in_flight as usize,
         max_per_endpoint: args.max_per_endpoint as usize,
+        max_per_workspace: args.max_per_workspace as usize,
         disable_after: args.disable_after,
         session_idle: args.session_idle,
         session_max: args.session_max,

@@ -129,29 +129,39 @@ impl Drop for DeliveryWorker {
     }
 }
 
-/// Attempts in flight, in all and per webhook.
+/// Attempts in flight, in all, per webhook and per workspace.
 #[derive(Default)]
 struct InFlight {
     total: usize,
     per_webhook: HashMap<String, usize>,
+    per_workspace: HashMap<String, usize>,
     ids: HashSet<String>,
+}
+
+/// One more (or one fewer) in `counts` under `key`; keys at zero are dropped.
+fn count(counts: &mut HashMap<String, usize>, key: &str, up: bool) {
+    if up {
+        *counts.entry(key.to_owned()).or_default() += 1;
+    } else if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
 }
 
 impl InFlight {
     fn start(&mut self, job: &Claimed) {
         self.total += 1;
-        *self.per_webhook.entry(job.webhook_id.clone()).or_default() += 1;
+        count(&mut self.per_webhook, &job.webhook_id, true);
+        count(&mut self.per_workspace, &job.workspace_id, true);
         self.ids.insert(job.id.clone());
     }
 
     fn finish(&mut self, job: &Claimed) {
         self.total -= 1;
-        if let Some(n) = self.per_webhook.get_mut(&job.webhook_id) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_webhook.remove(&job.webhook_id);
-            }
-        }
+        count(&mut self.per_webhook, &job.webhook_id, false);
+        count(&mut self.per_workspace, &job.workspace_id, false);
         self.ids.remove(&job.id);
     }
 }
@@ -293,23 +303,29 @@ async fn run(
             actix_web::rt::time::sleep(coalesce - since).await;
         }
         last_claim = Instant::now();
-        let (free, busy) = {
+        let (free, busy, busy_workspaces) = {
             let f = lock(&in_flight);
             (
                 config.max_in_flight.saturating_sub(f.total),
                 f.per_webhook.clone(),
+                f.per_workspace.clone(),
             )
         };
         let mut full_batch = false;
         if free > 0 {
             let want = free.min(CLAIM_BATCH);
             let now = time::now_ms();
-            let per_endpoint = config.max_per_endpoint;
+            let (per_webhook, per_workspace) = (config.max_per_endpoint, config.max_per_workspace);
             let write_lock = state.write_lock.clone();
             let claimed = db(&state, move |conn| {
                 crate::db::immediate(conn, &write_lock, |conn| {
-                    let jobs =
-                        claims::claim_due(conn, now, want, &busy, per_endpoint, now + lease_ms)?;
+                    let room = claims::Room {
+                        per_webhook,
+                        per_workspace,
+                        webhooks: &busy,
+                        workspaces: &busy_workspaces,
+                    };
+                    let jobs = claims::claim_due(conn, now, want, &room, now + lease_ms)?;
                     let ids: Vec<&str> = jobs.iter().map(|j| j.webhook_id.as_str()).collect();
                     let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
                     Ok((jobs, secrets))

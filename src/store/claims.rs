@@ -20,34 +20,47 @@ struct Candidate {
     id: String,
     #[diesel(sql_type = Text)]
     webhook_id: String,
+    #[diesel(sql_type = Text)]
+    workspace_id: String,
 }
 
-/// Due deliveries (id, webhook) in the order they fell due, at most `per_webhook` of each
-/// webhook and none of `full_webhooks`, read without locks. Each webhook's earliest rows are
-/// looked up in its own index range, so the cost follows the number of webhooks, not the
-/// size of a backlog (one slow endpoint's thousands of due rows are never scanned).
+/// A due delivery that may be claimed: (id, webhook, workspace).
+pub type Due = (String, String, String);
+
+/// Due deliveries read without locks, at most `per_webhook` of each webhook and none of
+/// `full_webhooks` or `full_workspaces`: every webhook's earliest row first, then every
+/// webhook's second, and so on (a fresh event to a quiet webhook is among the first whatever
+/// the backlog of others). Each webhook's rows are looked up in its own index range, so the
+/// cost follows the number of webhooks, not the size of a backlog.
 pub fn pg_candidates(
     conn: &mut diesel::PgConnection,
     now: i64,
     room: i64,
     per_webhook: i64,
     full_webhooks: &[String],
-) -> QueryResult<Vec<(String, String)>> {
+    full_workspaces: &[String],
+) -> QueryResult<Vec<Due>> {
     let rows: Vec<Candidate> = diesel::sql_query(
-        "SELECT d.id, d.webhook_id FROM webhooks w CROSS JOIN LATERAL ( \
-           SELECT id, webhook_id, next_attempt_at FROM deliveries \
-           WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= $1 \
-             AND (lease_until IS NULL OR lease_until < $1) AND (w.enabled OR is_test) \
-           ORDER BY next_attempt_at LIMIT $2) d \
-         WHERE NOT (w.id = ANY($3)) \
-         ORDER BY d.next_attempt_at LIMIT $4",
+        "SELECT d.id, d.webhook_id, w.workspace_id FROM webhooks w CROSS JOIN LATERAL ( \
+           SELECT id, webhook_id, next_attempt_at, \
+                  row_number() OVER (ORDER BY next_attempt_at) AS turn FROM ( \
+             SELECT id, webhook_id, next_attempt_at FROM deliveries \
+             WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) AND (w.enabled OR is_test) \
+             ORDER BY next_attempt_at LIMIT $2) earliest) d \
+         WHERE NOT (w.id = ANY($3)) AND NOT (w.workspace_id = ANY($4)) \
+         ORDER BY d.turn, d.next_attempt_at LIMIT $5",
     )
     .bind::<BigInt, _>(now)
     .bind::<BigInt, _>(per_webhook)
     .bind::<Array<Text>, _>(full_webhooks)
+    .bind::<Array<Text>, _>(full_workspaces)
     .bind::<BigInt, _>(room)
     .load(conn)?;
-    Ok(rows.into_iter().map(|c| (c.id, c.webhook_id)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|c| (c.id, c.webhook_id, c.workspace_id))
+        .collect())
 }
 
 #[derive(QueryableByName)]
@@ -111,86 +124,169 @@ impl Claimed {
     }
 }
 
-/// Claims up to `limit` due deliveries (oldest due first) by leasing them until `lease_until`.
-/// Deliveries of disabled webhooks wait, except test deliveries. No webhook gets more than
-/// `per_webhook` in flight: `in_flight` says how many each already has.
+/// Deliveries joined with their webhook, event and workspace: what sending one needs.
+macro_rules! with_event_and_workspace {
+    () => {
+        deliveries::table
+            .inner_join(webhooks::table)
+            .inner_join(
+                events::table.on(events::workspace_id
+                    .eq(deliveries::workspace_id)
+                    .and(events::id.eq(deliveries::event_id))),
+            )
+            .inner_join(workspaces::table.on(workspaces::id.eq(deliveries::workspace_id)))
+    };
+}
+
+/// What is in flight already, and how much one webhook and one workspace may have.
+pub struct Room<'a> {
+    pub per_webhook: usize,
+    pub per_workspace: usize,
+    pub webhooks: &'a HashMap<String, usize>,
+    pub workspaces: &'a HashMap<String, usize>,
+}
+
+fn full(counts: &HashMap<String, usize>, cap: usize) -> Vec<String> {
+    counts
+        .iter()
+        .filter(|(_, n)| **n >= cap)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// Most of the newest pending deliveries read beside the oldest due on SQLite.
+const FRESH: i64 = 256;
+
+/// Claims up to `limit` due deliveries fairly, leasing them until `lease_until`: the webhook
+/// with the fewest attempts in flight goes next (oldest due first within a webhook), and no
+/// webhook or workspace passes its cap in `room`. Deliveries of disabled webhooks wait,
+/// except test deliveries.
 pub fn claim_due(
     conn: &mut DbConn,
     now: i64,
     limit: usize,
-    in_flight: &HashMap<String, usize>,
-    per_webhook: usize,
+    room: &Room<'_>,
     lease_until: i64,
 ) -> QueryResult<Vec<Claimed>> {
-    let full: Vec<String> = in_flight
-        .iter()
-        .filter(|(_, n)| **n >= per_webhook)
-        .map(|(id, _)| id.clone())
-        .collect();
+    let full_webhooks = full(room.webhooks, room.per_webhook);
+    let full_workspaces = full(room.workspaces, room.per_workspace);
     // Room to skip over a busy webhook's backlog within one claim.
-    let room = (limit * 4).min(4096) as i64;
+    let reach = (limit * 4).min(4096) as i64;
     if let DbConn::Pg(c) = conn {
-        let found = pg_candidates(c, now, room, per_webhook as i64, &full)?;
-        return lease_candidates(conn, found, now, limit, in_flight, per_webhook, lease_until);
+        let found = pg_candidates(
+            c,
+            now,
+            reach.max(FRESH),
+            room.per_webhook as i64,
+            &full_webhooks,
+            &full_workspaces,
+        )?;
+        return lease_candidates(conn, found, now, limit, room, lease_until);
     }
-    let query = deliveries::table
-        .inner_join(webhooks::table)
-        .filter(deliveries::status.eq(PENDING))
-        .filter(deliveries::next_attempt_at.le(now))
-        .filter(
-            deliveries::lease_until
-                .is_null()
-                .or(deliveries::lease_until.lt(now)),
-        )
-        .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
-        .order(deliveries::next_attempt_at.asc())
-        .limit(room)
-        .select((deliveries::id, deliveries::webhook_id));
-    // The hot path runs on the backend's own connection (its statement cache; the combined
-    // connection writes the SQL anew for every statement).
-    let candidates: Vec<(String, String)> = crate::db::on_backend!(&mut *conn, c => {
-        if full.is_empty() {
-            query.load(c)?
-        } else {
-            query.filter(deliveries::webhook_id.ne_all(&full)).load(c)?
+    let due = || {
+        let mut q = deliveries::table
+            .inner_join(webhooks::table)
+            .filter(deliveries::status.eq(PENDING))
+            .filter(deliveries::next_attempt_at.le(now))
+            .filter(
+                deliveries::lease_until
+                    .is_null()
+                    .or(deliveries::lease_until.lt(now)),
+            )
+            .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
+            .select((
+                deliveries::id,
+                deliveries::webhook_id,
+                deliveries::workspace_id,
+            ))
+            .into_boxed();
+        if !full_webhooks.is_empty() {
+            q = q.filter(deliveries::webhook_id.ne_all(&full_webhooks));
         }
-    });
-    lease_candidates(
-        conn,
-        candidates,
-        now,
-        limit,
-        in_flight,
-        per_webhook,
-        lease_until,
-    )
+        if !full_workspaces.is_empty() {
+            q = q.filter(deliveries::workspace_id.ne_all(&full_workspaces));
+        }
+        q
+    };
+    // Two reads: the oldest due (what waited longest) and the newest pending (a fresh event
+    // to a quiet webhook, which a backlog elsewhere would otherwise keep out of the first).
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("PostgreSQL claims above")
+    };
+    let mut candidates: Vec<Due> = due()
+        .order(deliveries::next_attempt_at.asc())
+        .limit(reach)
+        .load(c)?;
+    let mut seen: std::collections::HashSet<String> =
+        candidates.iter().map(|d| d.0.clone()).collect();
+    // The literal condition lets SQLite read the partial index of pending ids from the top.
+    let fresh: Vec<Due> = due()
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "deliveries.status = 'pending'",
+        ))
+        .order(deliveries::id.desc())
+        .limit(FRESH)
+        .load(c)?;
+    candidates.extend(fresh.into_iter().filter(|d| seen.insert(d.0.clone())));
+    lease_candidates(conn, candidates, now, limit, room, lease_until)
 }
 
-/// Takes up to `limit` of `candidates` within each webhook's room, leases them, and loads
-/// what sending them needs.
-fn lease_candidates(
-    conn: &mut DbConn,
-    candidates: Vec<(String, String)>,
-    now: i64,
-    limit: usize,
-    in_flight: &HashMap<String, usize>,
-    per_webhook: usize,
-    lease_until: i64,
-) -> QueryResult<Vec<Claimed>> {
-    let mut taken: HashMap<&str, usize> = HashMap::new();
-    let mut ids: Vec<&str> = Vec::with_capacity(limit);
-    for (id, webhook) in &candidates {
-        let n = taken
-            .entry(webhook)
-            .or_insert_with(|| in_flight.get(webhook).copied().unwrap_or(0));
-        if *n < per_webhook {
-            *n += 1;
-            ids.push(id);
-            if ids.len() == limit {
-                break;
-            }
+/// The fair choice among `candidates` (in the order they fell due): again and again the next
+/// row of the webhook with the fewest attempts in flight and taken so far, within each
+/// webhook's and workspace's cap, up to `limit`.
+pub fn fair_pick<'a>(candidates: &'a [Due], limit: usize, room: &Room<'_>) -> Vec<&'a str> {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+    let mut queues: HashMap<&str, VecDeque<&Due>> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for c in candidates {
+        let queue = queues.entry(&c.1).or_default();
+        if queue.is_empty() {
+            order.push(&c.1);
+        }
+        queue.push_back(c);
+    }
+    let count = |m: &HashMap<String, usize>, k: &str| m.get(k).copied().unwrap_or(0);
+    // Fewest in flight first; among equals, the webhook whose rows fell due first.
+    let mut heap: BinaryHeap<Reverse<(usize, usize, &str)>> = order
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Reverse((count(room.webhooks, w), i, *w)))
+        .collect();
+    let mut workspaces: HashMap<&str, usize> = HashMap::new();
+    let mut ids = Vec::with_capacity(limit);
+    while ids.len() < limit {
+        let Some(Reverse((n, i, webhook))) = heap.pop() else {
+            break;
+        };
+        let Some(next) = queues.get_mut(webhook).and_then(VecDeque::pop_front) else {
+            continue;
+        };
+        let in_ws = workspaces
+            .entry(&next.2)
+            .or_insert_with(|| count(room.workspaces, &next.2));
+        if n >= room.per_webhook || *in_ws >= room.per_workspace {
+            continue;
+        }
+        *in_ws += 1;
+        ids.push(next.0.as_str());
+        if queues.get(webhook).is_some_and(|q| !q.is_empty()) {
+            heap.push(Reverse((n + 1, i, webhook)));
         }
     }
+    ids
+}
+
+/// Takes up to `limit` of `candidates` fairly, leases them, and loads what sending them needs.
+fn lease_candidates(
+    conn: &mut DbConn,
+    candidates: Vec<Due>,
+    now: i64,
+    limit: usize,
+    room: &Room<'_>,
+    lease_until: i64,
+) -> QueryResult<Vec<Claimed>> {
+    let mut ids = fair_pick(&candidates, limit, room);
     // Instances sharing PostgreSQL: keep only the rows this transaction could lock and that
     // are still claimable (another instance may have leased some since they were read).
     let locked;
@@ -213,21 +309,6 @@ fn lease_candidates(
         claimed.load(c)
     })
 }
-
-/// Deliveries joined with their webhook, event and workspace: what sending one needs.
-macro_rules! with_event_and_workspace {
-    () => {
-        deliveries::table
-            .inner_join(webhooks::table)
-            .inner_join(
-                events::table.on(events::workspace_id
-                    .eq(deliveries::workspace_id)
-                    .and(events::id.eq(deliveries::event_id))),
-            )
-            .inner_join(workspaces::table.on(workspaces::id.eq(deliveries::workspace_id)))
-    };
-}
-use with_event_and_workspace;
 
 /// The columns of `Claimed`, in its order.
 const CLAIMED_COLUMNS: (
@@ -327,4 +408,74 @@ pub fn next_due_after(conn: &mut DbConn, after: i64) -> QueryResult<Option<i64>>
         .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
         .select(diesel::dsl::min(deliveries::next_attempt_at));
     crate::db::on_backend!(conn, c => query.first(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(id: &str, webhook: &str, ws: &str) -> Due {
+        (id.into(), webhook.into(), ws.into())
+    }
+
+    fn pick(
+        candidates: &[Due],
+        limit: usize,
+        busy: &[(&str, usize)],
+        busy_ws: &[(&str, usize)],
+    ) -> Vec<String> {
+        let webhooks = busy.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        let workspaces = busy_ws.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        let room = Room {
+            per_webhook: 3,
+            per_workspace: 4,
+            webhooks: &webhooks,
+            workspaces: &workspaces,
+        };
+        fair_pick(candidates, limit, &room)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_webhook_with_the_fewest_in_flight_goes_first_whatever_waited_longer() {
+        let backlog: Vec<Due> = (0..10)
+            .map(|i| due(&format!("a{i}"), "A", "X"))
+            .chain([due("b0", "B", "X")])
+            .collect();
+        assert_eq!(
+            pick(&backlog, 1, &[("A", 2)], &[]),
+            ["b0"],
+            "A has two in flight"
+        );
+        assert_eq!(pick(&backlog, 1, &[], &[]), ["a0"], "equal: the oldest");
+        // Round robin from equal counts, oldest due first within a webhook.
+        assert_eq!(pick(&backlog, 3, &[], &[]), ["a0", "b0", "a1"]);
+    }
+
+    #[test]
+    fn no_webhook_or_workspace_passes_its_cap() {
+        let c: Vec<Due> = (0..5)
+            .map(|i| due(&format!("a{i}"), "A", "X"))
+            .chain((0..5).map(|i| due(&format!("b{i}"), "B", "X")))
+            .chain((0..5).map(|i| due(&format!("c{i}"), "C", "Y")))
+            .collect();
+        let got = pick(&c, 20, &[], &[]);
+        let of = |p: char| got.iter().filter(|id| id.starts_with(p)).count();
+        assert_eq!(
+            (of('a'), of('b'), of('c')),
+            (2, 2, 3),
+            "X takes 4 in all, C at most 3"
+        );
+        // In flight counts already: X has 3 of its 4, A two of its three.
+        let got = pick(&c, 20, &[("A", 2)], &[("X", 3)]);
+        assert_eq!(
+            got.iter().filter(|id| !id.starts_with('c')).count(),
+            1,
+            "{got:?}"
+        );
+        assert!(pick(&c, 0, &[], &[]).is_empty());
+        assert!(pick(&[], 5, &[], &[]).is_empty());
+    }
 }

@@ -8,6 +8,7 @@ mod contract;
 mod crash;
 mod delivery;
 mod escaping;
+mod fairness;
 mod fuzz_smoke;
 mod hostile;
 mod instances;

@@ -72,6 +72,8 @@ CREATE INDEX deliveries_status_id ON deliveries (workspace_id, status, id);
 CREATE INDEX deliveries_type_id ON deliveries (workspace_id, event_type, id);
 CREATE INDEX deliveries_class_id ON deliveries (workspace_id, last_status_class, id);
 CREATE INDEX deliveries_webhook_status_id ON deliveries (webhook_id, status, id);
+-- Fair claiming also reads the newest pending deliveries (a fresh event to a quiet webhook).
+CREATE INDEX deliveries_pending_id ON deliveries (id) WHERE status = 'pending';
 
 ALTER TABLE inboxes ADD COLUMN workspace_id TEXT NOT NULL
     DEFAULT 'ws_00000000000000000000000000' REFERENCES workspaces (id);
