@@ -36,6 +36,17 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
     let event = res.json()["id"].as_str().unwrap().to_owned();
     wait_for(10, "the delivery", || rx.count() == 1).await;
     let delivery = app.deliveries_of(&event)[0].id.clone();
+    let second = api
+        .call(
+            "PUT",
+            "/workspaces/acct_with_a_long_uid_from_the_platform_0123456789",
+            Some(r#"{"name": "A customer account with a rather long name, as they come"}"#),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     wait_for(10, "the outcome", || {
         app.delivery(&delivery).status == "succeeded"
     })
@@ -58,6 +69,9 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
         "/account".to_owned(),
         format!("/webhooks/{webhook}/delete"),
         format!("/webhooks/{webhook}/rotate-secret"),
+        "/workspaces".to_owned(),
+        format!("/workspaces/{second}/delete"),
+        "/w/acct_with_a_long_uid_from_the_platform_0123456789/webhooks".to_owned(),
     ];
     (app, rx, pages.to_vec())
 }
