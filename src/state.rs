@@ -1,8 +1,9 @@
 //! `AppState`: what every request handler, use case and the delivery actor share, built once
 //! by `build_state` and handed around (never global).
 
+use crate::delivery::intake::Intake;
 use crate::store::users::Role;
-use crate::{config::Config, db, delivery, domain, limits, metrics};
+use crate::{config::Config, db, domain, limits, metrics};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ pub struct AppState {
     pub wakeup: std::sync::Arc<tokio::sync::Notify>,
     pub metrics: metrics::Metrics,
     /// Stores published events, many per transaction.
-    pub intake: delivery::intake::Intake,
+    pub intake: Intake,
     pub api_key_cache: KeyCache,
     /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
     pub write_lock: db::WriteLock,

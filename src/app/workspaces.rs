@@ -298,3 +298,21 @@ pub async fn delete(state: &AppState, actor: &Actor, key: &str) -> Result<Worksp
     .await;
     Ok(ws)
 }
+
+/// Deliveries whose id or event id is `id`, in every workspace (instance users; to anyone
+/// else there is nothing to search). An id of no shape an id can have finds nothing.
+pub async fn find_delivery(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<Vec<store::delivery_log::Found>, AppError> {
+    instance_reader(actor)?;
+    let id = id.trim().to_owned();
+    if crate::domain::events::check_event_id(&id).is_err() {
+        return Ok(Vec::new());
+    }
+    crate::db::run(&state.pool, move |conn| {
+        store::delivery_log::find_everywhere(conn, &id, 50).map_err(AppError::from)
+    })
+    .await
+}

@@ -262,3 +262,36 @@ pub fn missed_events(
         .select((events::id, events::event_type))
         .load(conn)
 }
+
+/// A delivery found across every workspace, with where it lives.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub delivery: Delivery,
+    pub webhook_url: String,
+    pub workspace: super::workspaces::Workspace,
+}
+
+/// Deliveries whose id or event id is `id`, in every workspace (newest first, at most
+/// `limit`): where support staff start from the id in a customer's ticket. Instance users only.
+pub fn find_everywhere(conn: &mut DbConn, id: &str, limit: i64) -> QueryResult<Vec<Found>> {
+    use crate::db::schema::workspaces;
+    let rows: Vec<(Delivery, String, super::workspaces::Workspace)> = deliveries::table
+        .inner_join(webhooks::table.inner_join(workspaces::table))
+        .filter(deliveries::id.eq(id).or(deliveries::event_id.eq(id)))
+        .order(deliveries::id.desc())
+        .limit(limit)
+        .select((
+            Delivery::as_select(),
+            webhooks::url,
+            super::workspaces::Workspace::as_select(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(delivery, webhook_url, workspace)| Found {
+            delivery,
+            webhook_url,
+            workspace,
+        })
+        .collect())
+}

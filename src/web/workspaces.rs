@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/workspaces", web::get().to(page))
         .route("/workspaces", web::post().to(create))
         .route("/workspaces/rename", web::post().to(rename))
+        .route("/workspaces/search", web::get().to(search))
         .route("/workspaces/{id}/delete", web::get().to(delete_confirm))
         .route("/workspaces/{id}/delete", web::post().to(delete));
 }
@@ -255,4 +256,58 @@ async fn delete(
     }
     workspaces::delete(&state, &actor, &listed.workspace.id).await?;
     Ok(see_other("/workspaces?notice=deleted"))
+}
+
+struct FoundRow {
+    id: String,
+    time: String,
+    ws_key: String,
+    ws_name: String,
+    webhook_url: String,
+    event_type: String,
+    event_id: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "workspace_search.html")]
+struct SearchPage {
+    layout: Layout,
+    id: String,
+    rows: Vec<FoundRow>,
+}
+
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    id: String,
+}
+
+/// A delivery or event id from a customer's ticket, looked up in every workspace.
+async fn search(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id: String = query.id.trim().chars().take(100).collect();
+    let found = workspaces::find_delivery(&state, &ctx.actor()?, &id).await?;
+    let now = crate::domain::time::now_ms();
+    let rows = found
+        .into_iter()
+        .map(|f| FoundRow {
+            time: crate::domain::time::display_seconds(f.delivery.created_at),
+            status: f.delivery.shown_status(now).to_owned(),
+            ws_key: f.workspace.key().to_owned(),
+            ws_name: f.workspace.name,
+            webhook_url: f.webhook_url,
+            event_type: f.delivery.event_type,
+            event_id: f.delivery.event_id,
+            id: f.delivery.id,
+        })
+        .collect();
+    render(&SearchPage {
+        layout: ctx.layout("Find a delivery", Nav::Workspaces),
+        id,
+        rows,
+    })
 }

@@ -70,6 +70,7 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
         format!("/webhooks/{webhook}/delete"),
         format!("/webhooks/{webhook}/rotate-secret"),
         "/workspaces".to_owned(),
+        format!("/workspaces/search?id={event}"),
         format!("/workspaces/{second}/delete"),
         "/w/acct_with_a_long_uid_from_the_platform_0123456789/webhooks".to_owned(),
     ];

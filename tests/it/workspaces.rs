@@ -176,6 +176,23 @@ async fn event_ids_are_per_workspace_and_every_delivery_names_its_workspace() {
             .iter()
             .all(|r| r.header("webhook-id") == "evt_same")
     );
+    // Support staff start from the id in a ticket: found in every workspace, with links there.
+    let admin = app.signed_in(ADMIN_EMAIL).await;
+    let found = admin.get_exactly("/workspaces/search?id=evt_same").await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(
+        found.body.contains("/w/default/deliveries/dlv_"),
+        "{}",
+        found.body
+    );
+    assert!(found.body.contains("/w/acct_a/deliveries/dlv_"));
+    let none = admin.get_exactly("/workspaces/search?id=evt_nowhere").await;
+    assert!(none.body.contains("id=\"nothing-found\""));
+    let odd = admin
+        .get_exactly("/workspaces/search?id=%3Cscript%3E")
+        .await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert!(!odd.body.contains("<script>"));
     // Each workspace's Delivery Log holds its own delivery of the event, and only that.
     for path in ["/deliveries", "/workspaces/acct_a/deliveries"] {
         let log = api.get(&format!("{path}?search=evt_same")).await.json();
