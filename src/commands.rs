@@ -196,11 +196,15 @@ pub fn create_api_key(
         Err(code) => return Ok(code),
     };
     let key = ids::new_api_key();
+    let owner = match &ws {
+        None => store::api_keys::Owner::Instance,
+        Some(ws) => store::api_keys::Owner::Workspace(ws),
+    };
     let stored = db::write_transaction(&mut conn, |conn| {
-        if store::api_keys::count_active(conn)? >= store::api_keys::MAX_ACTIVE {
+        if store::api_keys::count_active(conn, owner)? >= store::api_keys::MAX_ACTIVE {
             return Ok::<_, diesel::result::Error>(false);
         }
-        store::api_keys::create_for_key(conn, &name, &key, role, ws.as_ref(), time::now_ms())
+        store::api_keys::create_for_key(conn, &name, &key, role, owner, time::now_ms())
             .map(|_| true)
     })
     .context("storing the key")?;

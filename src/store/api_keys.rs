@@ -47,20 +47,56 @@ pub fn create(
 /// Most keys that work at once: each is a credential to audit, and lists show them all.
 pub const MAX_ACTIVE: i64 = 200;
 
-pub fn count_active(conn: &mut DbConn) -> QueryResult<i64> {
-    api_keys::table
+/// Whose keys: the instance's own, or one workspace's.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    Instance,
+    Workspace(&'a WorkspaceId),
+}
+
+impl Owner<'_> {
+    fn workspace(&self) -> Option<&WorkspaceId> {
+        match self {
+            Owner::Instance => None,
+            Owner::Workspace(ws) => Some(ws),
+        }
+    }
+}
+
+/// The keys of `owner`, still working or all.
+fn owned(owner: Owner<'_>) -> api_keys::BoxedQuery<'_, <DbConn as diesel::Connection>::Backend> {
+    match owner {
+        Owner::Instance => api_keys::table
+            .filter(api_keys::workspace_id.is_null())
+            .into_boxed(),
+        Owner::Workspace(ws) => api_keys::table
+            .filter(api_keys::workspace_id.eq(ws.as_str()))
+            .into_boxed(),
+    }
+}
+
+pub fn count_active(conn: &mut DbConn, owner: Owner<'_>) -> QueryResult<i64> {
+    owned(owner)
         .filter(api_keys::revoked_at.is_null())
         .count()
         .get_result(conn)
 }
 
-/// Keys that still work, newest first.
-pub fn list_active(conn: &mut DbConn) -> QueryResult<Vec<ApiKey>> {
-    api_keys::table
+/// Keys of `owner` that still work, newest first.
+pub fn list_active(conn: &mut DbConn, owner: Owner<'_>) -> QueryResult<Vec<ApiKey>> {
+    owned(owner)
         .filter(api_keys::revoked_at.is_null())
         .order(api_keys::id.desc())
         .select(ApiKey::as_select())
         .load(conn)
+}
+
+/// One key of `owner`; another's is not found.
+pub fn get_owned(conn: &mut DbConn, owner: Owner<'_>, id: i32) -> QueryResult<ApiKey> {
+    owned(owner)
+        .filter(api_keys::id.eq(id))
+        .select(ApiKey::as_select())
+        .first(conn)
 }
 
 pub fn find_active_by_hash(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<ApiKey>> {
@@ -103,7 +139,7 @@ pub fn create_for_key(
     name: &str,
     key: &str,
     role: Role,
-    workspace: Option<&WorkspaceId>,
+    owner: Owner<'_>,
     now: i64,
 ) -> QueryResult<ApiKey> {
     use crate::domain::ids::{api_key_display_prefix, token_hash};
@@ -113,7 +149,7 @@ pub fn create_for_key(
         &api_key_display_prefix(key),
         &token_hash(key),
         role,
-        workspace,
+        owner.workspace(),
         now,
     )
 }

@@ -1,8 +1,11 @@
-//! Settings → API keys: list, create with a role (the key is shown once), revoke. Administrators only.
+//! Settings → API keys: list, create with a role (the key is shown once), revoke. The
+//! instance's keys at `/settings/api-keys` (instance admins), a workspace's at
+//! `/w/{workspace}/settings/api-keys` (its admins).
 
 use super::confirm::ConfirmPage;
 use super::forms::Form;
-use super::page::{Ctx, Layout, Nav, render, render_status, see_other};
+use super::page::{Ctx, Layout, Nav, WsCtx, render, render_status, see_other};
+use crate::app::keys::Keyring;
 use crate::app::{self, keys::CreateError};
 use crate::domain::time;
 use crate::error::AppError;
@@ -35,6 +38,10 @@ struct KeyRow {
 #[template(path = "api_keys.html")]
 struct KeysPage {
     layout: Layout,
+    /// Where these keys' pages are: empty for the instance's, `/w/…` for a workspace's.
+    base: String,
+    /// A workspace's keys: they reach it only.
+    in_workspace: bool,
     keys: Vec<KeyRow>,
     new_key: Option<String>,
     name: String,
@@ -43,11 +50,64 @@ struct KeysPage {
     notice: Option<&'static str>,
 }
 
+/// Whose keys a page shows: the instance's, or the workspace's of the path.
+pub enum Place {
+    Instance(Ctx, crate::app::Actor),
+    Workspace(WsCtx),
+}
+
+impl Place {
+    fn ring(&self) -> Keyring<'_> {
+        match self {
+            Place::Instance(_, actor) => Keyring::Instance(actor),
+            Place::Workspace(w) => Keyring::Workspace(&w.scope),
+        }
+    }
+
+    fn layout(&self, title: &str) -> Layout {
+        match self {
+            Place::Instance(ctx, _) => ctx.layout(title, Nav::ApiKeys),
+            Place::Workspace(w) => w.layout(title, Nav::ApiKeys),
+        }
+    }
+
+    /// A path of these keys' pages.
+    fn link(&self, path: &str) -> String {
+        match self {
+            Place::Instance(..) => path.to_owned(),
+            Place::Workspace(w) => w.link(path),
+        }
+    }
+}
+
+impl actix_web::FromRequest for Place {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Place, AppError>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        if req.match_info().get("workspace").is_some() {
+            let ws = WsCtx::from_request(req, payload);
+            return Box::pin(async move { Ok(Place::Workspace(ws.await?)) });
+        }
+        let ctx = Ctx::from_request(req, payload).into_inner();
+        Box::pin(async move {
+            let ctx = ctx?;
+            let actor = ctx.actor()?;
+            Ok(Place::Instance(ctx, actor))
+        })
+    }
+}
+
 impl KeysPage {
-    async fn new(state: &AppState, ctx: &Ctx) -> Result<KeysPage, AppError> {
-        let keys = app::keys::list(state, &ctx.actor()?).await?;
+    async fn new(state: &AppState, place: &Place) -> Result<KeysPage, AppError> {
+        let keys = app::keys::list(state, place.ring()).await?;
         Ok(KeysPage {
-            layout: ctx.layout("API keys", Nav::ApiKeys),
+            layout: place.layout("API keys"),
+            base: place.link(""),
+            in_workspace: matches!(place, Place::Workspace(_)),
             keys: keys
                 .into_iter()
                 .map(|k| KeyRow {
@@ -79,11 +139,10 @@ struct NoticeQuery {
 
 async fn page(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    place: Place,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.admin()?;
-    let mut page = KeysPage::new(&state, &ctx).await?;
+    let mut page = KeysPage::new(&state, &place).await?;
     page.notice = (query.notice == "revoked")
         .then_some("API key revoked. Requests with it are refused from now on.");
     render(&page)
@@ -91,7 +150,7 @@ async fn page(
 
 async fn create(
     state: web::Data<AppState>,
-    ctx: Ctx,
+    place: Place,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let role = match form.get("role") {
@@ -99,7 +158,7 @@ async fn create(
         r => Role::parse(r),
     };
     let created = match role {
-        Some(role) => app::keys::create(&state, &ctx.actor()?, form.get("name"), role).await,
+        Some(role) => app::keys::create(&state, place.ring(), form.get("name"), role).await,
         None => Err(CreateError::Name(
             "Choose the role admin or support.".into(),
         )),
@@ -107,12 +166,12 @@ async fn create(
     match created {
         // Shown in this response only: never stored or logged in clear.
         Ok((key, _)) => {
-            let mut page = KeysPage::new(&state, &ctx).await?;
+            let mut page = KeysPage::new(&state, &place).await?;
             page.new_key = Some(key);
             render(&page)
         }
         Err(CreateError::Name(message)) => {
-            let mut page = KeysPage::new(&state, &ctx).await?;
+            let mut page = KeysPage::new(&state, &place).await?;
             page.name = form.get("name").to_owned();
             page.role = form.get("role").to_owned();
             page.name_error = Some(message);
@@ -122,21 +181,29 @@ async fn create(
     }
 }
 
+/// The `{id}` of a key in the path (beside `{workspace}` on a workspace's pages).
+fn key_id(req: &actix_web::HttpRequest) -> Result<i32, AppError> {
+    req.match_info()
+        .get("id")
+        .and_then(|id| id.parse().ok())
+        .ok_or(AppError::NotFound)
+}
+
 async fn revoke_confirm(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<i32>,
+    place: Place,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let key = app::keys::get_active(&state, &ctx.actor()?, *path).await?;
+    let key = app::keys::get_active(&state, place.ring(), key_id(&req)?).await?;
     render(
         &ConfirmPage::new(
-            ctx.layout("Revoke API key", Nav::ApiKeys),
+            place.layout("Revoke API key"),
             "Revoke this API key?",
             "Every request made with it is refused from now on. This cannot be undone.",
             format!("{} ({}…)", key.name, key.prefix),
-            format!("/settings/api-keys/{}/revoke", key.id),
+            place.link(&format!("/settings/api-keys/{}/revoke", key.id)),
             "Revoke key",
-            "/settings/api-keys",
+            place.link("/settings/api-keys"),
         )
         .danger(),
     )
@@ -144,9 +211,9 @@ async fn revoke_confirm(
 
 async fn revoke(
     state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<i32>,
+    place: Place,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    app::keys::revoke(&state, &ctx.actor()?, *path).await?;
-    Ok(see_other("/settings/api-keys?notice=revoked"))
+    app::keys::revoke(&state, place.ring(), key_id(&req)?).await?;
+    Ok(see_other(&place.link("/settings/api-keys?notice=revoked")))
 }

@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(manual::configure)
                 .configure(inboxes::configure)
                 .configure(audit::configure)
+                .configure(api_keys::configure)
                 .default_service(web::to(not_found)),
         )
         .configure(legacy::configure)

@@ -23,13 +23,18 @@ enum Mount {
     Root,
 }
 
-fn mount_of(file: &str) -> Mount {
+fn mounts_of(file: &str) -> &'static [Mount] {
     match file {
-        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "audit.rs" => Mount::Pages,
-        "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs" => Mount::Api,
-        "api/workspaces.rs" | "api/mod.rs" => Mount::ApiTop,
-        "mod.rs" | "auth.rs" | "users.rs" | "api_keys.rs" | "storage.rs" | "reference.rs"
-        | "workspaces.rs" => Mount::Root,
+        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "audit.rs" => {
+            &[Mount::Pages]
+        }
+        "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs" => &[Mount::Api],
+        "api/workspaces.rs" | "api/mod.rs" => &[Mount::ApiTop],
+        // The instance's keys, and each workspace's.
+        "api_keys.rs" => &[Mount::Root, Mount::Pages],
+        "mod.rs" | "auth.rs" | "users.rs" | "storage.rs" | "reference.rs" | "workspaces.rs" => {
+            &[Mount::Root]
+        }
         other => panic!("src/web/{other} has routes: say where it is mounted in isolation.rs"),
     }
 }
@@ -76,8 +81,9 @@ fn route_table() -> Vec<(Mount, String, String)> {
                 found.extend(methods.split(", ").map(|m| (m.to_owned(), p.to_owned())));
             }
             if !found.is_empty() {
-                let mount = mount_of(&rel);
-                out.extend(found.into_iter().map(|(m, p)| (mount, m, p)));
+                for mount in mounts_of(&rel) {
+                    out.extend(found.iter().map(|(m, p)| (*mount, m.clone(), p.clone())));
+                }
             }
         }
     }
@@ -163,8 +169,15 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
         .into_iter()
         .map(|role| {
             let key = domain::ids::new_api_key();
-            store::api_keys::create_for_key(&mut app.conn(), "a", &key, role, Some(&a), now)
-                .unwrap();
+            store::api_keys::create_for_key(
+                &mut app.conn(),
+                "a",
+                &key,
+                role,
+                store::api_keys::Owner::Workspace(&a),
+                now,
+            )
+            .unwrap();
             app.api(&key)
         })
         .collect();

@@ -364,7 +364,7 @@ async fn active_api_keys_are_capped_and_malformed_keys_never_reach_the_database(
             &format!("k{n}"),
             &key,
             Role::Support,
-            None,
+            store::api_keys::Owner::Instance,
             domain::time::now_ms(),
         )
         .unwrap();

@@ -179,7 +179,7 @@ impl TestApp {
             name,
             &key,
             role,
-            None,
+            store::api_keys::Owner::Instance,
             domain::time::now_ms(),
         )
         .unwrap();

@@ -83,7 +83,9 @@ async fn roles_are_enforced_on_every_route_as_a_matrix() {
         .header("location")
         .trim_start_matches("/w/default/inboxes/")
         .to_owned();
-    let key = store::api_keys::list_active(&mut app.conn()).unwrap()[0].id;
+    let key = store::api_keys::list_active(&mut app.conn(), store::api_keys::Owner::Instance)
+        .unwrap()[0]
+        .id;
     let user = store::users::find_by_email(&mut app.conn(), SUPPORT_EMAIL)
         .unwrap()
         .unwrap()

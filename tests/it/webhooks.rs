@@ -372,7 +372,9 @@ async fn api_keys_page_creates_a_key_shown_once_and_revokes_it() {
     assert!(!page.body.contains(&key), "shown only once");
     assert!(page.body.contains(&key[..12]), "its prefix tells it apart");
 
-    let id = store::api_keys::list_active(&mut app.conn()).unwrap()[0].id;
+    let id = store::api_keys::list_active(&mut app.conn(), store::api_keys::Owner::Instance)
+        .unwrap()[0]
+        .id;
     assert!(
         b.get(&format!("/settings/api-keys/{id}/revoke"))
             .await

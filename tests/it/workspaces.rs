@@ -410,3 +410,68 @@ async fn the_command_line_makes_workspaces_members_and_workspace_keys() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[actix_rt::test]
+async fn a_workspaces_admins_make_and_revoke_its_own_keys() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    let ws = workspace(&api, "acct_keys").await;
+    member(&app, "keys@example.com", &ws, Role::Admin);
+    let m = app.signed_in("keys@example.com").await;
+    let page = m.get_exactly("/w/acct_keys/settings/api-keys").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("reach this\nworkspace only") || page.body.contains("workspace only")
+    );
+    let made = m
+        .post(
+            "/w/acct_keys/settings/api-keys",
+            &[("name", "acme publisher"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let start = made
+        .body
+        .find("id=\"new-api-key\"")
+        .expect("the new key is shown once");
+    let key: String = made.body[start..]
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let theirs = app.api(&key);
+    assert_eq!(theirs.get("/webhooks").await.status, StatusCode::OK);
+    assert_eq!(
+        theirs.get("/workspaces/default/webhooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // The instance's keys are not theirs to see: only the one just made is listed.
+    let listed = m.get_exactly("/w/acct_keys/settings/api-keys").await;
+    assert!(listed.body.contains("acme publisher") && !listed.body.contains(">tests<"));
+    let id = store::api_keys::list_active(
+        &mut app.conn(),
+        store::api_keys::Owner::Workspace(&WorkspaceId::from_stored(&ws)),
+    )
+    .unwrap()[0]
+        .id;
+    let gone = m
+        .post(&format!("/w/acct_keys/settings/api-keys/{id}/revoke"), &[])
+        .await;
+    assert_eq!(
+        gone.header("location"),
+        "/w/acct_keys/settings/api-keys?notice=revoked"
+    );
+    assert_eq!(
+        theirs.get("/webhooks").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // The workspace's audit log says so.
+    let audit = api
+        .get("/workspaces/acct_keys/audit?action=api_key_revoked")
+        .await
+        .json();
+    assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
+}
