@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::store::audit::{self as store, AuditEntry, AuditFilter, NewEntry};
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 27] = [
+pub const ACTIONS: [&str; 30] = [
     "sign_in",
     "sign_in_failed",
     "sign_out",
@@ -38,6 +38,9 @@ pub const ACTIONS: [&str; 27] = [
     "workspace_created",
     "workspace_updated",
     "workspace_deleted",
+    "member_added",
+    "member_role_changed",
+    "member_removed",
 ];
 
 /// Records what someone did in a workspace; a failure to record is logged, and does not undo

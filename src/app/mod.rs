@@ -14,6 +14,7 @@ pub mod events;
 pub mod inboxes;
 pub mod keys;
 pub mod manual;
+pub mod members;
 pub mod scope;
 pub mod sessions;
 pub mod status;

@@ -111,9 +111,10 @@ pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Everyone, oldest first.
+/// The instance users (who see every workspace), oldest first.
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<User>> {
     users::table
+        .filter(users::instance.eq(true))
         .order(users::id.asc())
         .select(User::as_select())
         .load(conn)

@@ -250,6 +250,35 @@ pub fn add_member(
         .map(|_| ())
 }
 
+/// A workspace's members with their role there and when they joined, oldest first.
+pub fn members(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+) -> QueryResult<Vec<(super::users::User, String, i64)>> {
+    use crate::db::schema::users;
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::workspace_id.eq(ws.as_str()))
+        .order(memberships::created_at.asc())
+        .select((
+            super::users::User::as_select(),
+            memberships::role,
+            memberships::created_at,
+        ))
+        .load(conn)
+}
+
+/// Ends a membership; false when there was none.
+pub fn remove_member(conn: &mut DbConn, user_id: i32, ws: &WorkspaceId) -> QueryResult<bool> {
+    let n = diesel::delete(
+        memberships::table
+            .filter(memberships::user_id.eq(user_id))
+            .filter(memberships::workspace_id.eq(ws.as_str())),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// The role of a member in a workspace; None when they are not a member.
 pub fn member_role(conn: &mut DbConn, user_id: i32, ws: &str) -> QueryResult<Option<Role>> {
     let role: Option<String> = memberships::table

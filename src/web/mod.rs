@@ -14,6 +14,7 @@ pub mod guard;
 pub mod inboxes;
 pub mod legacy;
 pub mod manual;
+pub mod members;
 pub mod overview;
 pub mod page;
 pub mod reference;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(inboxes::configure)
                 .configure(audit::configure)
                 .configure(api_keys::configure)
+                .configure(members::configure)
                 .default_service(web::to(not_found)),
         )
         .configure(legacy::configure)

@@ -73,6 +73,8 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
         format!("/workspaces/search?id={event}"),
         format!("/workspaces/{second}/delete"),
         "/w/acct_with_a_long_uid_from_the_platform_0123456789/webhooks".to_owned(),
+        "/w/default/settings/users".to_owned(),
+        "/w/default/settings/api-keys".to_owned(),
     ];
     (app, rx, pages.to_vec())
 }

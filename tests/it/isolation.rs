@@ -25,9 +25,8 @@ enum Mount {
 
 fn mounts_of(file: &str) -> &'static [Mount] {
     match file {
-        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "audit.rs" => {
-            &[Mount::Pages]
-        }
+        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "audit.rs"
+        | "members.rs" => &[Mount::Pages],
         "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs" => &[Mount::Api],
         "api/workspaces.rs" | "api/mod.rs" => &[Mount::ApiTop],
         // The instance's keys, and each workspace's.

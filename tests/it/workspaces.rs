@@ -475,3 +475,127 @@ async fn a_workspaces_admins_make_and_revoke_its_own_keys() {
         .json();
     assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
 }
+
+#[actix_rt::test]
+async fn a_workspaces_admins_add_members_give_them_a_role_and_remove_them() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    let a = workspace(&api, "acct_m1").await;
+    workspace(&api, "acct_m2").await;
+    member(&app, "owner@example.com", &a, Role::Admin);
+    let owner = app.signed_in("owner@example.com").await;
+    let add = |email: &'static str, password: &'static str| {
+        let owner = &owner;
+        async move {
+            owner
+                .post(
+                    "/w/acct_m1/settings/users",
+                    &[
+                        ("email", email),
+                        ("role", "support"),
+                        ("password", password),
+                    ],
+                )
+                .await
+        }
+    };
+    let weak = add("new@example.com", "short").await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.body.contains("id=\"password-error\""), "{}", weak.body);
+    assert!(
+        weak.body.contains("value=\"new@example.com\""),
+        "what was typed stays"
+    );
+    let instance = add(ADMIN_EMAIL, "").await;
+    assert!(instance.body.contains("instance user"), "{}", instance.body);
+    let made = add("new@example.com", PASSWORD).await;
+    assert_eq!(
+        made.header("location"),
+        "/w/acct_m1/settings/users?done=added"
+    );
+    let new = app.signed_in("new@example.com").await;
+    assert_eq!(
+        new.get_exactly("/w/acct_m1/webhooks").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        new.get_exactly("/w/acct_m2/webhooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Support in acct_m1: reads, changes nothing.
+    let res = new.post("/w/acct_m1/inboxes", &[("name", "x")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    // A member of acct_m1 joins acct_m2 by e-mail alone (an instance admin adds them there).
+    let admin = app.signed_in(ADMIN_EMAIL).await;
+    let joined = admin
+        .post(
+            "/w/acct_m2/settings/users",
+            &[
+                ("email", "new@example.com"),
+                ("role", "admin"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
+    assert_eq!(
+        new.get_exactly("/w/acct_m2/webhooks").await.status,
+        StatusCode::OK
+    );
+    // Roles: the last admin stays; others change and go.
+    let users = |ws: &str| {
+        store::workspaces::members(&mut app.conn(), &WorkspaceId::from_stored(ws)).unwrap()
+    };
+    let owner_id = users(&a)
+        .iter()
+        .find(|m| m.0.email == "owner@example.com")
+        .unwrap()
+        .0
+        .id;
+    let new_id = users(&a)
+        .iter()
+        .find(|m| m.0.email == "new@example.com")
+        .unwrap()
+        .0
+        .id;
+    let last = owner
+        .post(
+            &format!("/w/acct_m1/settings/users/{owner_id}"),
+            &[("action", "role"), ("role", "support")],
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+    let promoted = owner
+        .post(
+            &format!("/w/acct_m1/settings/users/{new_id}"),
+            &[("action", "role"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        new.post("/w/acct_m1/inboxes", &[("name", "x")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let removed = owner
+        .post(
+            &format!("/w/acct_m1/settings/users/{new_id}"),
+            &[("action", "remove")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        new.get_exactly("/w/acct_m1/webhooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        new.get_exactly("/w/acct_m2/webhooks").await.status,
+        StatusCode::OK
+    );
+    let audit = api
+        .get("/workspaces/acct_m1/audit?action=member_removed")
+        .await
+        .json();
+    assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
+}
