@@ -164,21 +164,25 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
 /// The query parameters that take one of a fixed list (the empty value means "any"), and the
 /// time bounds.
 fn with_filter_lists(doc: &mut serde_json::Value) {
-    let catalogue = catalogue_names();
-    let statuses = vec![
-        crate::store::deliveries::PENDING,
-        crate::store::deliveries::SENDING,
-        crate::store::deliveries::SUCCEEDED,
-        crate::store::deliveries::FAILED,
-    ];
     let classes: Vec<&str> = crate::app::deliveries::CLASSES
         .iter()
         .map(|(name, _)| *name)
         .collect();
     let actions = crate::app::audit::ACTIONS.to_vec();
+    // A named list, or empty ("any").
+    for (name, schema) in [("event_type", "EventType"), ("status", "DeliveryStatus")] {
+        let Some(params) = doc["paths"]["/api/v1/deliveries"]["get"]["parameters"].as_array_mut()
+        else {
+            continue;
+        };
+        for p in params.iter_mut().filter(|p| p["name"] == name) {
+            p["schema"] = serde_json::json!({"anyOf": [
+                {"$ref": format!("#/components/schemas/{schema}")},
+                {"type": "string", "maxLength": 0},
+            ]});
+        }
+    }
     for (path, name, list) in [
-        ("/api/v1/deliveries", "event_type", &catalogue),
-        ("/api/v1/deliveries", "status", &statuses),
         ("/api/v1/deliveries", "status_class", &classes),
         ("/api/v1/audit", "action", &actions),
     ] {
@@ -211,16 +215,31 @@ fn with_filter_lists(doc: &mut serde_json::Value) {
     }
 }
 
-/// Every field that takes an event type lists the catalogue's (the server refuses any other);
-/// a webhook's URL has the URL policy's pattern.
+/// The event catalogue and the delivery statuses as named schemas (`EventType`,
+/// `DeliveryStatus`) that every field and filter taking one refers to, so a generated client
+/// gets one type for each list; a webhook's URL has the URL policy's pattern.
 fn with_catalogue(doc: &mut serde_json::Value) {
-    let names = catalogue_names();
+    use serde_json::json;
     let schemas = &mut doc["components"]["schemas"];
+    schemas["EventType"] = json!({
+        "type": "string",
+        "description": "An event type of the catalogue.",
+        "enum": catalogue_names(),
+    });
+    schemas["DeliveryStatus"] = json!({
+        "type": "string",
+        "description": "Where a delivery stands: pending (waiting for its next attempt), sending, succeeded, failed.",
+        "enum": delivery_statuses(),
+    });
+    let event_type = json!({"$ref": "#/components/schemas/EventType"});
+    let status = json!({"$ref": "#/components/schemas/DeliveryStatus"});
     for (schema, field, items) in [
         ("PublishEvent", "type", false),
         ("TestRequest", "event_type", false),
         ("CreateWebhook", "events", true),
         ("UpdateWebhook", "events", true),
+        ("WebhookResource", "events", true),
+        ("DeliveryResource", "event_type", false),
     ] {
         let property = &mut schemas[schema]["properties"][field];
         let target = if items {
@@ -228,19 +247,30 @@ fn with_catalogue(doc: &mut serde_json::Value) {
         } else {
             property
         };
-        let mut values = serde_json::json!(names);
         let nullable = target["type"]
             .as_array()
             .is_some_and(|t| t.iter().any(|t| t == "null"));
-        if nullable {
-            values.as_array_mut().unwrap().push(serde_json::Value::Null);
-        }
-        target["enum"] = values;
+        *target = if nullable {
+            json!({"oneOf": [event_type, {"type": "null"}]})
+        } else {
+            event_type.clone()
+        };
     }
+    schemas["DeliveryResource"]["properties"]["status"] = status;
     for schema in ["CreateWebhook", "UpdateWebhook"] {
         schemas[schema]["properties"]["url"]["pattern"] =
             crate::domain::url_policy::schema_pattern().into();
     }
+}
+
+/// The statuses a delivery is shown with.
+fn delivery_statuses() -> Vec<&'static str> {
+    vec![
+        crate::store::deliveries::PENDING,
+        crate::store::deliveries::SENDING,
+        crate::store::deliveries::SUCCEEDED,
+        crate::store::deliveries::FAILED,
+    ]
 }
 
 /// The event types of the catalogue, in its order.
