@@ -359,7 +359,7 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
                     .unwrap_or_else(|| panic!("{method} {path}: no id parameter"));
                 assert_eq!(id["required"], true, "{method} {path}");
                 let pattern = id["schema"]["pattern"].as_str().unwrap();
-                let prefix = if path.starts_with("/api/v1/deliveries") {
+                let prefix = if path.contains("/deliveries") {
                     "^dlv_"
                 } else {
                     "^wh_"
@@ -378,24 +378,62 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
             }
         }
     }
-    assert_eq!(with_id, 7);
+    assert_eq!(
+        with_id, 14,
+        "7 operations with an id, and each under a workspace too"
+    );
+    // Every operation of workspace data also under /workspaces/{workspace}, with that parameter.
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        let Some(rest) = path.strip_prefix("/api/v1") else {
+            continue;
+        };
+        if rest.starts_with("/workspaces") || rest == "/openapi.json" {
+            continue;
+        }
+        let nested = &spec["paths"][format!("/api/v1/workspaces/{{workspace}}{rest}")];
+        for (method, op) in ops.as_object().unwrap() {
+            let copy = &nested[method];
+            assert_eq!(
+                copy["operationId"],
+                format!("workspace_{}", op["operationId"].as_str().unwrap()),
+                "{method} {path}"
+            );
+            assert_eq!(
+                copy["parameters"][0]["name"], "workspace",
+                "{method} {path}"
+            );
+        }
+    }
     let schemas = &spec["components"]["schemas"];
     // The catalogue is one named schema that every field and filter taking a type refers to
     // (a generated client gets one type), and is written out nowhere else.
     assert_eq!(schemas["EventType"]["enum"], json!(catalogue));
     let event_type = json!({"$ref": "#/components/schemas/EventType"});
     assert_eq!(schemas["PublishEvent"]["properties"]["type"], event_type);
-    assert_eq!(schemas["CreateWebhook"]["properties"]["events"]["items"], event_type);
-    assert_eq!(schemas["UpdateWebhook"]["properties"]["events"]["items"], event_type);
-    assert_eq!(schemas["WebhookResource"]["properties"]["events"]["items"], event_type);
-    assert_eq!(schemas["DeliveryResource"]["properties"]["event_type"], event_type);
+    assert_eq!(
+        schemas["CreateWebhook"]["properties"]["events"]["items"],
+        event_type
+    );
+    assert_eq!(
+        schemas["UpdateWebhook"]["properties"]["events"]["items"],
+        event_type
+    );
+    assert_eq!(
+        schemas["WebhookResource"]["properties"]["events"]["items"],
+        event_type
+    );
+    assert_eq!(
+        schemas["DeliveryResource"]["properties"]["event_type"],
+        event_type
+    );
     let text = spec.to_string();
     assert_eq!(
         text.matches(&json!(catalogue).to_string()).count(),
         1,
         "the catalogue is written out once"
     );
-    assert_eq!(text.matches("#/components/schemas/EventType").count(), 7);
+    // Five schemas, and the Delivery Log's filter at the top level and under a workspace.
+    assert_eq!(text.matches("#/components/schemas/EventType").count(), 8);
     assert_eq!(
         schemas["CreateWebhook"]["properties"]["events"]["minItems"],
         1

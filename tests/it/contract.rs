@@ -53,7 +53,10 @@ async fn the_document_states_each_rule_the_server_applies() {
             }
         }
     }
-    assert_eq!(examples, 25);
+    assert_eq!(
+        examples, 41,
+        "25, and the 16 of workspace data again under a workspace"
+    );
     for (path, method) in [
         ("/api/v1/webhooks/{id}", "patch"),
         ("/api/v1/webhooks/{id}/rotate-secret", "post"),

@@ -33,7 +33,9 @@ def fits(url, rules):
 def resolvable(operation, body):
     if operation is None or not isinstance(body, dict):
         return body
-    schema = WEBHOOK_BODIES.get((operation.method.upper(), operation.path))
+    # The same bodies under a workspace (/api/v1/workspaces/{workspace}/webhooks…).
+    path = operation.path.replace("/api/v1/workspaces/{workspace}", "/api/v1", 1)
+    schema = WEBHOOK_BODIES.get((operation.method.upper(), path))
     if schema is None:
         return body
     rules = operation.schema.raw_schema["components"]["schemas"][schema]["properties"]["url"]

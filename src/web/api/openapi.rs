@@ -78,6 +78,7 @@ pub async fn spec() -> HttpResponse {
         with_filter_lists(&mut doc);
         with_common_answers_and_links(&mut doc);
         super::examples::add(&mut doc);
+        with_workspace_paths(&mut doc);
         serde_json::to_string(&doc).unwrap_or_default()
     });
     HttpResponse::Ok()
@@ -261,6 +262,58 @@ fn with_catalogue(doc: &mut serde_json::Value) {
         schemas[schema]["properties"]["url"]["pattern"] =
             crate::domain::url_policy::schema_pattern().into();
     }
+}
+
+/// Everything of a workspace also under `/api/v1/workspaces/{workspace}/…`: each operation of
+/// workspace data copied there with the `{workspace}` parameter and its own operation id
+/// (`workspace_…`), so generated clients have both.
+fn with_workspace_paths(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object() else {
+        return;
+    };
+    let workspace = serde_json::json!({
+        "name": "workspace",
+        "in": "path",
+        "required": true,
+        "description": "The workspace's id (`ws_…`) or uid.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+        "example": "default",
+    });
+    let mut copies = Vec::new();
+    for (path, ops) in paths {
+        let Some(rest) = path.strip_prefix("/api/v1") else {
+            continue;
+        };
+        if rest.starts_with("/workspaces") || rest == "/openapi.json" {
+            continue;
+        }
+        let mut ops = ops.clone();
+        for op in ops.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            if let Some(id) = op["operationId"].as_str() {
+                op["operationId"] = format!("workspace_{id}").into();
+            }
+            let mut params = op["parameters"].as_array().cloned().unwrap_or_default();
+            params.insert(0, workspace.clone());
+            op["parameters"] = params.into();
+            if op["responses"].get("404").is_none() {
+                op["responses"]["404"] = serde_json::json!({
+                    "description": "No such workspace, or one this key may not reach.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                });
+            }
+            // Links name the first release's operations, which take the same ids.
+            if let Some(responses) = op["responses"].as_object_mut() {
+                for answer in responses.values_mut() {
+                    if let Some(a) = answer.as_object_mut() {
+                        a.remove("links");
+                    }
+                }
+            }
+        }
+        copies.push((format!("/api/v1/workspaces/{{workspace}}{rest}"), ops));
+    }
+    let paths = doc["paths"].as_object_mut().expect("paths is an object");
+    paths.extend(copies);
 }
 
 /// The statuses a delivery is shown with.
