@@ -16,6 +16,9 @@ import argparse, http.client, json, os, random, shutil, sqlite3, statistics, sub
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+# The workspace everything of a single-workspace installation lives in.
+DEFAULT_WS = "'ws_00000000000000000000000000'"
+
 p = argparse.ArgumentParser()
 p.add_argument("--binary", default="target/release/aethenox-webhooks")
 p.add_argument("--deliveries", type=int, default=1_000_000)
@@ -78,16 +81,18 @@ try:
             if e == n_events // 2 and w == webhooks[3]:
                 sample_event, sample_delivery = eid, did
         if len(deliveries) >= 100_000:
-            db.executemany("INSERT INTO events (id, event_type, body, delivery_count, created_at) VALUES (?,?,?,?,?)", events)
+            db.executemany("INSERT INTO events (id, event_type, body, delivery_count, created_at, workspace_id)"
+                           f" VALUES (?,?,?,?,?,{DEFAULT_WS})", events)
             db.executemany("INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at,"
-                           " last_status_code, last_status_class, last_duration_ms, created_at, updated_at)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", deliveries)
+                           " last_status_code, last_status_class, last_duration_ms, created_at, updated_at, workspace_id)"
+                           f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,{DEFAULT_WS})", deliveries)
             events, deliveries = [], []
     if deliveries:
-        db.executemany("INSERT INTO events (id, event_type, body, delivery_count, created_at) VALUES (?,?,?,?,?)", events)
+        db.executemany("INSERT INTO events (id, event_type, body, delivery_count, created_at, workspace_id)"
+                           f" VALUES (?,?,?,?,?,{DEFAULT_WS})", events)
         db.executemany("INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, next_attempt_at,"
-                       " last_status_code, last_status_class, last_duration_ms, created_at, updated_at)"
-                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", deliveries)
+                       " last_status_code, last_status_class, last_duration_ms, created_at, updated_at, workspace_id)"
+                       f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,{DEFAULT_WS})", deliveries)
     db.commit()
     db.execute("ANALYZE")
     db.close()
@@ -146,7 +151,7 @@ try:
     ]
     print(f"{'filter':36} {'rows':>5} {'page median':>12} {'page max':>9} {'API median':>11} {'API max':>8}")
     for label, q in queries:
-        page = timed(f"/deliveries?{q}", {"Cookie": cookie})
+        page = timed(f"/w/default/deliveries?{q}", {"Cookie": cookie})
         api_q = q.replace("webhook=", "webhook_id=").replace("class=", "status_class=").replace("before=", "cursor=")
         api = timed(f"/api/v1/deliveries?limit=50&{api_q}", {"Authorization": f"Bearer {key}"})
         rows = page[2].count(b'class="delivery-row')

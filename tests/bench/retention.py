@@ -22,6 +22,9 @@ import argparse, http.client, json, os, random, shutil, socket, sqlite3, statist
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+# The workspace everything of a single-workspace installation lives in.
+DEFAULT_WS = "'ws_00000000000000000000000000'"
+
 p = argparse.ArgumentParser()
 p.add_argument("mode", choices=["prune", "steady"])
 p.add_argument("--binary", default="target/release/aethenox-webhooks")
@@ -165,9 +168,11 @@ def seed(data, n):
 
 
 def flush(db, events, deliveries, attempts):
-    db.executemany("INSERT INTO events (id, event_type, body, delivery_count, created_at) VALUES (?,?,?,?,?)", events)
+    db.executemany("INSERT INTO events (id, event_type, body, delivery_count, created_at, workspace_id)"
+                           f" VALUES (?,?,?,?,?,{DEFAULT_WS})", events)
     db.executemany("INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, attempt_count, last_status_code,"
-                   " last_status_class, last_duration_ms, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", deliveries)
+                   " last_status_class, last_duration_ms, created_at, updated_at, workspace_id)"
+                   f" VALUES (?,?,?,?,?,?,?,?,?,?,?,{DEFAULT_WS})", deliveries)
     db.executemany("INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, request_headers, response_headers,"
                    " response_body) VALUES (?,?,?,?,?,?,?)", attempts)
 
@@ -192,7 +197,7 @@ def prune_mode(binary):
     stop = threading.Event()
     sent = []
     pub = threading.Thread(target=lambda: sent.extend(publisher(key, args.rate, stop, "ret")))
-    pages = {"/deliveries": [], "/webhooks": [], "/settings/storage": []}
+    pages = {"/w/default/deliveries": [], "/w/default/webhooks": [], "/settings/storage": []}
 
     def time_pages():
         conn, cookie = sign_in()
