@@ -76,7 +76,8 @@ fn instance_reader(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-/// The Workspaces page: those matching `q` (up to `limit`), failing ones first, then by name.
+/// The Workspaces page: those matching `q` (up to `limit`), the ones with failing webhooks
+/// first (worst failure rate first), then the rest in the order they were made.
 pub async fn overview(
     state: &AppState,
     actor: &Actor,
@@ -85,19 +86,24 @@ pub async fn overview(
 ) -> Result<Vec<Listed>, AppError> {
     instance_reader(actor)?;
     let rows = crate::db::run(&state.pool, move |conn| {
-        store::workspaces::list(conn, q.as_deref(), None, limit).map_err(AppError::from)
+        let mut rows = store::workspaces::with_failing_webhooks(conn, q.as_deref(), limit)?;
+        let failing: std::collections::HashSet<String> =
+            rows.iter().map(|w| w.id.clone()).collect();
+        let rest = store::workspaces::list(conn, q.as_deref(), None, limit)?;
+        rows.extend(rest.into_iter().filter(|w| !failing.contains(&w.id)));
+        rows.truncate(limit as usize);
+        Ok::<_, AppError>(rows)
     })
     .await?;
     let mut listed = with_counts(state, rows).await?;
+    // Stable: the rest keep their order.
     listed.sort_by(|a, b| {
         (b.counts.failing_webhooks > 0)
             .cmp(&(a.counts.failing_webhooks > 0))
-            .then(b.failure_rate().total_cmp(&a.failure_rate()))
-            .then_with(|| {
-                a.workspace
-                    .name
-                    .to_lowercase()
-                    .cmp(&b.workspace.name.to_lowercase())
+            .then(if a.counts.failing_webhooks > 0 {
+                b.failure_rate().total_cmp(&a.failure_rate())
+            } else {
+                std::cmp::Ordering::Equal
             })
     });
     Ok(listed)

@@ -88,21 +88,60 @@ pub fn list(
         query = query.filter(workspaces::id.gt(after));
     }
     if let Some(q) = q.filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        query = query.filter(
-            super::users::lower(workspaces::name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(
-                    super::users::lower(diesel::dsl::sql::<diesel::sql_types::Text>(
-                        "coalesce(workspaces.uid, '')",
-                    ))
-                    .like(pattern)
-                    .escape('\\'),
-                ),
-        );
+        query = query.filter(name_or_uid_contains(q));
     }
     query.load(conn)
+}
+
+/// Up to `limit` workspaces with a webhook failing now or disabled, matching `q` as `list`
+/// does: what the Workspaces page shows first.
+pub fn with_failing_webhooks(
+    conn: &mut DbConn,
+    q: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Workspace>> {
+    let failing = webhooks::table
+        .filter(
+            webhooks::failing_since
+                .is_not_null()
+                .or(webhooks::enabled.eq(false)),
+        )
+        .select(webhooks::workspace_id);
+    let mut query = workspaces::table
+        .filter(workspaces::id.eq_any(failing))
+        .order(workspaces::id.asc())
+        .limit(limit)
+        .select(Workspace::as_select())
+        .into_boxed();
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        query = query.filter(name_or_uid_contains(q));
+    }
+    query.load(conn)
+}
+
+/// The workspaces whose name or uid contains `q`, whatever its case (both backends).
+fn name_or_uid_contains(
+    q: &str,
+) -> Box<
+    dyn BoxableExpression<
+            workspaces::table,
+            <DbConn as diesel::Connection>::Backend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+> {
+    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+    Box::new(
+        super::users::lower(workspaces::name)
+            .like(pattern.clone())
+            .escape('\\')
+            .or(
+                super::users::lower(diesel::dsl::sql::<diesel::sql_types::Text>(
+                    "coalesce(workspaces.uid, '')",
+                ))
+                .like(pattern)
+                .escape('\\'),
+            ),
+    )
 }
 
 /// `%`, `_` and `\` of a search taken literally in LIKE.

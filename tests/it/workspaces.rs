@@ -599,3 +599,36 @@ async fn a_workspaces_admins_add_members_give_them_a_role_and_remove_them() {
         .json();
     assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
 }
+
+#[actix_rt::test]
+async fn the_workspaces_page_lists_the_failing_ones_first() {
+    let app = TestApp::spawn().await;
+    let api = app.api(&app.api_key());
+    for uid in ["acct_fine_1", "acct_failing", "acct_fine_2"] {
+        workspace(&api, uid).await;
+    }
+    let hook = api
+        .post(
+            "/workspaces/acct_failing/webhooks",
+            json!({"url": PUBLIC_URL, "events": ["call.missed"], "enabled": false}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
+    let admin = app.signed_in(ADMIN_EMAIL).await;
+    let page = admin.get_exactly("/workspaces").await.body;
+    let at = |uid: &str| page.find(&format!("/w/{uid}/webhooks")).unwrap();
+    assert!(at("acct_failing") < at("default") && at("acct_failing") < at("acct_fine_1"));
+    assert!(
+        at("acct_fine_1") < at("acct_fine_2"),
+        "the rest in the order they were made"
+    );
+    // The switcher's search narrows by name or uid, any case.
+    let found = admin.get_exactly("/workspaces?q=FINE_2").await.body;
+    assert!(
+        found.contains("/w/acct_fine_2/webhooks") && !found.contains("/w/acct_fine_1/webhooks")
+    );
+    assert_eq!(
+        api.get("/workspaces/acct_failing").await.json()["failing_webhooks"],
+        1
+    );
+}
