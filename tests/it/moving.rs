@@ -67,6 +67,43 @@ async fn a_sqlite_installation_moved_to_postgres_serves_as_before() {
         assert_eq!(res.status, StatusCode::ACCEPTED);
     }
     wait_for(20, "31 attempts (one retried)", || rx.count() == 31).await;
+    // A second workspace, with a webhook, a key of its own, and an event id the default
+    // workspace has too.
+    let put = api
+        .call(
+            "PUT",
+            "/workspaces/acct_moved",
+            Some(r#"{"name": "Moved"}"#),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    let hook = api
+        .post(
+            "/workspaces/acct_moved/webhooks",
+            json!({"url": rx.url("/other"), "events": ["call.missed"]}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED);
+    let same_id = api
+        .post(
+            "/workspaces/acct_moved/events",
+            json!({"type": "contact.created", "data": {}, "id": "evt-0"}),
+        )
+        .await;
+    assert_eq!(same_id.status, StatusCode::ACCEPTED);
+    let ws_key = run(
+        dir.path(),
+        &[
+            "api-keys",
+            "create",
+            "--name",
+            "moved",
+            "--workspace",
+            "acct_moved",
+        ],
+        "",
+    );
+    let ws_key = String::from_utf8(ws_key.stdout).unwrap().trim().to_owned();
     let browser = Browser::from_address(&before.base, "127.0.0.3");
     assert_eq!(
         browser.login(ADMIN_EMAIL, PASSWORD).await.status,
@@ -129,6 +166,34 @@ async fn a_sqlite_installation_moved_to_postgres_serves_as_before() {
         "the password hash moved"
     );
     assert!(browser.get("/inboxes").await.body.contains("staging"));
+    // The second workspace came along, with its webhook and its key, and its event.
+    assert_eq!(
+        api.get("/workspaces/acct_moved").await.json()["webhooks"],
+        1
+    );
+    let theirs = Api::new(&after.base, &ws_key);
+    assert_eq!(
+        theirs.get("/webhooks").await.json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        theirs.get("/workspaces/default/webhooks").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = theirs
+        .post(
+            "/events",
+            json!({"type": "contact.created", "data": {}, "id": "evt-0"}),
+        )
+        .await;
+    assert_eq!(
+        again.json()["deliveries"],
+        0,
+        "known in its workspace: answered as before"
+    );
     let audit = api.get("/audit?limit=100").await.json();
     assert!(
         audit["data"]
