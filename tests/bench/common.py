@@ -45,3 +45,18 @@ def sign_in(conn, email, password):
     r.read()
     cookies = {c.split(";")[0].split("=", 1)[0]: c.split(";")[0].split("=", 1)[1] for c in r.headers.get_all("Set-Cookie")}
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def wait_port(port, deadline=30):
+    """Waits until something on 127.0.0.1:`port` answers GET /healthz."""
+    import time
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing answered on port {port}")

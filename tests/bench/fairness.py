@@ -15,6 +15,9 @@ the fresh events (p50, p99, max), for the same workspace and the other one.
 """
 import argparse, asyncio, http.client, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--binary", default="target/release/aethenox-webhooks")
 p.add_argument("--slow-webhooks", type=int, default=40)
@@ -78,12 +81,7 @@ try:
                                   env=env).decode().strip()
     server = subprocess.Popen([binary, "--bind", f"127.0.0.1:{APP}", "--data-dir", data, "--allow-private-targets"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    for _ in range(600):
-        try:
-            http.client.HTTPConnection("127.0.0.1", APP, timeout=1).request("GET", "/healthz")
-            break
-        except OSError:
-            time.sleep(0.05)
+    common.wait_port(APP)
     conn = http.client.HTTPConnection("127.0.0.1", APP, timeout=60)
     for i in range(args.slow_webhooks):
         call(key, "POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/slow/{i}", "events": ["message.received"]}, conn)

@@ -34,19 +34,6 @@ work = tempfile.mkdtemp(prefix="aethenox-ws-bench-")
 procs = []
 
 
-def wait_port(port, deadline=60):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/healthz")
-            c.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing answered on port {port}")
-
-
 def call(port, key, method, path, body=None, conn=None):
     c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     c.request(method, path, body=json.dumps(body) if body is not None else None,
@@ -70,7 +57,7 @@ def start(name, port):
     procs.append(subprocess.Popen([binary, "--bind", f"127.0.0.1:{port}", "--data-dir", data,
                                    "--allow-private-targets", "--max-per-endpoint", "64"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
-    wait_port(port)
+    common.wait_port(port, 60)
     return key
 
 
@@ -109,7 +96,7 @@ def page_times(port, path):
 
 try:
     procs.append(common.start_nginx(work, SINK, healthz=True))
-    wait_port(SINK)
+    common.wait_port(SINK)
     many_key, one_key = start("many", MANY), start("one", ONE)
     t0 = time.monotonic()
 

@@ -10,6 +10,22 @@ pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     }))
 }
 
+/// A list's `cursor`: absent or empty for the first page, else an id of `prefix` this API gave
+/// out as `next_cursor`.
+pub fn cursor(
+    query: &crate::domain::params::Params,
+    prefix: &str,
+) -> Result<Option<String>, ApiError> {
+    match query.get("cursor") {
+        "" => Ok(None),
+        c if crate::domain::ids::is_id(prefix, c) => Ok(Some(c.to_owned())),
+        _ => Err(ApiError(AppError::validation(
+            "cursor",
+            "cursor is not one this API gave out",
+        ))),
+    }
+}
+
 /// The `{id}` of a webhook in a path.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]

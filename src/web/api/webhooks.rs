@@ -5,9 +5,9 @@ use super::auth::{ApiId, ApiScope};
 use super::body::ApiJson;
 use crate::app::scope::Scope;
 use crate::app::webhooks::{self as webhooks, Change, SaveError};
+use crate::domain::time;
 use crate::domain::webhook::WebhookInput;
-use crate::domain::{ids, time};
-use crate::error::{ApiError, AppError};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::webhooks::Webhook;
 use crate::web::forms::Form;
@@ -187,16 +187,7 @@ pub async fn list_webhooks(
 ) -> Result<HttpResponse, ApiError> {
     let query = Form::parse(req.query_string().as_bytes());
     let limit = crate::app::parse_limit(&query, 20)?;
-    let cursor = match query.get("cursor") {
-        "" => None,
-        c if ids::is_id("wh", c) => Some(c.to_owned()),
-        _ => {
-            return Err(ApiError(AppError::validation(
-                "cursor",
-                "cursor is not one this API gave out",
-            )));
-        }
-    };
+    let cursor = super::resource::cursor(&query, "wh")?;
     let (rows, next_cursor) = webhooks::list(&state, &s.scope, cursor, limit).await?;
     let mut data = Vec::with_capacity(rows.len());
     for w in rows {

@@ -6,7 +6,7 @@ use super::auth::InstanceKey;
 use super::body::ApiJson;
 use super::webhooks::ErrorBody;
 use crate::app::workspaces::{self, Change, Listed};
-use crate::domain::{ids, time};
+use crate::domain::time;
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
 use crate::store::workspaces::Workspace;
@@ -162,16 +162,7 @@ pub async fn list_workspaces(
 ) -> Result<HttpResponse, ApiError> {
     let query = Form::parse(req.query_string().as_bytes());
     let limit = crate::app::parse_limit(&query, 20)?;
-    let cursor = match query.get("cursor") {
-        "" => None,
-        c if ids::is_id("ws", c) => Some(c.to_owned()),
-        _ => {
-            return Err(ApiError(AppError::validation(
-                "cursor",
-                "cursor is not one this API gave out",
-            )));
-        }
-    };
+    let cursor = super::resource::cursor(&query, "ws")?;
     let q = query.get("q");
     if q.chars().count() > 200 {
         return Err(ApiError(AppError::validation(
