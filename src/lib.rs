@@ -142,6 +142,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         metrics: Default::default(),
         intake,
         api_key_cache: Default::default(),
+        workspace_cache: Default::default(),
         write_lock,
         local_addr: Default::default(),
         sign_in_throttle,

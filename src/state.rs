@@ -20,6 +20,8 @@ pub struct AppState {
     /// Stores published events, many per transaction.
     pub intake: Intake,
     pub api_key_cache: KeyCache,
+    /// Workspaces by the id or uid they were looked up with (scopes resolve through it).
+    pub workspace_cache: TtlCache<crate::store::workspaces::Workspace>,
     /// Taken around the delivery pipeline's write transactions (see `db::immediate`).
     pub write_lock: db::WriteLock,
     /// Where the data lives (the SQLite file, or a PostgreSQL database other instances share).
@@ -60,29 +62,38 @@ pub struct VerifiedKey {
     pub role: Role,
 }
 
-/// How long a verified key is trusted without asking the database again.
+/// How long a verified key (or a workspace looked up) is trusted without asking the database
+/// again.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
 
-/// Recently verified keys (hash → key, when verified), so a busy publisher does not cost a
-/// database read per request. Revoking a key clears it.
-#[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<String, (VerifiedKey, Instant)>>);
+/// Recently read values by key, trusted for `KEY_CACHE_TTL`, so a busy publisher does not cost
+/// a database read per request. Whatever changes a value clears the cache.
+pub struct TtlCache<V>(Mutex<HashMap<String, (V, Instant)>>);
 
-impl KeyCache {
-    pub fn get(&self, hash: &str) -> Option<VerifiedKey> {
+impl<V> Default for TtlCache<V> {
+    fn default() -> Self {
+        TtlCache(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<V: Clone> TtlCache<V> {
+    pub fn get(&self, key: &str) -> Option<V> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(hash)
+        map.get(key)
             .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(key, _)| key.clone())
+            .map(|(value, _)| value.clone())
     }
 
-    pub fn put(&self, hash: String, key: VerifiedKey) {
+    pub fn put(&self, key: String, value: V) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
-        map.insert(hash, (key, Instant::now()));
+        map.insert(key, (value, Instant::now()));
     }
 
     pub fn clear(&self) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
+
+/// Recently verified keys (hash → key). Revoking a key clears it.
+pub type KeyCache = TtlCache<VerifiedKey>;

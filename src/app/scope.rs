@@ -73,12 +73,19 @@ pub async fn resolve(state: &AppState, actor: &Actor, key: &str) -> Result<Scope
     if !valid {
         return Err(AppError::NotFound);
     }
-    let key = key.to_owned();
-    let found = crate::db::run(&state.pool, move |conn| {
-        store::workspaces::find(conn, &key).map_err(AppError::from)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let found = match state.workspace_cache.get(key) {
+        Some(ws) => ws,
+        None => {
+            let lookup = key.to_owned();
+            let found = crate::db::run(&state.pool, move |conn| {
+                store::workspaces::find(conn, &lookup).map_err(AppError::from)
+            })
+            .await?
+            .ok_or(AppError::NotFound)?;
+            state.workspace_cache.put(key.to_owned(), found.clone());
+            found
+        }
+    };
     let role = role_in(state, actor, &found)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -215,6 +215,7 @@ pub async fn put(
     } else {
         "workspace_updated"
     };
+    state.workspace_cache.clear();
     audit::record_instance(state, actor, action, Some(&ws.id), Some(&ws.name)).await;
     Ok((ws, created))
 }
@@ -265,6 +266,7 @@ pub async fn update(
         })
     })
     .await?;
+    state.workspace_cache.clear();
     audit::record_instance(
         state,
         actor,
@@ -292,6 +294,7 @@ pub async fn delete(state: &AppState, actor: &Actor, key: &str) -> Result<Worksp
     })
     .await?;
     state.api_key_cache.clear();
+    state.workspace_cache.clear();
     let ws = scope.workspace().clone();
     tracing::info!(workspace_id = %ws.id, actor = %actor.name, "workspace deleted");
     audit::record_instance(

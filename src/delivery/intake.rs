@@ -172,10 +172,31 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Re
                 Err(_) => break,
             }
         }
-        let stored = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            crate::db::immediate(&mut conn, &write_lock, |c| store_batch(c, &batch))
-                .map_err(|e| e.to_string())
-        });
+        let store = |batch: &[Queued]| {
+            pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                crate::db::immediate(&mut conn, &write_lock, |c| store_batch(c, batch))
+                    .map_err(|e| e.to_string())
+            })
+        };
+        let stored = store(&batch);
+        // One event that cannot be stored (its workspace deleted a moment ago) must not fail
+        // the others of its batch: they are stored one by one, each answered for itself.
+        if stored.is_err() && batch.len() > 1 {
+            for q in batch {
+                let one = store(std::slice::from_ref(&q));
+                if let Ok(answers) = &one
+                    && answers.iter().any(|a| a.created && a.deliveries > 0)
+                {
+                    wakeup.notify_one();
+                }
+                let answer = one.and_then(|mut a| a.pop().ok_or_else(|| "no answer".to_owned()));
+                if let Err(e) = &answer {
+                    tracing::error!(error = %e, "storing a published event failed");
+                }
+                let _ = q.publish.reply.send(answer);
+            }
+            continue;
+        }
         match stored {
             Ok(answers) => {
                 // Woken after the commit: even if a publisher has hung up by now, what was
