@@ -208,7 +208,7 @@ pub fn claim_due(
         }
         q
     };
-    // Two reads: the oldest due (what waited longest) and the newest pending (a fresh event
+    // Two reads: the oldest due (what waited longest) and, behind a backlog, the newest pending (a fresh event
     // to a quiet webhook, which a backlog elsewhere would otherwise keep out of the first).
     let DbConn::Sqlite(c) = conn else {
         unreachable!("PostgreSQL claims above")
@@ -217,17 +217,20 @@ pub fn claim_due(
         .order(deliveries::next_attempt_at.asc())
         .limit(reach)
         .load(c)?;
-    let mut seen: std::collections::HashSet<String> =
-        candidates.iter().map(|d| d.0.clone()).collect();
-    // The literal condition lets SQLite read the partial index of pending ids from the top.
-    let fresh: Vec<Due> = due()
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "deliveries.status = 'pending'",
-        ))
-        .order(deliveries::id.desc())
-        .limit(FRESH)
-        .load(c)?;
-    candidates.extend(fresh.into_iter().filter(|d| seen.insert(d.0.clone())));
+    // Only a backlog longer than what was read can hide a fresh delivery from it.
+    if candidates.len() as i64 == reach {
+        let mut seen: std::collections::HashSet<String> =
+            candidates.iter().map(|d| d.0.clone()).collect();
+        // The literal condition lets SQLite read the partial index of pending ids from the top.
+        let fresh: Vec<Due> = due()
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "deliveries.status = 'pending'",
+            ))
+            .order(deliveries::id.desc())
+            .limit(FRESH)
+            .load(c)?;
+        candidates.extend(fresh.into_iter().filter(|d| seen.insert(d.0.clone())));
+    }
     lease_candidates(conn, candidates, now, limit, room, lease_until)
 }
 
