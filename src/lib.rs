@@ -143,6 +143,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         intake,
         api_key_cache: Default::default(),
         workspace_cache: Default::default(),
+        workspaces_changed: Default::default(),
         write_lock,
         local_addr: Default::default(),
         sign_in_throttle,

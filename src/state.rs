@@ -20,6 +20,9 @@ pub struct AppState {
     /// Stores published events, many per transaction.
     pub intake: Intake,
     pub api_key_cache: KeyCache,
+    /// Counts workspaces made and deleted through this process (the delivery actor then counts
+    /// them again at once).
+    pub workspaces_changed: std::sync::atomic::AtomicU64,
     /// Workspaces by the id or uid they were looked up with (scopes resolve through it).
     pub workspace_cache: TtlCache<crate::store::workspaces::Workspace>,
     /// Taken around the delivery pipeline's write transactions (see `db::immediate`).

@@ -118,6 +118,13 @@ pub async fn get(state: &AppState, actor: &Actor, key: &str) -> Result<Listed, A
         .remove(0))
 }
 
+/// A workspace was made or deleted: the delivery actor counts them again.
+fn changed(state: &AppState) {
+    state
+        .workspaces_changed
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn valid_name(raw: &str) -> Result<String, AppError> {
     workspace::check_name(raw).map_err(|m| AppError::validation("name", m))
 }
@@ -154,6 +161,7 @@ pub async fn create(
     })
     .await?;
     tracing::info!(workspace_id = %made.id, actor = %actor.name, "workspace created");
+    changed(state);
     audit::record_instance(
         state,
         actor,
@@ -210,6 +218,9 @@ pub async fn put(
         })
     })
     .await?;
+    if created {
+        changed(state);
+    }
     let action = if created {
         "workspace_created"
     } else {
@@ -297,6 +308,7 @@ pub async fn delete(state: &AppState, actor: &Actor, key: &str) -> Result<Worksp
     state.workspace_cache.clear();
     let ws = scope.workspace().clone();
     tracing::info!(workspace_id = %ws.id, actor = %actor.name, "workspace deleted");
+    changed(state);
     audit::record_instance(
         state,
         actor,

@@ -35,6 +35,8 @@ pub fn lease_ms(config: &crate::config::Config) -> i64 {
 const CLAIM_BATCH: usize = 512;
 /// On PostgreSQL, the least time between two claims of one instance.
 const CLAIM_COALESCE: Duration = Duration::from_millis(5);
+/// How often the actor counts the workspaces (see `--max-per-workspace`).
+const WORKSPACES_RECOUNT: Duration = Duration::from_secs(2);
 /// The actor looks at the queue at least this often, even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
@@ -296,6 +298,10 @@ async fn run(
         Duration::ZERO
     };
     let mut last_claim = Instant::now() - coalesce;
+    // Whether there is more than one workspace (looked at every few seconds): the cap per
+    // workspace shares the slots between workspaces, and an installation with one has no one
+    // to share them with.
+    let mut several_workspaces = (Instant::now() - WORKSPACES_RECOUNT, true, u64::MAX);
 
     while !stop.load(Ordering::SeqCst) {
         let since = last_claim.elapsed();
@@ -303,6 +309,13 @@ async fn run(
             actix_web::rt::time::sleep(coalesce - since).await;
         }
         last_claim = Instant::now();
+        let generation = state.workspaces_changed.load(Ordering::Relaxed);
+        if several_workspaces.0.elapsed() >= WORKSPACES_RECOUNT
+            || several_workspaces.2 != generation
+        {
+            let counted = db(&state, crate::store::workspaces::count).await;
+            several_workspaces = (Instant::now(), counted.map_or(true, |n| n > 1), generation);
+        }
         let (free, busy, busy_workspaces) = {
             let f = lock(&in_flight);
             (
@@ -315,7 +328,12 @@ async fn run(
         if free > 0 {
             let want = free.min(CLAIM_BATCH);
             let now = time::now_ms();
-            let (per_webhook, per_workspace) = (config.max_per_endpoint, config.max_per_workspace);
+            let per_webhook = config.max_per_endpoint;
+            let per_workspace = if several_workspaces.1 {
+                config.max_per_workspace
+            } else {
+                config.max_in_flight
+            };
             let write_lock = state.write_lock.clone();
             let claimed = db(&state, move |conn| {
                 crate::db::immediate(conn, &write_lock, |conn| {

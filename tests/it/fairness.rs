@@ -82,3 +82,25 @@ async fn a_workspace_whose_endpoint_hangs_holds_only_its_share_of_the_slots() {
     wait_for(20, "the slow workspace's backlog", || hanging.count() == 20).await;
     assert!(hanging.max_in_flight() <= 3);
 }
+
+#[actix_rt::test]
+async fn a_single_workspace_installation_has_every_slot_to_itself() {
+    let app = TestApp::delivering(|c| {
+        c.max_in_flight = 6;
+        c.max_per_endpoint = 6;
+        c.max_per_workspace = 2;
+    })
+    .await;
+    let rx = Receiver::start().await;
+    rx.always(Reply::status(204).held());
+    let api = app.api(&app.api_key());
+    app.webhook(&rx.url("/one"), &["message.sent"]);
+    for _ in 0..10 {
+        api.post("/events", json!({"type": "message.sent", "data": {}}))
+            .await;
+    }
+    // No other workspace to share with: the cap per workspace does not apply.
+    wait_for(10, "every slot in use", || rx.in_flight() == 6).await;
+    rx.release();
+    wait_for(20, "the rest", || rx.count() == 10).await;
+}
