@@ -58,19 +58,6 @@ def stop_all():
                 proc.kill()
 
 
-def wait_port(port, deadline=30):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/healthz")
-            c.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing answered on port {port}")
-
-
 PORTS = [APP + 2 * i for i in range(args.instances)]
 PG_DB = f"aethenox_bench_{os.getpid()}"
 
@@ -115,7 +102,7 @@ try:
     binary = os.path.abspath(args.binary)
     # The receiver: nginx answering 204, logging when each delivery arrived.
     procs.append(common.start_nginx(work, SINK, healthz=True))
-    wait_port(SINK)
+    common.wait_port(SINK)
 
     data_dir = os.path.join(work, "data")
     env = {**os.environ, "AETHENOX_LOG": "error"}
@@ -141,7 +128,7 @@ try:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         procs.append(server)
         servers.append(server)
-        wait_port(port)
+        common.wait_port(port)
 
     for i in range(args.fanout):
         api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]})
