@@ -129,8 +129,8 @@ pub struct NewPage {
     pub layout: Layout,
     pub form: FormView,
     pub catalogue: &'static [EventType],
-    pub action: &'static str,
-    pub cancel: &'static str,
+    pub action: String,
+    pub cancel: String,
 }
 
 #[derive(Template)]

@@ -94,8 +94,8 @@ fn new_page(ctx: &WsCtx, form: FormView) -> NewPage {
         layout: ctx.layout("Create Webhook", Nav::Webhooks),
         form,
         catalogue: &CATALOGUE,
-        action: "/webhooks",
-        cancel: "/webhooks",
+        action: ctx.link("/webhooks"),
+        cancel: ctx.link("/webhooks"),
     }
 }
 
