@@ -263,6 +263,16 @@ fn log_attempt(job: &Claimed, sent: &send::Sent, after: After) {
 }
 
 /// Writes outcomes as they come, many per transaction when many are waiting.
+/// Whether there is more than one workspace, as last counted: the cap per workspace shares the
+/// slots between workspaces, and an installation with one has no one to share them with.
+/// Counted again every `WORKSPACES_RECOUNT`, and at once when this process made or deleted one
+/// (`AppState::workspaces_changed` moved past `generation`).
+struct WorkspaceCount {
+    counted_at: Instant,
+    several: bool,
+    generation: u64,
+}
+
 async fn run(
     state: Data<AppState>,
     stop: Arc<AtomicBool>,
@@ -298,10 +308,11 @@ async fn run(
         Duration::ZERO
     };
     let mut last_claim = Instant::now() - coalesce;
-    // Whether there is more than one workspace (looked at every few seconds): the cap per
-    // workspace shares the slots between workspaces, and an installation with one has no one
-    // to share them with.
-    let mut several_workspaces = (Instant::now() - WORKSPACES_RECOUNT, true, u64::MAX);
+    let mut workspaces = WorkspaceCount {
+        counted_at: Instant::now() - WORKSPACES_RECOUNT,
+        several: true,
+        generation: u64::MAX,
+    };
 
     while !stop.load(Ordering::SeqCst) {
         let since = last_claim.elapsed();
@@ -310,11 +321,15 @@ async fn run(
         }
         last_claim = Instant::now();
         let generation = state.workspaces_changed.load(Ordering::Relaxed);
-        if several_workspaces.0.elapsed() >= WORKSPACES_RECOUNT
-            || several_workspaces.2 != generation
+        if workspaces.counted_at.elapsed() >= WORKSPACES_RECOUNT
+            || workspaces.generation != generation
         {
             let counted = db(&state, crate::store::workspaces::count).await;
-            several_workspaces = (Instant::now(), counted.map_or(true, |n| n > 1), generation);
+            workspaces = WorkspaceCount {
+                counted_at: Instant::now(),
+                several: counted.map_or(true, |n| n > 1),
+                generation,
+            };
         }
         let (free, busy, busy_workspaces) = {
             let f = lock(&in_flight);
@@ -329,7 +344,7 @@ async fn run(
             let want = free.min(CLAIM_BATCH);
             let now = time::now_ms();
             let per_webhook = config.max_per_endpoint;
-            let per_workspace = if several_workspaces.1 {
+            let per_workspace = if workspaces.several {
                 config.max_per_workspace
             } else {
                 config.max_in_flight
