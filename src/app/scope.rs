@@ -134,25 +134,3 @@ pub async fn own(
         }
     }
 }
-
-/// The workspaces `actor` may switch between: every one for instance users (a page of them,
-/// matching `q`), their own for members and workspace keys.
-pub async fn reachable(
-    state: &AppState,
-    actor: &Actor,
-    q: Option<String>,
-    limit: i64,
-) -> Result<Vec<Workspace>, AppError> {
-    let reach = actor.reach.clone();
-    crate::db::run(&state.pool, move |conn| {
-        match reach {
-            Reach::Instance => store::workspaces::list(conn, q.as_deref(), None, limit),
-            Reach::Workspace(id) => {
-                store::workspaces::get(conn, &WorkspaceId::from_stored(id)).map(|w| vec![w])
-            }
-            Reach::Member { user_id } => store::workspaces::of_member(conn, user_id),
-        }
-        .map_err(AppError::from)
-    })
-    .await
-}
