@@ -47,9 +47,14 @@ until curl -sf "$base/healthz" >/dev/null; do
 done
 
 # Run from the scratch directory, so schemathesis's own files stay out of the repository.
+# Every check but one: a webhook has two paths by design (/api/v1/webhooks/{id} and
+# /api/v1/workspaces/{workspace}/webhooks/{id}), and the stateful phase takes them for two
+# resources, so one deleted through the other reads as "created resource not found" (seen once
+# in CI). That a created webhook is found again is tested in tests/it (api.rs, workspaces.rs).
 cd "$work"
 PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
     --checks all \
+    --exclude-checks ensure_resource_availability \
     --max-examples "${MAX_EXAMPLES:-50}" \
     --seed "${SEED:-20261129}" \
     --generation-database none \
