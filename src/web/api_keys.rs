@@ -181,20 +181,12 @@ async fn create(
     }
 }
 
-/// The `{id}` of a key in the path (beside `{workspace}` on a workspace's pages).
-fn key_id(req: &actix_web::HttpRequest) -> Result<i32, AppError> {
-    req.match_info()
-        .get("id")
-        .and_then(|id| id.parse().ok())
-        .ok_or(AppError::NotFound)
-}
-
 async fn revoke_confirm(
     state: web::Data<AppState>,
     place: Place,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let key = app::keys::get_active(&state, place.ring(), key_id(&req)?).await?;
+    let key = app::keys::get_active(&state, place.ring(), super::page::number_id(&req)?).await?;
     render(
         &ConfirmPage::new(
             place.layout("Revoke API key"),
@@ -214,6 +206,6 @@ async fn revoke(
     place: Place,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    app::keys::revoke(&state, place.ring(), key_id(&req)?).await?;
+    app::keys::revoke(&state, place.ring(), super::page::number_id(&req)?).await?;
     Ok(see_other(&place.link("/settings/api-keys?notice=revoked")))
 }

@@ -107,11 +107,7 @@ async fn change(
     req: HttpRequest,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    let id: i32 = req
-        .match_info()
-        .get("id")
-        .and_then(|id| id.parse().ok())
-        .ok_or(AppError::NotFound)?;
+    let id = super::page::number_id(&req)?;
     let (change, done) = match (form.get("action"), role_of(form.get("role"))) {
         ("remove", _) => (Change::Remove, "removed"),
         ("role", Some(r)) => (Change::Role(r), "changed"),

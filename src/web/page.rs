@@ -185,6 +185,14 @@ impl FromRequest for WsCtx {
     }
 }
 
+/// A numeric `{id}` of a path (users, API keys); anything else is not found.
+pub fn number_id(req: &HttpRequest) -> Result<i32, AppError> {
+    req.match_info()
+        .get("id")
+        .and_then(|id| id.parse().ok())
+        .ok_or(AppError::NotFound)
+}
+
 /// The `{id}` of a path (in a workspace's pages, beside `{workspace}`).
 pub struct IdPath(pub String);
 
