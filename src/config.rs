@@ -47,6 +47,12 @@ pub struct Config {
     /// The master key for signing secrets at rest (AETHENOX_SECRET_KEY); None: the key file
     /// `secret.key` in the data directory, made on first start.
     pub secret_key: Option<String>,
+    /// How users reach this server (`https://hooks.example.com`), when it is not how requests
+    /// arrive (behind a TLS-terminating proxy): the base of portal links, and with https every
+    /// cookie is `Secure` and pages send `Strict-Transport-Security`.
+    pub public_url: Option<String>,
+    /// Origins that may frame the customer portal (none: no site may).
+    pub portal_frame_ancestors: Vec<String>,
 }
 
 impl Config {
@@ -74,7 +80,16 @@ impl Config {
             audit_retention: Duration::from_secs(400 * 86_400),
             prune_every: Duration::from_secs(60),
             secret_key: None,
+            public_url: None,
+            portal_frame_ancestors: Vec::new(),
         }
+    }
+
+    /// Users reach this server over https (so cookies are `Secure`, and HSTS is sent).
+    pub fn public_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -112,6 +127,17 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     n.checked_mul(ms_per_unit)
         .map(Duration::from_millis)
         .ok_or_else(|| format!("'{raw}' is too long"))
+}
+
+/// `--public-url`: an origin, `https://hooks.example.com` (a path would not be kept by the
+/// pages, whose links start at `/`).
+pub fn parse_public_url(raw: &str) -> Result<String, String> {
+    crate::domain::portal::check_origin(raw.trim()).map_err(|_| {
+        format!(
+            "'{raw}' is not a public URL: write it as scheme://host or scheme://host:port, \
+             with no path, e.g. https://hooks.example.com"
+        )
+    })
 }
 
 /// A positive duration, for timeouts.

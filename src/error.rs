@@ -124,6 +124,8 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     message: String,
+    /// Where the workspace's pages are ("" for the signed-in browser's current one).
+    home: &'a str,
 }
 
 impl ResponseError for AppError {
@@ -144,6 +146,13 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log_if_internal();
+        self.page("")
+    }
+}
+
+impl AppError {
+    /// The error page, its way back leading to `{home}/webhooks` (a portal's own pages).
+    pub fn page(&self, home: &str) -> HttpResponse {
         let status = self.status_code();
         let (title, message) = match self {
             AppError::NotFound => ("Not found", "There is nothing at this address.".to_string()),
@@ -164,6 +173,7 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             title,
             message,
+            home,
         };
         let body = page
             .render()

@@ -151,6 +151,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         passwords,
         manual_attempts,
         list_queries,
+        clock: Default::default(),
     }))
 }
 

@@ -153,6 +153,24 @@ struct ServeArgs {
     #[arg(long, env = "AETHENOX_AUDIT_RETENTION", default_value = "400d", value_name = "DUR",
         value_parser = config::parse_timeout)]
     audit_retention: Duration,
+    /// How users reach this server, e.g. https://hooks.example.com behind a TLS proxy: the
+    /// base of portal links; with https, cookies are Secure and pages send HSTS.
+    #[arg(long, env = "AETHENOX_PUBLIC_URL", value_name = "URL",
+        value_parser = config::parse_public_url)]
+    public_url: Option<String>,
+    /// Origins that may embed the customer portal in a frame (spaces or commas between them),
+    /// e.g. https://app.aethenox.ai; 'none': no site may.
+    #[arg(long, env = "AETHENOX_PORTAL_FRAME_ANCESTORS", default_value = "'none'",
+        value_name = "LIST", value_parser = parse_ancestors)]
+    portal_frame_ancestors: Ancestors,
+}
+
+/// The origins of --portal-frame-ancestors, as one value.
+#[derive(Clone)]
+struct Ancestors(Vec<String>);
+
+fn parse_ancestors(raw: &str) -> Result<Ancestors, String> {
+    aethenox_webhooks::domain::portal::parse_frame_ancestors(raw).map(Ancestors)
 }
 
 #[derive(Subcommand)]
@@ -295,6 +313,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .ok()
             .filter(|k| !k.trim().is_empty()),
         database_url: args.data.database_url,
+        public_url: args.public_url,
+        portal_frame_ancestors: args.portal_frame_ancestors.0,
         ..Config::with_data_dir(args.data.data_dir)
     };
     let state = build_state(config)?;

@@ -41,6 +41,8 @@ pub struct AppState {
     pub manual_attempts: limits::ManualAttempts,
     /// Delivery Log and audit log queries in flight.
     pub list_queries: limits::ListQueries,
+    /// The time portal links and sessions expire by (tests move it on).
+    pub clock: domain::time::Clock,
 }
 
 impl AppState {

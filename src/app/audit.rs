@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::store::audit::{self as store, AuditEntry, AuditFilter, NewEntry};
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 30] = [
+pub const ACTIONS: [&str; 33] = [
     "sign_in",
     "sign_in_failed",
     "sign_out",
@@ -41,6 +41,9 @@ pub const ACTIONS: [&str; 30] = [
     "member_added",
     "member_role_changed",
     "member_removed",
+    "portal_link_created",
+    "portal_sessions_revoked",
+    "portal_opened",
 ];
 
 /// Records what someone did in a workspace; a failure to record is logged, and does not undo

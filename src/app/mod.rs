@@ -7,6 +7,7 @@
 //! - `deliveries`: the Delivery Log (its one filter parser), a delivery's detail, the overview
 //! - `manual`: Send Test, Resend, Retry failed
 //! - `inboxes`, `users`, `keys`, `sessions` (sign-in, sign-out, setup), `audit`
+//! - `portal`: links to the customer portal, the sessions they open, revoking them
 
 pub mod audit;
 pub mod deliveries;
@@ -15,6 +16,7 @@ pub mod inboxes;
 pub mod keys;
 pub mod manual;
 pub mod members;
+pub mod portal;
 pub mod scope;
 pub mod sessions;
 pub mod status;
@@ -36,6 +38,8 @@ pub enum Via {
     ApiKey {
         key_id: i32,
     },
+    /// A customer in the portal, through a link the platform asked for.
+    Portal,
 }
 
 /// Which workspaces someone may reach.
@@ -72,6 +76,11 @@ impl Actor {
             )),
             (Role::Support, Via::Browser { .. }) => Err(AppError::Forbidden(
                 "Only administrators can do this.".into(),
+            )),
+            (Role::Support, Via::Portal) => Err(AppError::Forbidden(
+                "This view is read-only: it can look, send tests and resend, but not change \
+                 settings."
+                    .into(),
             )),
         }
     }

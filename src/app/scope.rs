@@ -16,6 +16,8 @@ pub struct Scope {
     workspace: Workspace,
     id: WorkspaceId,
     actor: Actor,
+    /// Where its pages are: `/w/<key>`, or a portal session's `/p/<token>`.
+    base: String,
 }
 
 impl Scope {
@@ -43,7 +45,12 @@ impl Scope {
 
     /// The base of this workspace's pages, e.g. `/w/default`.
     pub fn base(&self) -> String {
-        format!("/w/{}", self.workspace.key())
+        self.base.clone()
+    }
+
+    /// The same scope, its pages under `base` (a portal session's own path).
+    pub fn with_base(self, base: String) -> Scope {
+        Scope { base, ..self }
     }
 }
 
@@ -90,6 +97,7 @@ pub async fn resolve(state: &AppState, actor: &Actor, key: &str) -> Result<Scope
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Scope {
+        base: format!("/w/{}", found.key()),
         id: found.workspace_id(),
         workspace: found,
         actor: Actor {

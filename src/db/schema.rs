@@ -190,7 +190,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    portal_sessions (link_hash) {
+        link_hash -> Text,
+        session_hash -> Nullable<Text>,
+        workspace_id -> Text,
+        role -> Text,
+        user_label -> Text,
+        accent -> Nullable<Text>,
+        created_at -> BigInt,
+        open_until -> BigInt,
+        expires_at -> BigInt,
+        opened_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(portal_sessions -> workspaces (workspace_id));
 diesel::joinable!(webhooks -> workspaces (workspace_id));
 diesel::joinable!(bulk_retries -> webhooks (webhook_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -220,4 +237,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     workspaces,
     memberships,
+    portal_sessions,
 );

@@ -5,6 +5,7 @@ pub mod hints;
 pub mod ids;
 pub mod params;
 pub mod passwords;
+pub mod portal;
 pub mod retry;
 pub mod secrets;
 pub mod signing;

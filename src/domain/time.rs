@@ -9,6 +9,24 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The time as the customer portal reads it: the system's, moved on by `advance` (which only
+/// tests call, so that links and sessions expire without waiting minutes).
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        now_ms() + self.offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.offset_ms
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Days since 1970-01-01 to a civil (year, month, day), after Howard Hinnant's algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

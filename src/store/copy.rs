@@ -43,7 +43,7 @@ macro_rules! copy_table {
 }
 
 /// The tables copied, in the order their references need; `check_empty` and `copy` agree.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "workspaces",
     "users",
     "memberships",
@@ -60,6 +60,7 @@ pub const TABLES: [&str; 16] = [
     "inboxes",
     "inbox_requests",
     "audit_log",
+    "portal_sessions",
 ];
 
 /// The tables of `TABLES` that hold rows already (a target must have none).
@@ -85,6 +86,7 @@ pub fn non_empty(to: &mut PgConnection) -> QueryResult<Vec<(&'static str, i64)>>
         inboxes::table.count().get_result(to)?,
         inbox_requests::table.count().get_result(to)?,
         audit_log::table.count().get_result(to)?,
+        portal_sessions::table.count().get_result(to)?,
     ];
     Ok(TABLES
         .into_iter()
@@ -189,6 +191,11 @@ pub fn copy(
             let fix = |t: &str| storable(t).into_owned();
             (id, at, fix(&actor), action, target.as_deref().map(fix), detail.as_deref().map(fix), client_ip, workspace_id)
         }),
+        copy_table!(from, to, progress, portal_sessions, order(link_hash), [
+            link_hash: String, session_hash: Option<String>, workspace_id: String, role: String,
+            user_label: String, accent: Option<String>, created_at: i64, open_until: i64,
+            expires_at: i64, opened_at: Option<i64>, revoked_at: Option<i64>,
+        ], same),
     ];
     // Identities go on from the highest id copied, so the next row made gets a new one.
     for table in [

@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod delivery_log;
 pub mod events;
 pub mod inboxes;
+pub mod portal;
 pub mod retention;
 pub mod sessions;
 pub mod settings;

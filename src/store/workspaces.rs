@@ -193,6 +193,7 @@ pub fn delete(conn: &mut DbConn, id: &WorkspaceId) -> QueryResult<()> {
     diesel::delete(audit_log::table.filter(audit_log::workspace_id.eq(ws))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::workspace_id.eq(ws))).execute(conn)?;
     diesel::delete(memberships::table.filter(memberships::workspace_id.eq(ws))).execute(conn)?;
+    super::portal::delete_workspace(conn, id)?;
     diesel::update(sessions::table.filter(sessions::workspace_id.eq(ws)))
         .set(sessions::workspace_id.eq(None::<&str>))
         .execute(conn)?;

@@ -4,7 +4,7 @@
 //! by API keys instead (see `api::ApiKeyAuth`).
 
 use super::forms::Form;
-use super::page::{CsrfToken, CurrentUser, SessionHash, SessionWorkspace};
+use super::page::{CsrfToken, CurrentUser, PortalAuth, SessionHash, SessionWorkspace};
 use crate::domain::ids::{random_token, secure_eq};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -34,8 +34,13 @@ fn is_unguarded(path: &str) -> bool {
         || path.starts_with("/api/v1/")
 }
 
+/// Users reach this server over https: the request came so, or `--public-url` says so (behind
+/// a TLS-terminating proxy that does not say how the request came).
 pub fn is_secure(req: &actix_web::HttpRequest) -> bool {
     req.connection_info().scheme() == "https"
+        || req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.public_https())
 }
 
 /// A cookie with the attributes every cookie of ours has.
@@ -55,14 +60,46 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// The headers every response carries; HSTS only when served over https.
 pub fn add_security_headers(res: &mut HttpResponse<impl MessageBody>, secure: bool) {
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    res.headers_mut().insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    add_common_headers(res, secure);
+}
+
+/// A portal page's headers: the sites of `--portal-frame-ancestors` may frame it (none when
+/// there are none), and nothing else changes.
+pub fn add_portal_headers(
+    res: &mut HttpResponse<impl MessageBody>,
+    secure: bool,
+    ancestors: &[String],
+) {
+    if ancestors.is_empty() {
+        return add_security_headers(res, secure);
+    }
+    let csp = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {}", ancestors.join(" ")),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&csp) {
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    res.headers_mut().remove(header::X_FRAME_OPTIONS);
+    add_common_headers(res, secure);
+}
+
+fn add_common_headers(res: &mut HttpResponse<impl MessageBody>, secure: bool) {
     let h = res.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {
         h.insert(name, header::HeaderValue::from_static(value));
     };
-    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "same-origin");
-    set(header::X_FRAME_OPTIONS, "DENY");
     set(
         header::HeaderName::from_static("cross-origin-opener-policy"),
         "same-origin",
@@ -78,15 +115,20 @@ fn valid_token_shape(t: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// An `Origin` header, when present, must be this site.
+/// An `Origin` header, when present, must be this site (as the request reached it, or as
+/// `--public-url` names it).
 fn origin_ok(req: &ServiceRequest) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
     let info = req.connection_info();
-    origin
-        .to_str()
-        .is_ok_and(|o| o == format!("{}://{}", info.scheme(), info.host()))
+    let public = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.config.public_url.clone());
+    origin == format!("{}://{}", info.scheme(), info.host()) || public.as_deref() == Some(origin)
 }
 
 /// The token the request presents: the header (htmx) or the form field (plain forms).
@@ -168,6 +210,16 @@ pub async fn guard(
         add_security_headers(&mut res, secure);
         return Ok(req.into_response(res).map_into_right_body());
     }
+    if let Some(rest) = path.strip_prefix("/p/") {
+        let token = rest.split('/').next().unwrap_or_default().to_owned();
+        return portal(req, next, token, secure).await;
+    }
+    if path.starts_with("/portal/") {
+        let ancestors = frame_ancestors(&req);
+        let mut res = next.call(req).await?;
+        add_portal_headers(res.response_mut(), secure, &ancestors);
+        return Ok(res.map_into_left_body());
+    }
     if is_unguarded(&path) {
         let mut res = next.call(req).await?;
         add_security_headers(res.response_mut(), secure);
@@ -224,6 +276,67 @@ pub async fn guard(
             .add_cookie(&cookie(CSRF_COOKIE, csrf, secure));
     }
     Ok(res.map_into_left_body())
+}
+
+fn frame_ancestors(req: &ServiceRequest) -> Vec<String> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|s| s.config.portal_frame_ancestors.clone())
+        .unwrap_or_default()
+}
+
+/// A portal page (`/p/{session}/…`): the session in its path is the credential, with no
+/// cookie (which a browser's third-party rules would drop inside another site's frame); its
+/// CSRF token derives from the session, and is checked with the `Origin` as on every page.
+/// A session that ended gets the page that says so; an error page leads back into the portal.
+async fn portal<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+    token: String,
+    secure: bool,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let ancestors = frame_ancestors(&req);
+    let finish = |req: ServiceRequest, mut res: HttpResponse| {
+        add_portal_headers(&mut res, secure, &ancestors);
+        Ok(req.into_response(res).map_into_right_body())
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return finish(req, AppError::NotFound.error_response());
+    };
+    let csrf = crate::domain::portal::csrf_token(&token);
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let presented = presented_token(&mut req).await;
+        if !(origin_ok(&req) && presented.is_some_and(|p| secure_eq(&p, &csrf))) {
+            // The path holds the session's token: it is not logged.
+            tracing::warn!(method = %req.method(), "portal request refused: CSRF check failed");
+            return finish(req, csrf_rejected());
+        }
+    }
+    let htmx = req.headers().contains_key("HX-Request");
+    let base = format!("/p/{token}");
+    match crate::app::portal::session(&state, &token).await {
+        Err(e) => return finish(req, e.error_response()),
+        Ok(Err(ended)) => return finish(req, super::portal::ended_page(ended, htmx)),
+        Ok(Ok(session)) => {
+            req.extensions_mut().insert(PortalAuth {
+                session,
+                base: base.clone(),
+            });
+            req.extensions_mut().insert(CsrfToken(csrf));
+        }
+    }
+    let res = next.call(req).await?;
+    let error_page = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .filter(|_| !htmx)
+        .map(|e| e.page(&base));
+    let mut res = match error_page {
+        Some(page) => res.into_response(page).map_into_right_body(),
+        None => res.map_into_left_body(),
+    };
+    add_portal_headers(res.response_mut(), secure, &ancestors);
+    Ok(res)
 }
 
 /// HEAD is answered as GET is, without the body (RFC 9110: wherever GET is, HEAD is too):

@@ -118,7 +118,6 @@ async fn retry_confirm(
     IdPath(path): IdPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    ctx.user()?;
     let webhook = app::webhooks::get(&state, &ctx.scope, &path).await?;
     let (key, label, secs) =
         app::manual::window(Form::parse(req.query_string().as_bytes()).get("window"))?;
@@ -199,7 +198,6 @@ async fn retry_progress(
     ctx: WsCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    ctx.user()?;
     let param = |name| req.match_info().get(name).unwrap_or_default().to_owned();
     let (webhook_id, bulk_id) = (param("id"), param("bulk"));
     let webhook = app::webhooks::get(&state, &ctx.scope, &webhook_id).await?;

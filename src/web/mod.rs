@@ -17,6 +17,7 @@ pub mod manual;
 pub mod members;
 pub mod overview;
 pub mod page;
+pub mod portal;
 pub mod reference;
 pub mod storage;
 pub mod users;
@@ -55,6 +56,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(audit::configure)
                 .configure(api_keys::configure)
                 .configure(members::configure)
+                .default_service(web::to(not_found)),
+        )
+        // The customer portal: a link opens a session whose pages are the workspace's
+        // Automation pages and nothing else (the guard resolves the session from the path).
+        .configure(portal::configure)
+        .service(
+            web::scope("/p/{portal}")
+                .configure(webhooks::configure)
+                .configure(deliveries::configure)
+                .configure(manual::configure)
+                .configure(inboxes::configure)
+                .configure(portal::pages)
                 .default_service(web::to(not_found)),
         )
         .configure(legacy::configure)

@@ -26,6 +26,14 @@ pub struct SessionHash(pub String);
 #[derive(Debug, Clone)]
 pub struct SessionWorkspace(pub Option<String>);
 
+/// A live portal session and the base of its pages (`/p/<token>`), put in request extensions
+/// by the guard on portal paths.
+#[derive(Debug, Clone)]
+pub struct PortalAuth {
+    pub session: crate::app::portal::PortalSession,
+    pub base: String,
+}
+
 /// Which sidebar entry is active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
@@ -57,6 +65,10 @@ pub struct Layout {
     pub instance: bool,
     /// Instance admins: the instance's own settings (users, API keys, storage).
     pub instance_admin: bool,
+    /// A customer portal page: the workspace's Automation pages and nothing else.
+    pub portal: bool,
+    /// The portal link's accent colour has a stylesheet (`{ws}/accent.css`).
+    pub accent: bool,
 }
 
 /// Everything a page handler reads from the request besides its own inputs.
@@ -66,6 +78,8 @@ pub struct Ctx {
     pub is_htmx: bool,
     /// The peer address (not a forwarded header, which a client could forge).
     pub client_ip: Option<String>,
+    /// On a portal page: its session.
+    pub portal: Option<PortalAuth>,
 }
 
 impl Ctx {
@@ -82,6 +96,11 @@ impl Ctx {
             ws_name: None,
             instance,
             instance_admin: admin && instance,
+            portal: self.portal.is_some(),
+            accent: self
+                .portal
+                .as_ref()
+                .is_some_and(|p| p.session.accent.is_some()),
         }
     }
 
@@ -89,8 +108,11 @@ impl Ctx {
         self.user.as_ref().ok_or(AppError::Unauthorized)
     }
 
-    /// The signed-in person, as use cases know them.
+    /// The signed-in person (or the portal's customer), as use cases know them.
     pub fn actor(&self) -> Result<Actor, AppError> {
+        if let Some(portal) = &self.portal {
+            return Ok(portal.session.actor(self.client_ip.as_deref()));
+        }
         let user = self.user()?;
         Ok(Actor {
             name: user.email.clone(),
@@ -161,7 +183,12 @@ impl FromRequest for WsCtx {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let ctx = Ctx::from_request(req, payload).into_inner();
-        let key = req.match_info().get("workspace").map(str::to_owned);
+        let portal_key = ctx
+            .as_ref()
+            .ok()
+            .and_then(|c| c.portal.as_ref())
+            .map(|p| p.session.workspace_id.clone());
+        let key = portal_key.or_else(|| req.match_info().get("workspace").map(str::to_owned));
         let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
         let ext = req.extensions();
         let session = ext.get::<SessionHash>().map(|h| h.0.clone());
@@ -174,6 +201,10 @@ impl FromRequest for WsCtx {
             let actor = ctx.actor()?;
             let scope =
                 crate::app::scope::resolve(&state, &actor, &key.ok_or(AppError::NotFound)?).await?;
+            if let Some(portal) = &ctx.portal {
+                let scope = scope.with_base(portal.base.clone());
+                return Ok(WsCtx { ctx, scope });
+            }
             if let Some(hash) = session
                 && current.as_deref() != Some(scope.ws().as_str())
             {
@@ -224,6 +255,7 @@ impl FromRequest for Ctx {
                 .unwrap_or_default(),
             is_htmx: req.headers().contains_key("HX-Request"),
             client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+            portal: ext.get::<PortalAuth>().cloned(),
         }))
     }
 }

@@ -179,7 +179,7 @@ pub async fn show_page(
     notice: Option<&'static str>,
     form: Option<FormView>,
 ) -> Result<ShowPage, AppError> {
-    let secret = if ctx.user()?.is_admin() && tab != Tab::Deliveries {
+    let secret = if ctx.scope.is_admin() && tab != Tab::Deliveries {
         Some(secret_view(state, ctx, &webhook.id, None).await?)
     } else {
         None

@@ -1,7 +1,8 @@
 //! Isolation by construction, checked from the route table: every route of `src/web` (pages
 //! and JSON alike, read from the source so a route added later is walked too) is called with
 //! workspace B's ids using each kind of credential of workspace A (a member's session, an
-//! admin key, a support key), and must answer 404: never 403, never 200, never B's data.
+//! admin key, a support key, a customer portal session of A), and must answer 404: never 403,
+//! never 200, never B's data. A portal session answers nothing outside A's Automation pages.
 
 use crate::support::*;
 use aethenox_webhooks::domain::{self, workspace::WorkspaceId};
@@ -15,6 +16,8 @@ use std::path::Path;
 enum Mount {
     /// `/w/{workspace}` pages.
     Pages,
+    /// `/w/{workspace}` pages that a portal session has too, under `/p/{session}`.
+    Automation,
     /// `/api/v1` and `/api/v1/workspaces/{workspace}`.
     Api,
     /// `/api/v1` only (the workspaces resource itself).
@@ -25,15 +28,15 @@ enum Mount {
 
 fn mounts_of(file: &str) -> &'static [Mount] {
     match file {
-        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "audit.rs"
-        | "members.rs" => &[Mount::Pages],
-        "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs" => &[Mount::Api],
+        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" => &[Mount::Automation],
+        "audit.rs" | "members.rs" => &[Mount::Pages],
+        "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs"
+        | "api/portal.rs" => &[Mount::Api],
         "api/workspaces.rs" | "api/mod.rs" => &[Mount::ApiTop],
         // The instance's keys, and each workspace's.
         "api_keys.rs" => &[Mount::Root, Mount::Pages],
-        "mod.rs" | "auth.rs" | "users.rs" | "storage.rs" | "reference.rs" | "workspaces.rs" => {
-            &[Mount::Root]
-        }
+        "mod.rs" | "auth.rs" | "users.rs" | "storage.rs" | "reference.rs" | "workspaces.rs"
+        | "portal.rs" => &[Mount::Root],
         other => panic!("src/web/{other} has routes: say where it is mounted in isolation.rs"),
     }
 }
@@ -164,6 +167,7 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
     let user = store::users::create_member(&mut app.conn(), "a@example.com", &hash, now).unwrap();
     store::workspaces::add_member(&mut app.conn(), user.id, &a, Role::Admin, now).unwrap();
     let member = app.signed_in("a@example.com").await;
+    let portal = app.portal(&instance, "acct_a", json!({})).await;
     let keys: Vec<Api> = [Role::Admin, Role::Support]
         .into_iter()
         .map(|role| {
@@ -214,8 +218,35 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
         let concrete = fill(path, &id);
         // Under B's own name, and (when the route takes an id) under A's with B's ids.
         let mut targets = Vec::new();
+        // A's portal session, whatever the route: its Automation pages with B's ids, anything
+        // else at all.
+        let in_portal = *mount != Mount::Automation || path.contains('{');
+        if in_portal {
+            let target = concrete.replace("{workspace}", "acct_b");
+            let target = match mount {
+                Mount::Api | Mount::ApiTop => format!("/api/v1{target}"),
+                _ => target,
+            };
+            let res = if method == "GET" {
+                portal.get(&target).await
+            } else {
+                portal.post(&target, &[]).await
+            };
+            assert_eq!(
+                res.status,
+                StatusCode::NOT_FOUND,
+                "A's portal: {method} {}{target} answered {}",
+                portal.base,
+                res.status
+            );
+            assert!(
+                !res.body.contains(&hook) && !res.body.contains("acct_b"),
+                "{target}"
+            );
+            walked += 1;
+        }
         match mount {
-            Mount::Pages => {
+            Mount::Pages | Mount::Automation => {
                 targets.push(format!("/w/acct_b{concrete}"));
                 if path.contains('{') {
                     targets.push(format!("/w/acct_a{concrete}"));
@@ -264,7 +295,7 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
             walked += 1;
         }
     }
-    assert!(walked >= 80, "walked {walked} requests");
+    assert!(walked >= 140, "walked {walked} requests");
     // And B's things are all still there.
     assert!(store::webhooks::get(&mut app.conn(), &b, &hook).is_ok());
 }

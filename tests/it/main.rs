@@ -16,6 +16,7 @@ mod isolation;
 mod limits;
 mod log;
 mod moving;
+mod portal;
 mod readme_session;
 mod receiver;
 mod receivers;

@@ -707,3 +707,70 @@ pub fn run_binary(
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().unwrap()
 }
+
+/// A customer portal session opened from a fresh link, in a browser of its own: the base of
+/// its pages (`/p/<token>`) and the CSRF token its forms carry (derived from the token).
+pub struct Portal {
+    pub base: String,
+    pub csrf: String,
+    pub browser: Browser,
+}
+
+impl Portal {
+    /// A page of the portal: `get("/webhooks")`.
+    pub async fn get(&self, path: &str) -> Resp {
+        self.browser
+            .get_exactly(&format!("{}{path}", self.base))
+            .await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        self.browser
+            .get_with(&format!("{}{path}", self.base), headers)
+            .await
+    }
+
+    /// Posts a form of the portal with its CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        self.post_with(path, fields, &[]).await
+    }
+
+    pub async fn post_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.browser
+            .post_raw(&format!("{}{path}", self.base), &all, headers)
+            .await
+    }
+}
+
+impl TestApp {
+    /// Asks for a portal link to `workspace` with `body` (as the platform does) and opens it.
+    pub async fn portal(&self, api: &Api, workspace: &str, body: serde_json::Value) -> Portal {
+        let res = api
+            .post(&format!("/workspaces/{workspace}/portal-links"), body)
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let url = res.json()["url"].as_str().unwrap().to_owned();
+        let path = url.strip_prefix(&self.base).expect("a link to this server");
+        let browser = self.client();
+        let opened = browser.get_exactly(path).await;
+        assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+        let base = opened
+            .header("location")
+            .strip_suffix("/webhooks")
+            .expect("the portal opens on the webhooks")
+            .to_owned();
+        let token = base.strip_prefix("/p/").unwrap().to_owned();
+        Portal {
+            csrf: domain::portal::csrf_token(&token),
+            base,
+            browser,
+        }
+    }
+}

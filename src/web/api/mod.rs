@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod events;
 pub mod examples;
 pub mod openapi;
+pub mod portal;
 pub mod resource;
 pub mod webhooks;
 pub mod workspaces;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // key's own workspace (the default one for an instance key).
         .service(
             web::scope("/workspaces/{workspace}")
+                .configure(portal::configure)
                 .configure(workspace_data)
                 .default_service(web::to(not_found)),
         )

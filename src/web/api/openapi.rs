@@ -1,6 +1,6 @@
 //! /api/v1/openapi.json, generated from the handlers and types above by utoipa.
 
-use super::{audit, deliveries, events, webhooks, workspaces};
+use super::{audit, deliveries, events, portal, webhooks, workspaces};
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -27,6 +27,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         workspaces::put_workspace,
         workspaces::update_workspace,
         workspaces::delete_workspace,
+        portal::create_portal_link,
+        portal::revoke_portal_sessions,
     ),
     components(schemas(
         webhooks::WebhookResource,
@@ -51,6 +53,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         workspaces::CreateWorkspace,
         workspaces::PutWorkspace,
         workspaces::UpdateWorkspace,
+        portal::CreatePortalLink,
+        portal::PortalLink,
     )),
     modifiers(&BearerKeys)
 )]
@@ -116,6 +120,7 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
         ("post", "/api/v1/webhooks/{id}/rotate-secret"),
         ("post", "/api/v1/webhooks/{id}/test"),
         ("patch", "/api/v1/workspaces/{workspace}"),
+        ("post", "/api/v1/workspaces/{workspace}/portal-links"),
     ];
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
