@@ -163,6 +163,8 @@ pub fn run(state: Data<AppState>, listener: TcpListener) -> std::io::Result<Serv
             .app_data(state.clone())
             .app_data(web::forms::payload_config())
             .wrap(from_fn(web::guard::guard))
+            .wrap(actix_web::middleware::Compress::default())
+            .wrap(from_fn(web::compress::reads_only))
             .wrap(from_fn(web::guard::head_as_get))
             .configure(web::configure)
     })

@@ -35,9 +35,18 @@ pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     } else {
         mime.to_string()
     };
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::ETAG, etag))
         .insert_header(cache)
-        .body(file.data.into_owned())
+        .insert_header((header::VARY, "Accept-Encoding"));
+    let textual =
+        mime.type_() == "text" || matches!(mime.subtype().as_str(), "javascript" | "json" | "svg");
+    if textual && file.data.len() > 1024 && super::compress::accepts_gzip(&req) {
+        let packed = super::compress::gzipped(&path, &file.data);
+        return res
+            .insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(packed);
+    }
+    res.body(file.data.into_owned())
 }

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod compress;
 pub mod confirm;
 pub mod deliveries;
 pub mod forms;

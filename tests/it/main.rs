@@ -4,6 +4,7 @@ mod api;
 mod architecture;
 mod auth;
 mod cli;
+mod compression;
 mod contract;
 mod crash;
 mod delivery;

@@ -7,6 +7,7 @@ use super::deliveries::{
     AttemptResource, AttemptResult, DeliveryDetail, DeliveryList, DeliveryResource,
 };
 use super::events::EventAccepted;
+use super::portal::PortalLink;
 use super::webhooks::{WebhookList, WebhookResource};
 use super::workspaces::{WorkspaceList, WorkspaceResource};
 use serde_json::{Value, json};
@@ -202,6 +203,24 @@ fn catalogue() -> Vec<Example> {
             Some(json!({"name": "Acme Corporation"})),
             vec![("200", value(&workspace()))],
         ),
+        (
+            "post",
+            "/api/v1/workspaces/{workspace}/portal-links",
+            Some(json!({
+                "role": "admin",
+                "expires_in": 3600,
+                "user": "ana@acme.example",
+                "accent": "#1d4ed8",
+            })),
+            vec![(
+                "201",
+                value(&PortalLink {
+                    url: "https://hooks.example.com/portal/3q2-7wXkQeTz1vYd0Jm8bPfRcLsAuNhG5iKoE4yW6xZ"
+                        .into(),
+                    expires_at: "2026-11-27T21:00:00Z".into(),
+                }),
+            )],
+        ),
     ]
 }
 
@@ -304,11 +323,14 @@ mod tests {
                 ("patch", "/api/v1/workspaces/{workspace}") => {
                     parse::<UpdateWorkspace>(&bytes).map(drop)
                 }
+                ("post", "/api/v1/workspaces/{workspace}/portal-links") => {
+                    parse::<crate::web::api::portal::CreatePortalLink>(&bytes).map(drop)
+                }
                 other => panic!("no request type known for {other:?}"),
             };
             assert!(read.is_ok(), "{method} {path}: {body}");
             seen += 1;
         }
-        assert_eq!(seen, 8);
+        assert_eq!(seen, 9);
     }
 }
