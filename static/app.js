@@ -71,7 +71,17 @@
     syncSelectAll(form);
   });
 
+  // The Delivery Log's filters fold behind "Filters" on a narrow screen, unless some are set.
+  var narrow = window.matchMedia("(max-width: 800px)");
+  function foldFilters() {
+    document.querySelectorAll("details.filters-disclosure").forEach(function (d) {
+      d.open = !narrow.matches || d.getAttribute("data-keep-open") === "true";
+    });
+  }
+  narrow.addEventListener("change", foldFilters);
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form").forEach(syncSelectAll);
+    foldFilters();
   });
 })();

@@ -1,6 +1,7 @@
 //! Browser tests: headless Debian Chromium driven through chromedriver against the real app.
 
 mod layout;
+mod portal;
 #[path = "../it/receiver.rs"]
 #[allow(dead_code)]
 mod receiver;

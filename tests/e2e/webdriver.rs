@@ -44,6 +44,12 @@ pub struct Driver {
 
 impl Driver {
     pub async fn start(chromedriver: &str) -> Driver {
+        Self::start_with(chromedriver, &[]).await
+    }
+
+    /// A browser started with `extra` flags too (e.g. `--host-resolver-rules=…`, so that a
+    /// page of another site can be served from 127.0.0.1).
+    pub async fn start_with(chromedriver: &str, extra: &[&str]) -> Driver {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -86,17 +92,25 @@ impl Driver {
             );
             actix_rt::time::sleep(Duration::from_millis(50)).await;
         }
+        let mut args = json!([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            format!("--user-data-dir={}", driver._profile.path().display()),
+        ]);
+        if let Some(list) = args.as_array_mut() {
+            list.extend(extra.iter().map(|a| json!(a)));
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={}", driver._profile.path().display()),
-                ]
-            }
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         }}});
         let res = driver
             .raw("POST", "/session", Some(caps))
@@ -255,6 +269,16 @@ impl Driver {
         .await
     }
 
+    /// Waits for the path of the page the commands act on (a frame's own, inside a frame).
+    pub async fn wait_for_path(&self, check: impl Fn(&str) -> bool) -> String {
+        let path = self
+            .wait_until("the expected path", "return location.pathname;", |v| {
+                v.as_str().is_some_and(&check)
+            })
+            .await;
+        path.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Waits (up to `WAIT`) until `script` (a function body) returns a value `check` accepts,
     /// and returns it; `what` names the wait in the failure.
     pub async fn wait_until(
@@ -338,6 +362,21 @@ impl Driver {
             json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
         )
         .await;
+    }
+
+    /// Goes into the frame `css` finds: later commands act on the framed page.
+    pub async fn enter_frame(&self, css: &str) {
+        let id = self.find(css).await;
+        self.cmd("POST", "/frame", Some(json!({"id": {ELEMENT_KEY: id}})))
+            .await
+            .unwrap_or_else(|e| panic!("enter frame {css}: {e}"));
+    }
+
+    /// Back to the top-level page.
+    pub async fn leave_frames(&self) {
+        self.cmd("POST", "/frame", Some(json!({"id": null})))
+            .await
+            .expect("leave frames");
     }
 
     /// Saves a PNG of the page to $E2E_SCREENSHOTS/NAME.png when that variable is set.
