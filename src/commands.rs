@@ -217,3 +217,90 @@ pub fn create_api_key(
     println!("{key}");
     Ok(ExitCode::SUCCESS)
 }
+
+/// `portal-link`: a link to a workspace's customer portal, made as the API makes them.
+#[derive(clap::Args)]
+pub struct PortalLinkArgs {
+    /// The workspace (id or uid).
+    #[arg(long, value_name = "WS")]
+    workspace: String,
+    /// admin: the workspace's Automation pages; support: read, Send Test and Resend.
+    #[arg(long, default_value = "admin", value_parser = ["admin", "support"])]
+    role: String,
+    /// Seconds the session lasts (300 to 86400); the link must be opened within 5 minutes.
+    #[arg(long, default_value = "3600", value_name = "SECS")]
+    expires_in: i64,
+    /// Who the link is for, as the audit log names them.
+    #[arg(long, value_name = "WHO")]
+    user: Option<String>,
+    /// An accent colour for buttons and links, #rrggbb.
+    #[arg(long, value_name = "COLOUR")]
+    accent: Option<String>,
+    /// How browsers reach the server (the base of the link).
+    #[arg(long, env = "AETHENOX_PUBLIC_URL", value_name = "URL",
+        value_parser = aethenox_webhooks::config::parse_public_url)]
+    public_url: Option<String>,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+pub fn portal_link(args: PortalLinkArgs) -> anyhow::Result<ExitCode> {
+    use aethenox_webhooks::app::portal::{self, LinkRequest};
+    use aethenox_webhooks::error::AppError;
+    let Some(public_url) = args.public_url else {
+        return Ok(usage_error(
+            "--public-url: say how browsers reach the server (e.g. https://hooks.example.com), \
+             or set AETHENOX_PUBLIC_URL",
+        ));
+    };
+    let request = LinkRequest {
+        role: Some(args.role),
+        expires_in: Some(args.expires_in),
+        user: args.user,
+        accent: args.accent,
+    };
+    let checked = match portal::check(&request) {
+        Ok(c) => c,
+        Err(AppError::Validation { field, message }) => {
+            return Ok(usage_error(format!(
+                "--{}: {message}",
+                field.replace('_', "-")
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let pool = match args.data.open()? {
+        Ok(pool) => pool,
+        Err(code) => return Ok(code),
+    };
+    let mut conn = pool.get()?;
+    let ws = match named_workspace(&mut conn, Some(&args.workspace))? {
+        Ok(Some(ws)) => ws,
+        Ok(None) => unreachable!("a workspace was named"),
+        Err(code) => return Ok(code),
+    };
+    let now = time::now_ms();
+    let link = db::write_transaction(&mut conn, |conn| {
+        let link = portal::store_link(conn, &ws.workspace_id(), &checked, now)?;
+        store::audit::record(
+            conn,
+            &store::audit::NewEntry {
+                at: now,
+                actor: "command line",
+                action: "portal_link_created",
+                target: Some(ws.key()),
+                detail: Some(&checked.describe(link.expires_at)),
+                client_ip: None,
+                workspace_id: None,
+            },
+        )?;
+        Ok::<_, AppError>(link)
+    })
+    .map_err(|e| anyhow::anyhow!("storing the link: {e}"))?;
+    println!("{public_url}/portal/{}", link.token);
+    eprintln!(
+        "open it within 5 minutes; the session lasts until {}",
+        time::display(link.expires_at)
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `workspaces`, `users add`, `api-keys create`,
-//! `verify`, `backup`, `move-to-postgres`.
+//! `portal-link`, `verify`, `backup`, `move-to-postgres`.
 
 mod commands;
 
@@ -42,6 +42,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-keys")]
     ApiKeys(ApiKeysCommand),
+    /// Print a link to a workspace's customer portal (works once, within 5 minutes).
+    #[command(name = "portal-link")]
+    PortalLink(commands::PortalLinkArgs),
     /// Check an X-Aethenox-Signature against a body (from FILE or stdin); exit 0 valid, 1 not.
     Verify(VerifyArgs),
     /// Write a consistent copy of the database while the server runs (refuses to overwrite).
@@ -266,6 +269,7 @@ fn main() -> ExitCode {
             workspace,
             data,
         }) => commands::create_api_key(&name, &role, workspace.as_deref(), data),
+        Command::PortalLink(args) => commands::portal_link(args),
         Command::Verify(args) => return verify(args),
         Command::Backup { to, data } => backup(&to, data),
         Command::MoveToPostgres { data } => move_to_postgres(data),

@@ -7,6 +7,7 @@ use super::{Actor, Reach, Via, audit};
 use crate::domain::ids::{random_token, token_hash};
 use crate::domain::portal as rules;
 use crate::domain::time;
+use crate::domain::workspace::WorkspaceId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::{self, portal::NewLink, users::Role};
@@ -27,6 +28,72 @@ pub struct Link {
     pub expires_at: i64,
 }
 
+/// A link request as checked: what it will store.
+pub struct Checked {
+    pub role: &'static str,
+    pub expires_in: i64,
+    pub user: String,
+    pub accent: Option<String>,
+}
+
+impl Checked {
+    /// How the audit entry of a link made describes it.
+    pub fn describe(&self, expires_at: i64) -> String {
+        let for_whom = if self.user.is_empty() {
+            "anyone"
+        } else {
+            &self.user
+        };
+        format!(
+            "{} portal for {for_whom}, until {}",
+            self.role,
+            time::display(expires_at)
+        )
+    }
+}
+
+/// Checks what a link asks for; a bad field is a validation error naming it.
+pub fn check(request: &LinkRequest) -> Result<Checked, AppError> {
+    let field = |name: &'static str| move |m: String| AppError::validation(name, m);
+    Ok(Checked {
+        role: rules::check_role(request.role.as_deref()).map_err(field("role"))?,
+        expires_in: rules::check_expires_in(request.expires_in).map_err(field("expires_in"))?,
+        user: rules::check_user(request.user.as_deref()).map_err(field("user"))?,
+        accent: request
+            .accent
+            .as_deref()
+            .map(rules::check_accent)
+            .transpose()
+            .map_err(field("accent"))?,
+    })
+}
+
+/// Stores a new link to `ws` made at `now` (rows ended over a day ago go at the same time).
+pub fn store_link(
+    conn: &mut crate::db::DbConn,
+    ws: &WorkspaceId,
+    link: &Checked,
+    now: i64,
+) -> Result<Link, AppError> {
+    let token = random_token::<32>();
+    let expires_at = now + link.expires_in * 1000;
+    store::portal::delete_old(conn, now)?;
+    store::portal::create(
+        conn,
+        &NewLink {
+            link_hash: &token_hash(&token),
+            workspace: ws,
+            role: link.role,
+            user_label: &link.user,
+            accent: link.accent.as_deref(),
+            created_at: now,
+            open_until: (now + rules::OPEN_WITHIN_MS).min(expires_at),
+            expires_at,
+        },
+    )?;
+    Ok(Link { token, expires_at })
+}
+
 /// Makes a link to the portal of `scope`'s workspace (its admins, or instance admins).
 pub async fn create_link(
     state: &AppState,
@@ -34,54 +101,22 @@ pub async fn create_link(
     request: LinkRequest,
 ) -> Result<Link, AppError> {
     scope.admin()?;
-    let role =
-        rules::check_role(request.role.as_deref()).map_err(|m| AppError::validation("role", m))?;
-    let expires_in = rules::check_expires_in(request.expires_in)
-        .map_err(|m| AppError::validation("expires_in", m))?;
-    let user =
-        rules::check_user(request.user.as_deref()).map_err(|m| AppError::validation("user", m))?;
-    let accent = request
-        .accent
-        .as_deref()
-        .map(rules::check_accent)
-        .transpose()
-        .map_err(|m| AppError::validation("accent", m))?;
-    let token = random_token::<32>();
+    let checked = check(&request)?;
     let now = state.clock.now_ms();
-    let expires_at = now + expires_in * 1000;
-    let (hash, ws) = (token_hash(&token), scope.ws().clone());
-    let (user_label, accent_stored) = (user.clone(), accent.clone());
-    crate::db::run(&state.pool, move |conn| {
-        store::portal::delete_old(conn, now)?;
-        store::portal::create(
-            conn,
-            &NewLink {
-                link_hash: &hash,
-                workspace: &ws,
-                role,
-                user_label: &user_label,
-                accent: accent_stored.as_deref(),
-                created_at: now,
-                open_until: (now + rules::OPEN_WITHIN_MS).min(expires_at),
-                expires_at,
-            },
-        )
-        .map_err(AppError::from)
+    let ws = scope.ws().clone();
+    let (link, checked) = crate::db::run(&state.pool, move |conn| {
+        store_link(conn, &ws, &checked, now).map(|link| (link, checked))
     })
     .await?;
-    let for_whom = if user.is_empty() { "anyone" } else { &user };
     audit::record_instance(
         state,
         scope.actor(),
         "portal_link_created",
         Some(scope.workspace().key()),
-        Some(&format!(
-            "{role} portal for {for_whom}, until {}",
-            time::display(expires_at)
-        )),
+        Some(&checked.describe(link.expires_at)),
     )
     .await;
-    Ok(Link { token, expires_at })
+    Ok(link)
 }
 
 /// Ends every portal session of `scope`'s workspace, and every link not opened yet.

@@ -220,3 +220,109 @@ async fn the_binary_runs_from_an_empty_folder_and_logs_a_one_time_setup_link() {
         .unwrap();
     assert_eq!(js.status(), StatusCode::OK);
 }
+
+#[actix_rt::test]
+async fn portal_link_prints_a_link_that_opens_the_workspaces_portal_once() {
+    let app = TestApp::spawn().await;
+    let dir = app.dir.path().to_str().unwrap();
+    let base = app.base.clone();
+    let args = |extra: &[&'static str]| {
+        let mut all = vec!["portal-link", "--workspace", "default", "--data-dir", dir];
+        all.extend_from_slice(extra);
+        all
+    };
+    let out = run_cli_on(
+        &app,
+        &[
+            args(&["--user", "ops@aethenox.test"]),
+            vec!["--public-url", &base],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let url = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let path = url
+        .strip_prefix(&format!("{base}/portal/"))
+        .unwrap_or_else(|| panic!("{url}"));
+    assert!(text(&out.stderr).contains("within 5 minutes"));
+    let browser = app.client();
+    let res = browser.get_exactly(&format!("/portal/{path}")).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get_exactly(res.header("location")).await.status,
+        StatusCode::OK
+    );
+    let res = app.client().get_exactly(&format!("/portal/{path}")).await;
+    assert_eq!(res.status, StatusCode::GONE);
+
+    // Bad input: exit 2, one line naming the flag, nothing stored.
+    for (extra, flag) in [
+        (vec!["--accent", "#ffffff"], "--accent"),
+        (vec!["--expires-in", "60"], "--expires-in"),
+        (
+            vec!["--public-url", "https://hooks.example.com/path"],
+            "public URL",
+        ),
+    ] {
+        let mut all = args(&extra);
+        if flag != "public URL" {
+            all.extend(["--public-url", "https://hooks.example.com"]);
+        }
+        let out = run_cli_on(&app, &all, "");
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(
+            text(&out.stderr).contains(flag),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run_cli_with(&args(&[]), "", app.database_url());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--public-url"));
+    let out = run_cli_on(
+        &app,
+        &[
+            "portal-link",
+            "--workspace",
+            "nope",
+            "--public-url",
+            "https://h.test",
+            "--data-dir",
+            dir,
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--workspace"));
+}
+
+#[test]
+fn serve_refuses_frame_ancestors_that_are_not_origins_and_a_public_url_with_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for (flag, value, words) in [
+        (
+            "--portal-frame-ancestors",
+            "https://app.example.com/dashboard",
+            "not an origin",
+        ),
+        (
+            "--portal-frame-ancestors",
+            "https://*.example.com",
+            "not an origin",
+        ),
+        ("--public-url", "hooks.example.com", "not a public URL"),
+    ] {
+        let out = run_binary(None, &[], &["--data-dir", data, flag, value], "");
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(flag) && err.contains(words),
+            "{flag} {value}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
