@@ -32,14 +32,16 @@ impl Dashboard {
                 web::get().to(move || {
                     let src = link.lock().unwrap().clone();
                     async move {
-                        HttpResponse::Ok().content_type("text/html").body(format!(
-                            "<!doctype html><html lang=en><title>Acme dashboard</title>\
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .body(format!(
+                                "<!doctype html><html lang=en><title>Acme dashboard</title>\
                              <body style='margin:0;font-family:sans-serif'>\
                              <header style='padding:12px 20px;background:#0f172a;color:#fff'>\
                              Acme dashboard · Integrations</header>\
                              <iframe id=portal title='Webhooks' src='{src}' \
-                             style='border:0;width:100%;height:780px'></iframe></body></html>"
-                        ))
+                             style='border:0;width:100%;height:700px'></iframe></body></html>"
+                            ))
                     }
                 }),
             )
@@ -149,7 +151,14 @@ async fn the_portal_works_inside_another_sites_frame() {
         .await;
     assert_eq!(accent, "rgb(29, 78, 216)");
     let base = portal_base(&driver).await;
+    driver
+        .execute(
+            "window.scrollTo(0, document.getElementById('send-test-button').getBoundingClientRect().top - 470);",
+            json!([]),
+        )
+        .await;
     driver.leave_frames().await;
+    driver.execute("window.scrollTo(0, 0);", json!([])).await;
     driver.screenshot("portal-in-dashboard").await;
 
     // The same link again (the platform's page reloaded without asking for a new one).

@@ -7,7 +7,7 @@ shots=$(mktemp -d)
 trap 'rm -rf "$shots"' EXIT
 E2E_SCREENSHOTS="$shots" cargo test --test e2e
 mkdir -p tests/e2e/screenshots
-for name in 1280-webhooks 1-create-form 4-send-test 1280-deliveries 390-deliveries 390-webhooks-id dark-deliveries 1280-api-reference; do
+for name in 1280-webhooks 1-create-form 4-send-test 1280-deliveries 390-deliveries 390-webhooks-id dark-deliveries 1280-api-reference portal-in-dashboard; do
     cp "$shots/$name.png" tests/e2e/screenshots/
 done
 ls -l tests/e2e/screenshots
