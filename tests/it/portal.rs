@@ -253,6 +253,11 @@ async fn who_may_ask_for_links_and_what_a_link_may_ask_for() {
     }
     let res = api.call("POST", path, None).await;
     assert_eq!(res.status, StatusCode::CREATED, "no body: every default");
+    // JSON Schema's integers include 1518.0.
+    let res = api.post(path, json!({"expires_in": 1518.0})).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let res = api.post(path, json!({"expires_in": 1518.5})).await;
+    assert_eq!(res.error_field(), "expires_in");
 }
 
 #[actix_rt::test]

@@ -1,6 +1,9 @@
 """Schemathesis hooks for `tests/schemathesis/run.sh`.
 
-The one thing the OpenAPI document cannot say: a webhook URL must name a host that resolves
+Two things the OpenAPI document cannot say. First, a portal link's `accent` must be dark enough
+for white text on it (4.5:1, a rule no pattern can state): an accent that fits the pattern but
+is too light is replaced by a dark one (a light one is still refused with 422, tested in
+tests/it/portal.rs). Second, a webhook URL must name a host that resolves
 (the server looks it up when the webhook is saved, and refuses a name that does not resolve
 with 422 naming `url`). Generated host names never resolve, so every generated webhook would be
 refused and no create -> read -> update -> delete chain could run. These hooks replace a
@@ -30,9 +33,34 @@ def fits(url, rules):
     )
 
 
+DARK_ACCENT = "#1d4ed8"
+
+
+def contrast_with_white(hex_colour):
+    """WCAG 2.1 contrast of white text on `#rrggbb` (as src/domain/portal.rs computes it)."""
+    def linear(c):
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return 1.05 / (luminance + 0.05)
+
+
+def dark_enough(operation, body):
+    if not operation.path.endswith("/portal-links"):
+        return body
+    accent = body.get("accent")
+    if isinstance(accent, str) and re.fullmatch(r"#[0-9A-Fa-f]{6}", accent):
+        if contrast_with_white(accent) < 4.5:
+            body = dict(body, accent=DARK_ACCENT)
+    return body
+
+
 def resolvable(operation, body):
     if operation is None or not isinstance(body, dict):
         return body
+    body = dark_enough(operation, body)
     # The same bodies under a workspace (/api/v1/workspaces/{workspace}/webhooks…).
     path = operation.path.replace("/api/v1/workspaces/{workspace}", "/api/v1", 1)
     schema = WEBHOOK_BODIES.get((operation.method.upper(), path))

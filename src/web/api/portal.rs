@@ -35,8 +35,8 @@ pub struct CreatePortalLink {
     pub role: Option<String>,
     /// Seconds the session lasts from now (300 to 86400, default 3600). The link itself must
     /// be opened within 5 minutes.
-    #[serde(default)]
-    #[schema(minimum = 300, maximum = 86400, example = 3600)]
+    #[serde(default, deserialize_with = "super::webhooks::whole_seconds")]
+    #[schema(value_type = Option<i64>, minimum = 300, maximum = 86400, example = 3600)]
     pub expires_in: Option<i64>,
     /// Who the link is for; the audit log names changes made through it `portal: <user>`.
     #[serde(default)]
@@ -46,7 +46,8 @@ pub struct CreatePortalLink {
         pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub user: Option<String>,
-    /// A colour for buttons and links, `#rrggbb`; white text on it must reach 4.5:1.
+    /// A colour for buttons and links, `#rrggbb`; white text on it must reach 4.5:1
+    /// (a lighter one is refused with 422).
     #[serde(default)]
     #[schema(example = "#1d4ed8", pattern = "^#[0-9A-Fa-f]{6}$")]
     pub accent: Option<String>,

@@ -134,7 +134,7 @@ pub struct ListParams {
 
 /// A whole number of seconds, written as an integer or as a number with no fraction (`60.0`),
 /// which JSON Schema counts as an integer too.
-fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let n: Option<serde_json::Number> = Option::deserialize(d)?;
     n.map(|n| {
         n.as_i64()
