@@ -348,6 +348,12 @@ pub async fn head_as_get(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(WasHead);
     }
     next.call(req).await
 }
+
+/// In request extensions when the request was a HEAD answered as a GET: a GET that changes
+/// something (opening a portal link) must not happen for it.
+#[derive(Debug, Clone, Copy)]
+pub struct WasHead;

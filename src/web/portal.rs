@@ -7,7 +7,7 @@ use crate::app::portal::{self, Ended};
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -54,6 +54,13 @@ async fn open(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    // A HEAD (a link checker, a preview) does not use the link up.
+    if req.extensions().get::<super::guard::WasHead>().is_some() {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    }
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     Ok(match portal::open(&state, &path, ip.as_deref()).await? {
         Ok(opened) => see_other(&format!("/p/{}/webhooks", opened.session_token)),

@@ -65,6 +65,13 @@ async fn a_link_opens_once_into_the_workspaces_webhooks_and_then_says_to_ask_for
             .is_none()
     );
 
+    // A HEAD (a link checker) leaves the link as it was.
+    let head = awc::Client::new()
+        .head(format!("{}/portal/{token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
     let browser = app.client();
     let opened = browser.get_exactly(&format!("/portal/{token}")).await;
     assert_eq!(opened.status, StatusCode::SEE_OTHER);
