@@ -4,7 +4,7 @@
 //! by API keys instead (see `api::ApiKeyAuth`).
 
 use super::forms::Form;
-use super::page::{CsrfToken, CurrentUser, PortalAuth, SessionHash, SessionWorkspace};
+use super::page::{CsrfToken, CurrentUser, PortalAuth, SessionHash, SessionWorkspace, WasHead};
 use crate::domain::ids::{random_token, secure_eq};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -352,8 +352,3 @@ pub async fn head_as_get(
     }
     next.call(req).await
 }
-
-/// In request extensions when the request was a HEAD answered as a GET: a GET that changes
-/// something (opening a portal link) must not happen for it.
-#[derive(Debug, Clone, Copy)]
-pub struct WasHead;

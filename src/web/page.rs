@@ -34,6 +34,12 @@ pub struct PortalAuth {
     pub base: String,
 }
 
+/// In request extensions when the request was a HEAD answered as a GET (see
+/// `guard::head_as_get`): a GET that changes something (opening a portal link) must not happen
+/// for it.
+#[derive(Debug, Clone, Copy)]
+pub struct WasHead;
+
 /// Which sidebar entry is active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {

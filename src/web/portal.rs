@@ -55,7 +55,7 @@ async fn open(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     // A HEAD (a link checker, a preview) does not use the link up.
-    if req.extensions().get::<super::guard::WasHead>().is_some() {
+    if req.extensions().get::<super::page::WasHead>().is_some() {
         return Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
