@@ -1,6 +1,7 @@
 //! Pure code: no database, no HTTP. Everything here is unit-tested in place.
 pub mod crypto;
 pub mod events;
+pub mod filter;
 pub mod hints;
 pub mod ids;
 pub mod params;

@@ -54,8 +54,8 @@ async fn the_document_states_each_rule_the_server_applies() {
         }
     }
     assert_eq!(
-        examples, 43,
-        "27, and the 16 of workspace data again under a workspace"
+        examples, 45,
+        "29, and the 16 of workspace data again under a workspace"
     );
     for (path, method) in [
         ("/api/v1/webhooks/{id}", "patch"),

@@ -32,7 +32,7 @@ fn mounts_of(file: &str) -> &'static [Mount] {
         "audit.rs" | "members.rs" => &[Mount::Pages],
         "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs"
         | "api/portal.rs" => &[Mount::Api],
-        "api/workspaces.rs" | "api/mod.rs" => &[Mount::ApiTop],
+        "api/workspaces.rs" | "api/mod.rs" | "api/filters.rs" => &[Mount::ApiTop],
         // The instance's keys, and each workspace's.
         "api_keys.rs" => &[Mount::Root, Mount::Pages],
         "mod.rs" | "auth.rs" | "users.rs" | "storage.rs" | "reference.rs" | "workspaces.rs"
@@ -93,7 +93,7 @@ fn route_table() -> Vec<(Mount, String, String)> {
 }
 
 /// Routes anyone may reach, or that are about the caller rather than a workspace.
-const NOT_WORKSPACE_DATA: [&str; 10] = [
+const NOT_WORKSPACE_DATA: [&str; 11] = [
     "/healthz",
     "/login",
     "/logout",
@@ -104,6 +104,7 @@ const NOT_WORKSPACE_DATA: [&str; 10] = [
     "/account/password",
     "/",
     "/openapi.json",
+    "/filter-test",
 ];
 
 #[actix_rt::test]

@@ -10,6 +10,7 @@ mod crash;
 mod delivery;
 mod escaping;
 mod fairness;
+mod filters;
 mod fuzz_smoke;
 mod hostile;
 mod instances;

@@ -114,11 +114,12 @@ pub struct ApiScope {
 }
 
 /// The workspace an /api/v1 request works in, when it works in one: `/workspaces/{key}/…`
-/// names it; the workspaces resource itself and the OpenAPI document have none; anything else
+/// names it; the workspaces resource itself, the OpenAPI document and the filter test have
+/// none; anything else
 /// is the key's own workspace.
 fn workspace_in_path(path: &str) -> Option<Option<&str>> {
     let rest = path.strip_prefix("/api/v1")?;
-    if rest == "/openapi.json" {
+    if rest == "/openapi.json" || rest == "/filter-test" {
         return None;
     }
     match rest.strip_prefix("/workspaces") {

@@ -7,6 +7,7 @@ use super::deliveries::{
     AttemptResource, AttemptResult, DeliveryDetail, DeliveryList, DeliveryResource,
 };
 use super::events::EventAccepted;
+use super::filters::FilterTestResult;
 use super::portal::PortalLink;
 use super::webhooks::{WebhookList, WebhookResource};
 use super::workspaces::{WorkspaceList, WorkspaceResource};
@@ -221,6 +222,15 @@ fn catalogue() -> Vec<Example> {
                 }),
             )],
         ),
+        (
+            "post",
+            "/api/v1/filter-test",
+            Some(json!({
+                "filter": {"amount": {"$gte": 100}, "contact.country": {"$in": ["PT", "ES"]}},
+                "data": {"amount": 250, "contact": {"country": "PT"}},
+            })),
+            vec![("200", value(&FilterTestResult { matches: true }))],
+        ),
     ]
 }
 
@@ -323,6 +333,9 @@ mod tests {
                 ("patch", "/api/v1/workspaces/{workspace}") => {
                     parse::<UpdateWorkspace>(&bytes).map(drop)
                 }
+                ("post", "/api/v1/filter-test") => {
+                    parse::<crate::web::api::filters::FilterTest>(&bytes).map(drop)
+                }
                 ("post", "/api/v1/workspaces/{workspace}/portal-links") => {
                     parse::<crate::web::api::portal::CreatePortalLink>(&bytes).map(drop)
                 }
@@ -331,6 +344,6 @@ mod tests {
             assert!(read.is_ok(), "{method} {path}: {body}");
             seen += 1;
         }
-        assert_eq!(seen, 9);
+        assert_eq!(seen, 10);
     }
 }

@@ -6,6 +6,7 @@ pub mod body;
 pub mod deliveries;
 pub mod events;
 pub mod examples;
+pub mod filters;
 pub mod openapi;
 pub mod portal;
 pub mod resource;
@@ -18,6 +19,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource::resource("/openapi.json", "GET").route(web::get().to(openapi::spec)))
         .configure(workspaces::configure)
+        .configure(filters::configure)
         // Everything of a workspace, under its id or uid; the same at the top level means the
         // key's own workspace (the default one for an instance key).
         .service(
