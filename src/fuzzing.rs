@@ -35,6 +35,7 @@ pub fn json_requests(data: &[u8]) {
             url: req.url,
             description: req.description.unwrap_or_default(),
             events: req.events,
+            filter: req.filter.map(|f| f.to_string()).unwrap_or_default(),
         };
         if let Ok(valid) = webhook::validate(&input, false) {
             assert!(!valid.events.is_empty() && valid.events.iter().all(|e| events::is_known(e)));

@@ -33,6 +33,10 @@
     scope.querySelectorAll("button.authorize[aria-label]").forEach(function (el) {
       el.removeAttribute("aria-label");
     });
+    // An example longer than its box scrolls: reachable with the keyboard, so it can be read.
+    scope.querySelectorAll(".highlight-code .microlight:not([tabindex])").forEach(function (el) {
+      el.setAttribute("tabindex", "0");
+    });
   }
   new MutationObserver(function () {
     label(root);

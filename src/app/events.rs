@@ -50,6 +50,7 @@ pub async fn publish(
             id,
             event_type,
             payload,
+            data,
             created_at: now,
             reply,
         })

@@ -120,6 +120,7 @@ pub async fn create_webhook_to(
         url,
         description: format!("Test inbox: {}", inbox.name),
         events: CATALOGUE.iter().map(|e| e.name.to_owned()).collect(),
+        filter: None,
     };
     webhooks::create_valid(state, scope, valid, true).await
 }

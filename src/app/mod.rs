@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod deliveries;
 pub mod events;
+pub mod filters;
 pub mod inboxes;
 pub mod keys;
 pub mod manual;

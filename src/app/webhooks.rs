@@ -98,6 +98,7 @@ pub(super) async fn create_valid(
                     enabled,
                     events: &valid.events,
                     secret: &secret,
+                    filter: valid.filter.as_deref(),
                 },
                 time::now_ms(),
             )?;
@@ -223,6 +224,8 @@ pub struct Change {
     pub description: Option<String>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    /// A new payload filter as JSON text ("" removes it).
+    pub filter: Option<String>,
 }
 
 /// Why a webhook was disabled by hand, as its banner says.
@@ -250,6 +253,9 @@ pub async fn update(
             .description
             .unwrap_or_else(|| webhook.description.clone()),
         events: change.events.unwrap_or_else(|| webhook.events.clone()),
+        filter: change
+            .filter
+            .unwrap_or_else(|| webhook.filter.clone().unwrap_or_default()),
     };
     let valid = validate_fully(state, &input, url_changed)
         .await
@@ -263,15 +269,13 @@ pub async fn update(
     let updated = crate::db::run(&state.pool, move |conn| {
         crate::db::write_transaction(conn, |conn| {
             let now = time::now_ms();
-            store::webhooks::update(
-                conn,
-                &ws,
-                &id,
-                valid.url.as_str(),
-                &valid.description,
-                &valid.events,
-                now,
-            )?;
+            let settings = store::webhooks::Settings {
+                url: valid.url.as_str(),
+                description: &valid.description,
+                events: &valid.events,
+                filter: valid.filter.as_deref(),
+            };
+            store::webhooks::update(conn, &ws, &id, &settings, now)?;
             if let Some(enabled) = enabled {
                 store::webhooks::set_enabled(conn, &ws, &id, enabled, Some(&reason), now)?;
             }

@@ -61,6 +61,7 @@ diesel::table! {
         failing_since -> Nullable<BigInt>,
         disabled_at -> Nullable<BigInt>,
         workspace_id -> Text,
+        filter -> Nullable<Text>,
     }
 }
 

@@ -3,6 +3,7 @@
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
 use crate::db::{DbPool, WriteLock};
+use crate::domain::filter::Filter;
 use crate::domain::workspace::WorkspaceId;
 use crate::domain::{ids, time};
 use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
@@ -22,8 +23,45 @@ pub struct Publish {
     pub id: String,
     pub event_type: String,
     pub payload: Vec<u8>,
+    /// The event's `data`, for the webhooks' payload filters.
+    pub data: serde_json::Value,
     pub created_at: i64,
     pub reply: oneshot::Sender<Result<Accepted, String>>,
+}
+
+/// A webhook subscribed to an event type: its id and its stored payload filter.
+type Subscriber = (String, Option<String>);
+
+/// The writer's payload filters, parsed once per webhook and kept while its stored text is the
+/// same (a change on any instance is seen at the next event, by its text).
+#[derive(Default)]
+struct Filters(HashMap<String, (String, Option<Filter>)>);
+
+impl Filters {
+    /// Whether `data` makes a delivery for the webhook `id` whose stored filter is `text`.
+    fn allows(&mut self, id: &str, text: Option<&str>, data: &serde_json::Value) -> bool {
+        let Some(text) = text else {
+            return true;
+        };
+        if self.0.get(id).is_none_or(|(t, _)| t != text) {
+            if self.0.len() >= 10_000 {
+                self.0.clear();
+            }
+            let parsed = serde_json::from_str(text)
+                .ok()
+                .and_then(|v| Filter::parse(&v).ok());
+            if parsed.is_none() {
+                // Stored filters were checked when saved; one that no longer parses (written
+                // by a newer version) lets every event through rather than lose any.
+                tracing::warn!(webhook_id = %id, "a stored payload filter does not parse; it is ignored");
+            }
+            self.0.insert(id.to_owned(), (text.to_owned(), parsed));
+        }
+        match self.0.get(id) {
+            Some((_, Some(filter))) => filter.matches(data),
+            _ => true,
+        }
+    }
 }
 
 /// How an event was accepted: `created` is false when its id was already known and this is
@@ -94,6 +132,7 @@ impl Intake {
 fn store_batch(
     conn: &mut crate::db::DbConn,
     batch: &[Queued],
+    filters: &mut Filters,
 ) -> diesel::QueryResult<Vec<Accepted>> {
     let now = time::now_ms();
     // Event ids are the workspace's own: known ids are looked up per workspace, and answer
@@ -108,7 +147,7 @@ fn store_batch(
             known.insert((*ws, id), n);
         }
     }
-    let mut subscribers: HashMap<(&WorkspaceId, &str), Vec<String>> = HashMap::new();
+    let mut subscribers: HashMap<(&WorkspaceId, &str), Vec<Subscriber>> = HashMap::new();
     for p in batch.iter().map(|q| &q.publish) {
         let key = (&p.workspace, p.event_type.as_str());
         if !known.contains_key(&(&p.workspace, p.id.clone())) && !subscribers.contains_key(&key) {
@@ -130,16 +169,20 @@ fn store_batch(
             });
             continue;
         }
-        let webhooks = &subscribers[&(&p.workspace, p.event_type.as_str())];
-        rows.extend(webhooks.iter().map(|w| NewDelivery {
-            workspace: &p.workspace,
-            id: ids::new_id("dlv"),
-            event_id: &p.id,
-            webhook_id: w,
-            event_type: &p.event_type,
-            is_test: false,
-        }));
-        let count = webhooks.len() as i32;
+        let before = rows.len();
+        for (w, filter) in &subscribers[&(&p.workspace, p.event_type.as_str())] {
+            if filters.allows(w, filter.as_deref(), &p.data) {
+                rows.push(NewDelivery {
+                    workspace: &p.workspace,
+                    id: ids::new_id("dlv"),
+                    event_id: &p.id,
+                    webhook_id: w,
+                    event_type: &p.event_type,
+                    is_test: false,
+                });
+            }
+        }
+        let count = (rows.len() - before) as i32;
         events.push(NewEvent {
             workspace: &p.workspace,
             id: &p.id,
@@ -164,6 +207,7 @@ fn store_batch(
 }
 
 fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Receiver<Queued>) {
+    let filters = std::cell::RefCell::new(Filters::default());
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -174,8 +218,10 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Re
         }
         let store = |batch: &[Queued]| {
             pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                crate::db::immediate(&mut conn, &write_lock, |c| store_batch(c, batch))
-                    .map_err(|e| e.to_string())
+                crate::db::immediate(&mut conn, &write_lock, |c| {
+                    store_batch(c, batch, &mut filters.borrow_mut())
+                })
+                .map_err(|e| e.to_string())
             })
         };
         let stored = store(&batch);

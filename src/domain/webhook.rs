@@ -11,6 +11,8 @@ pub struct WebhookInput {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
+    /// The payload filter as JSON text ("" for none).
+    pub filter: String,
 }
 
 /// A webhook that passed every rule that needs no network.
@@ -19,6 +21,8 @@ pub struct ValidWebhook {
     pub url: url::Url,
     pub description: String,
     pub events: Vec<String>,
+    /// The payload filter, checked, as compact JSON; None: every event of its types.
+    pub filter: Option<String>,
 }
 
 /// Messages keyed by the field they belong to, in the order they were found.
@@ -70,6 +74,19 @@ pub fn validate_events(raw: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// A payload filter as typed or sent: empty (or `null`) for none; else JSON that parses as a
+/// filter, kept as compact JSON.
+pub fn validate_filter(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw == "null" {
+        return Ok(None);
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| format!("The filter is not JSON: {e}"))?;
+    let filter = super::filter::Filter::parse(&value).map_err(|e| format!("In {e}"))?;
+    Ok(Some(filter.source().to_string()))
+}
+
 /// Checks the URL's form and policy, the description and the events. The URL's host is
 /// resolved separately (see `url_policy::resolve`), because that needs the network.
 pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhook, FieldErrors> {
@@ -83,11 +100,15 @@ pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhoo
     let events = validate_events(&input.events)
         .map_err(|e| errors.add("events", e))
         .ok();
-    match (url, description, events) {
-        (Some(url), Some(description), Some(events)) => Ok(ValidWebhook {
+    let filter = validate_filter(&input.filter)
+        .map_err(|e| errors.add("filter", e))
+        .ok();
+    match (url, description, events, filter) {
+        (Some(url), Some(description), Some(events), Some(filter)) => Ok(ValidWebhook {
             url,
             description,
             events,
+            filter,
         }),
         _ => Err(errors),
     }
@@ -102,7 +123,24 @@ mod tests {
             url: url.into(),
             description: description.into(),
             events: events.iter().map(|s| s.to_string()).collect(),
+            filter: String::new(),
         }
+    }
+
+    #[test]
+    fn filters_are_checked_and_kept_as_compact_json() {
+        assert_eq!(validate_filter(""), Ok(None));
+        assert_eq!(validate_filter(" null "), Ok(None));
+        assert_eq!(
+            validate_filter("{ \"amount\": {\"$gt\": 5} }"),
+            Ok(Some(r#"{"amount":{"$gt":5}}"#.into()))
+        );
+        assert!(validate_filter("{").unwrap_err().contains("not JSON"));
+        let e = validate_filter(r#"{"a": {"$gt": true}}"#).unwrap_err();
+        assert!(e.contains("a.$gt") && e.contains("$gt"), "{e}");
+        let mut i = input("https://93.184.215.14/x", "", &["message.sent"]);
+        i.filter = "[1]".into();
+        assert!(validate(&i, false).unwrap_err().get("filter").is_some());
     }
 
     #[test]

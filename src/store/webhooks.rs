@@ -18,6 +18,7 @@ struct WebhookRow {
     disabled_at: Option<i64>,
     failing_since: Option<i64>,
     workspace_id: String,
+    filter: Option<String>,
 }
 
 /// A webhook with the event types it subscribes to (in catalogue order).
@@ -36,6 +37,8 @@ pub struct Webhook {
     /// When its current run of failed attempts began; None while healthy.
     pub failing_since: Option<i64>,
     pub workspace_id: String,
+    /// Its payload filter (compact JSON), None for every event of its types.
+    pub filter: Option<String>,
 }
 
 impl Webhook {
@@ -53,6 +56,7 @@ impl Webhook {
             disabled_at: row.disabled_at,
             failing_since: row.failing_since,
             workspace_id: row.workspace_id,
+            filter: row.filter,
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct NewWebhook<'a> {
     pub enabled: bool,
     pub events: &'a [String],
     pub secret: &'a str,
+    pub filter: Option<&'a str>,
 }
 
 /// The webhook `id` if it is the workspace's.
@@ -104,6 +109,7 @@ pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<
             webhooks::enabled.eq(new.enabled),
             webhooks::created_at.eq(now),
             webhooks::updated_at.eq(now),
+            webhooks::filter.eq(new.filter),
         ))
         .execute(conn)?;
     insert_events(conn, new.id, new.events)?;
@@ -168,19 +174,26 @@ pub fn list(
         .collect())
 }
 
+/// What a webhook's settings say: its URL, description, events and filter.
+pub struct Settings<'a> {
+    pub url: &'a str,
+    pub description: &'a str,
+    pub events: &'a [String],
+    pub filter: Option<&'a str>,
+}
+
 pub fn update(
     conn: &mut DbConn,
     ws: &WorkspaceId,
     id: &str,
-    url: &str,
-    description: &str,
-    types: &[String],
+    settings: &Settings<'_>,
     now: i64,
 ) -> QueryResult<()> {
     let n = diesel::update(in_workspace(ws, id))
         .set((
-            webhooks::url.eq(url),
-            webhooks::description.eq(description),
+            webhooks::url.eq(settings.url),
+            webhooks::description.eq(settings.description),
+            webhooks::filter.eq(settings.filter),
             webhooks::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -189,7 +202,7 @@ pub fn update(
     }
     diesel::delete(webhook_events::table.filter(webhook_events::webhook_id.eq(id)))
         .execute(conn)?;
-    insert_events(conn, id, types)
+    insert_events(conn, id, settings.events)
 }
 
 /// Enabling clears the reason; disabling records who or what disabled it, and when it went
@@ -357,18 +370,18 @@ pub fn rotate_secret(
         .map(|_| ())
 }
 
-/// Ids of the workspace's enabled webhooks subscribed to `event_type`.
+/// The workspace's enabled webhooks subscribed to `event_type`: id and payload filter.
 pub fn subscribed(
     conn: &mut DbConn,
     ws: &WorkspaceId,
     event_type: &str,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<(String, Option<String>)>> {
     let query = webhook_events::table
         .inner_join(webhooks::table)
         .filter(webhooks::workspace_id.eq(ws.as_str()))
         .filter(webhook_events::event_type.eq(event_type))
         .filter(webhooks::enabled.eq(true))
-        .select(webhooks::id);
+        .select((webhooks::id, webhooks::filter));
     // On the publishing path: run on the backend's own connection and statement cache.
     crate::db::on_backend!(conn, c => query.load(c))
 }

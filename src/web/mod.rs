@@ -10,6 +10,7 @@ pub mod auth;
 pub mod compress;
 pub mod confirm;
 pub mod deliveries;
+pub mod filters;
 pub mod forms;
 pub mod guard;
 pub mod inboxes;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/w/{workspace}")
                 .configure(webhooks::configure)
+                .configure(filters::configure)
                 .configure(deliveries::configure)
                 .configure(manual::configure)
                 .configure(inboxes::configure)
@@ -65,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/p/{portal}")
                 .configure(webhooks::configure)
+                .configure(filters::configure)
                 .configure(deliveries::configure)
                 .configure(manual::configure)
                 .configure(inboxes::configure)

@@ -32,6 +32,14 @@ pub struct WebhookView {
     pub events: Vec<&'static EventType>,
     pub created: String,
     pub updated: String,
+    /// Its payload filter, pretty-printed (None: every event of its types).
+    pub filter: Option<String>,
+}
+
+/// A stored filter (compact JSON) as people read and edit it.
+fn pretty(filter: Option<&str>) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(filter?).ok()?;
+    serde_json::to_string_pretty(&value).ok()
 }
 
 impl From<Webhook> for WebhookView {
@@ -40,6 +48,7 @@ impl From<Webhook> for WebhookView {
             events: w.events.iter().filter_map(|e| events::find(e)).collect(),
             created: time::display(w.created_at),
             updated: time::display(w.updated_at),
+            filter: pretty(w.filter.as_deref()),
             id: w.id,
             url: w.url,
             description: w.description,
@@ -54,6 +63,8 @@ pub struct FormView {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
+    /// The payload filter as typed.
+    pub filter: String,
     pub errors: FieldErrors,
 }
 
@@ -66,6 +77,7 @@ impl FormView {
             url: input.url,
             description: input.description,
             events: input.events,
+            filter: input.filter,
             errors,
         }
     }
@@ -76,6 +88,7 @@ pub fn input_from(form: &Params) -> WebhookInput {
         url: form.get("url").to_owned(),
         description: form.get("description").to_owned(),
         events: form.get_all("events"),
+        filter: form.get("filter").to_owned(),
     }
 }
 
@@ -211,6 +224,7 @@ pub fn form_of(webhook: &Webhook) -> FormView {
         url: webhook.url.clone(),
         description: webhook.description.clone(),
         events: webhook.events.clone(),
+        filter: pretty(webhook.filter.as_deref()).unwrap_or_default(),
         errors: FieldErrors::default(),
     }
 }

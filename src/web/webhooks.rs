@@ -217,6 +217,7 @@ async fn update(
         description: Some(input.description.clone()),
         events: Some(input.events.clone()),
         enabled: None,
+        filter: Some(input.filter.clone()),
     };
     match webhooks::update(&state, &ctx.scope, &path, change).await {
         Ok(webhook) => Ok(see_other(&format!(

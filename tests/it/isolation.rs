@@ -28,7 +28,9 @@ enum Mount {
 
 fn mounts_of(file: &str) -> &'static [Mount] {
     match file {
-        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" => &[Mount::Automation],
+        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "filters.rs" => {
+            &[Mount::Automation]
+        }
         "audit.rs" | "members.rs" => &[Mount::Pages],
         "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs"
         | "api/portal.rs" => &[Mount::Api],

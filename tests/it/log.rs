@@ -218,9 +218,12 @@ async fn every_filter_narrows_the_log_in_the_page_and_the_api() {
         &mut app.conn(),
         &crate::support::dws(),
         &bad,
-        &rx_bad.url("/bad"),
-        "",
-        &["message.sent".into()],
+        &aethenox_webhooks::store::webhooks::Settings {
+            url: &rx_bad.url("/bad"),
+            description: "",
+            events: &["message.sent".into()],
+            filter: None,
+        },
         now,
     )
     .unwrap();
@@ -547,9 +550,12 @@ async fn retry_failed_shows_the_count_first_and_progress_after() {
         &mut app.conn(),
         &crate::support::dws(),
         &bad,
-        &rx_bad.url("/bad"),
-        "",
-        &["message.sent".into()],
+        &aethenox_webhooks::store::webhooks::Settings {
+            url: &rx_bad.url("/bad"),
+            description: "",
+            events: &["message.sent".into()],
+            filter: None,
+        },
         now,
     )
     .unwrap();

@@ -85,9 +85,12 @@ async fn check_receiver(interpreter: &str, lang: &str, ext: &str) {
         &mut app.conn(),
         &crate::support::dws(),
         &webhook,
-        &good_url,
-        "",
-        &["message.read".into()],
+        &aethenox_webhooks::store::webhooks::Settings {
+            url: &good_url,
+            description: "",
+            events: &["message.read".into()],
+            filter: None,
+        },
         now,
     )
     .unwrap();

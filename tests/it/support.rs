@@ -219,6 +219,7 @@ impl TestApp {
                 enabled: true,
                 events: &events,
                 secret: &sealed,
+                filter: None,
             },
             domain::time::now_ms(),
         )

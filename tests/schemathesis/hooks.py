@@ -1,9 +1,12 @@
 """Schemathesis hooks for `tests/schemathesis/run.sh`.
 
-Two things the OpenAPI document cannot say. First, a portal link's `accent` must be dark enough
+Three things the OpenAPI document cannot say. First, a payload filter (a webhook's `filter`, the
+filter of POST /api/v1/filter-test) is a small language of its own (paths, operators, $and/$or)
+that no JSON Schema states: a generated object is replaced by a valid filter (bad filters are
+refused with 422 naming `filter`, tested in tests/it/filters.rs and the unit tests). Second, a portal link's `accent` must be dark enough
 for white text on it (4.5:1, a rule no pattern can state): an accent that fits the pattern but
 is too light is replaced by a dark one (a light one is still refused with 422, tested in
-tests/it/portal.rs). Second, a webhook URL must name a host that resolves
+tests/it/portal.rs). Third, a webhook URL must name a host that resolves
 (the server looks it up when the webhook is saved, and refuses a name that does not resolve
 with 422 naming `url`). Generated host names never resolve, so every generated webhook would be
 refused and no create -> read -> update -> delete chain could run. These hooks replace a
@@ -47,6 +50,17 @@ def contrast_with_white(hex_colour):
     return 1.05 / (luminance + 0.05)
 
 
+VALID_FILTER = {"amount": {"$gte": 100}}
+
+
+def valid_filter(operation, body):
+    path = operation.path.replace("/api/v1/workspaces/{workspace}", "/api/v1", 1)
+    if path in ("/api/v1/filter-test", "/api/v1/webhooks", "/api/v1/webhooks/{id}"):
+        if isinstance(body.get("filter"), dict):
+            body = dict(body, filter=VALID_FILTER)
+    return body
+
+
 def dark_enough(operation, body):
     if not operation.path.endswith("/portal-links"):
         return body
@@ -61,6 +75,7 @@ def resolvable(operation, body):
     if operation is None or not isinstance(body, dict):
         return body
     body = dark_enough(operation, body)
+    body = valid_filter(operation, body)
     # The same bodies under a workspace (/api/v1/workspaces/{workspace}/webhooks…).
     path = operation.path.replace("/api/v1/workspaces/{workspace}", "/api/v1", 1)
     schema = WEBHOOK_BODIES.get((operation.method.upper(), path))

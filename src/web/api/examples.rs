@@ -256,6 +256,7 @@ fn webhook() -> WebhookResource {
         secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ8QjNq2T6xA=".into()),
         created_at: AT.into(),
         updated_at: AT.into(),
+        filter: Some(json!({"amount": {"$gte": 100}})),
     }
 }
 

@@ -47,6 +47,12 @@ pub async fn test_filter(
     _auth: ApiKeyAuth,
     body: ApiJson<FilterTest>,
 ) -> Result<HttpResponse, ApiError> {
+    if !body.0.data.is_object() {
+        return Err(ApiError(AppError::validation(
+            "data",
+            "data must be a JSON object, as an event's data is",
+        )));
+    }
     let filter = Filter::parse(&body.0.filter).map_err(|e| invalid(&e))?;
     Ok(HttpResponse::Ok().json(FilterTestResult {
         matches: filter.matches(&body.0.data),
