@@ -5,6 +5,7 @@ Usage:
     cargo build --release
     python3 tests/bench/load.py [--binary target/release/aethenox-webhooks] [--fanout 4] [--seconds 20]
     python3 tests/bench/load.py --database-url postgres://root@127.0.0.1:5432/postgres --instances 2 ...
+    python3 tests/bench/load.py --filter '{"channel": "whatsapp"}' ...   # a payload filter on every webhook
 
 With --database-url the instances share a fresh PostgreSQL database made on that server (and
 dropped afterwards; needs psql); without it, one instance on its SQLite file. Publishing is
@@ -39,6 +40,8 @@ p.add_argument("--without-log-indexes", action="store_true",
                help="drop the Delivery Log's filter indexes first, to measure what they cost writes")
 p.add_argument("--database-url", help="a PostgreSQL server (URL of a database to connect to for making the benchmark's own)")
 p.add_argument("--instances", type=int, default=1)
+p.add_argument("--filter", help="a payload filter (JSON) on every webhook of the fan-out; the events published match "
+               "it when it asks for what they hold, e.g. '{\"channel\": \"whatsapp\", \"contact.phone\": {\"$regex\": \"^\\\\+1\"}}'")
 args = p.parse_args()
 if args.instances > 1 and not args.database_url:
     raise SystemExit("--instances above 1 needs --database-url (SQLite is one process)")
@@ -131,7 +134,10 @@ try:
         common.wait_port(port)
 
     for i in range(args.fanout):
-        api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]})
+        hook = {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]}
+        if args.filter:
+            hook["filter"] = json.loads(args.filter)
+        api("POST", "/api/v1/webhooks", hook)
     api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/latency", "events": ["call.missed"]})
 
     # 1. Throughput.

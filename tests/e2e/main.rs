@@ -1,5 +1,6 @@
 //! Browser tests: headless Debian Chromium driven through chromedriver against the real app.
 
+mod filters;
 mod layout;
 mod portal;
 #[path = "../it/receiver.rs"]
