@@ -2,6 +2,7 @@
 pub mod crypto;
 pub mod events;
 pub mod filter;
+pub mod headers;
 pub mod hints;
 pub mod ids;
 pub mod params;
