@@ -36,6 +36,7 @@ pub fn json_requests(data: &[u8]) {
             description: req.description.unwrap_or_default(),
             events: req.events,
             filter: req.filter.map(|f| f.to_string()).unwrap_or_default(),
+            headers: req.headers.map(|h| h.into_iter().collect()),
         };
         if let Ok(valid) = webhook::validate(&input, false) {
             assert!(!valid.events.is_empty() && valid.events.iter().all(|e| events::is_known(e)));

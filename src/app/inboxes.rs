@@ -121,6 +121,7 @@ pub async fn create_webhook_to(
         description: format!("Test inbox: {}", inbox.name),
         events: CATALOGUE.iter().map(|e| e.name.to_owned()).collect(),
         filter: None,
+        headers: None,
     };
     webhooks::create_valid(state, scope, valid, true).await
 }

@@ -84,6 +84,10 @@ pub(super) async fn create_valid(
     enabled: bool,
 ) -> Result<Webhook, AppError> {
     let secret = state.secrets.seal(&secrets::generate());
+    let headers = valid
+        .headers
+        .as_deref()
+        .and_then(|h| crate::domain::headers::seal(&state.secrets, h));
     let ws = scope.ws().clone();
     let webhook = crate::db::run(&state.pool, move |conn| {
         let id = ids::new_id("wh");
@@ -99,6 +103,7 @@ pub(super) async fn create_valid(
                     events: &valid.events,
                     secret: &secret,
                     filter: valid.filter.as_deref(),
+                    headers: headers.as_deref(),
                 },
                 time::now_ms(),
             )?;
@@ -164,6 +169,20 @@ pub async fn current_secret(
     open_secret(state, &sealed).map(Some)
 }
 
+/// A webhook's custom headers, opened: for administrators; None for everyone else.
+pub fn custom_headers(
+    state: &AppState,
+    scope: &Scope,
+    webhook: &Webhook,
+) -> Result<Option<Vec<(String, String)>>, AppError> {
+    if !scope.is_admin() {
+        return Ok(None);
+    }
+    crate::domain::headers::open(&state.secrets, webhook.headers.as_deref())
+        .map(Some)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+}
+
 /// Opens a stored signing secret; a wrong master key is a server error, said plainly in the log.
 fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
     state
@@ -226,6 +245,8 @@ pub struct Change {
     pub enabled: Option<bool>,
     /// A new payload filter as JSON text ("" removes it).
     pub filter: Option<String>,
+    /// New custom headers (an empty list removes them all).
+    pub headers: Option<Vec<(String, String)>>,
 }
 
 /// Why a webhook was disabled by hand, as its banner says.
@@ -256,6 +277,7 @@ pub async fn update(
         filter: change
             .filter
             .unwrap_or_else(|| webhook.filter.clone().unwrap_or_default()),
+        headers: change.headers,
     };
     let valid = validate_fully(state, &input, url_changed)
         .await
@@ -265,6 +287,10 @@ pub async fn update(
         change.enabled,
         disabled_reason(scope.actor()),
     );
+    let headers = valid
+        .headers
+        .as_deref()
+        .map(|h| crate::domain::headers::seal(&state.secrets, h));
     let ws = scope.ws().clone();
     let updated = crate::db::run(&state.pool, move |conn| {
         crate::db::write_transaction(conn, |conn| {
@@ -274,6 +300,7 @@ pub async fn update(
                 description: &valid.description,
                 events: &valid.events,
                 filter: valid.filter.as_deref(),
+                headers: headers.as_ref().map(|h| h.as_deref()),
             };
             store::webhooks::update(conn, &ws, &id, &settings, now)?;
             if let Some(enabled) = enabled {

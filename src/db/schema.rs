@@ -62,6 +62,7 @@ diesel::table! {
         disabled_at -> Nullable<BigInt>,
         workspace_id -> Text,
         filter -> Nullable<Text>,
+        headers -> Nullable<Text>,
     }
 }
 

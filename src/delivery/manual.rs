@@ -91,10 +91,13 @@ async fn attempt(
         allow_private: config.allow_private_targets,
         local: state.local_addr(),
     };
+    let custom = crate::domain::headers::open(&state.secrets, job.headers.as_deref())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let sent = send::send(
         &client(state),
         &job,
         &secrets,
+        &custom,
         policy,
         config.request_timeout,
     )

@@ -470,7 +470,16 @@ async fn sender(
                 allow_private: config.allow_private_targets,
                 local: state.local_addr(),
             };
-            let sent = send::send(&client, &job, &secrets, policy, config.request_timeout).await;
+            let custom = send::custom_headers(&state.secrets, &job);
+            let sent = send::send(
+                &client,
+                &job,
+                &secrets,
+                &custom,
+                policy,
+                config.request_timeout,
+            )
+            .await;
             let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
             log_attempt(&job, &sent, after);
             let m = &state.metrics;

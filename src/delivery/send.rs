@@ -124,6 +124,18 @@ impl Sent {
     }
 }
 
+/// The webhook's custom headers, opened for one attempt only; ones that do not open (a wrong
+/// master key) are left out, and said in the log.
+pub fn custom_headers(
+    secrets: &crate::domain::crypto::SecretBox,
+    job: &Claimed,
+) -> Vec<(String, String)> {
+    crate::domain::headers::open(secrets, job.headers.as_deref()).unwrap_or_else(|e| {
+        tracing::error!(webhook_id = %job.webhook_id, error = %e, "custom headers do not open");
+        Vec::new()
+    })
+}
+
 /// The headers of an attempt, in the order they are sent.
 pub fn request_headers(job: &Claimed, secrets: &[String], unix_secs: i64) -> Vec<(String, String)> {
     let ts = unix_secs.to_string();
@@ -211,24 +223,36 @@ pub fn human_long(d: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Sends one attempt of `job`, signed with `secrets` (the current one first).
+/// Sends one attempt of `job`, signed with `secrets` (the current one first), with the
+/// webhook's `custom` headers after the server's own. The attempt records the custom headers'
+/// values masked: they are never stored as sent.
 pub async fn send(
     client: &awc::Client,
     job: &Claimed,
     secrets: &[String],
+    custom: &[(String, String)],
     policy: Policy,
     timeout: Duration,
 ) -> Sent {
     let started = Instant::now();
     let attempted_at_ms = crate::domain::time::now_ms();
     let headers = request_headers(job, secrets, attempted_at_ms / 1000);
+    let recorded: Vec<(String, String)> = headers
+        .iter()
+        .cloned()
+        .chain(
+            custom
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::domain::headers::masked(v))),
+        )
+        .collect();
     let mut sent = Sent {
         attempted_at_ms,
         duration: Duration::ZERO,
         status: None,
         error_class: None,
         error: None,
-        request_headers: headers,
+        request_headers: recorded,
         response_headers: Vec::new(),
         response_body: Vec::new(),
         truncated: false,
@@ -247,7 +271,7 @@ pub async fn send(
         return sent;
     }
     let mut req = client.post(job.url.as_str());
-    for (k, v) in &sent.request_headers {
+    for (k, v) in headers.iter().chain(custom) {
         req = req.insert_header((k.as_str(), v.as_str()));
     }
     let outcome = actix_web::rt::time::timeout(timeout, async {

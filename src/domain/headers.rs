@@ -102,9 +102,44 @@ pub fn masked(value: &str) -> String {
     format!("••••{tail}")
 }
 
+/// A webhook's custom headers as stored: sealed with the master key (None when there are none).
+pub fn seal(boxed: &super::crypto::SecretBox, headers: &[(String, String)]) -> Option<String> {
+    if headers.is_empty() {
+        return None;
+    }
+    serde_json::to_string(headers)
+        .ok()
+        .map(|json| boxed.seal(&json))
+}
+
+/// The custom headers a webhook stores (none when `sealed` is None).
+pub fn open(
+    boxed: &super::crypto::SecretBox,
+    sealed: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
+    let Some(sealed) = sealed else {
+        return Ok(Vec::new());
+    };
+    let json = boxed.open(sealed)?;
+    serde_json::from_str(&json).map_err(|e| format!("stored custom headers do not read: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_are_sealed_at_rest_and_open_again() {
+        let boxed = super::super::crypto::SecretBox::new([7; 32]);
+        let headers = vec![("X-Api-Key".to_owned(), "k_0123456789".to_owned())];
+        let sealed = seal(&boxed, &headers).unwrap();
+        assert!(!sealed.contains("k_0123456789"));
+        assert_eq!(open(&boxed, Some(&sealed)).unwrap(), headers);
+        assert_eq!(seal(&boxed, &[]), None);
+        assert_eq!(open(&boxed, None).unwrap(), Vec::<(String, String)>::new());
+        let other = super::super::crypto::SecretBox::new([8; 32]);
+        assert!(open(&other, Some(&sealed)).is_err());
+    }
 
     #[test]
     fn names_and_values_are_checked_and_named_in_the_message() {

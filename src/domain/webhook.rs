@@ -13,6 +13,8 @@ pub struct WebhookInput {
     pub events: Vec<String>,
     /// The payload filter as JSON text ("" for none).
     pub filter: String,
+    /// Custom request headers (None: none when made, unchanged when changed).
+    pub headers: Option<Vec<(String, String)>>,
 }
 
 /// A webhook that passed every rule that needs no network.
@@ -23,6 +25,8 @@ pub struct ValidWebhook {
     pub events: Vec<String>,
     /// The payload filter, checked, as compact JSON; None: every event of its types.
     pub filter: Option<String>,
+    /// Custom request headers, checked (None: as `WebhookInput::headers` says).
+    pub headers: Option<Vec<(String, String)>>,
 }
 
 /// Messages keyed by the field they belong to, in the order they were found.
@@ -103,12 +107,19 @@ pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhoo
     let filter = validate_filter(&input.filter)
         .map_err(|e| errors.add("filter", e))
         .ok();
-    match (url, description, events, filter) {
-        (Some(url), Some(description), Some(events), Some(filter)) => Ok(ValidWebhook {
+    let headers_ok = match &input.headers {
+        Some(h) => super::headers::check_all(h)
+            .map_err(|e| errors.add("headers", e))
+            .is_ok(),
+        None => true,
+    };
+    match (url, description, events, filter, headers_ok) {
+        (Some(url), Some(description), Some(events), Some(filter), true) => Ok(ValidWebhook {
             url,
             description,
             events,
             filter,
+            headers: input.headers.clone(),
         }),
         _ => Err(errors),
     }
@@ -124,6 +135,7 @@ mod tests {
             description: description.into(),
             events: events.iter().map(|s| s.to_string()).collect(),
             filter: String::new(),
+            headers: None,
         }
     }
 
@@ -141,6 +153,15 @@ mod tests {
         let mut i = input("https://93.184.215.14/x", "", &["message.sent"]);
         i.filter = "[1]".into();
         assert!(validate(&i, false).unwrap_err().get("filter").is_some());
+        i.filter = String::new();
+        i.headers = Some(vec![("Host".into(), "evil".into())]);
+        assert!(
+            validate(&i, false)
+                .unwrap_err()
+                .get("headers")
+                .unwrap()
+                .contains("Host")
+        );
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub struct Claimed {
     pub workspace_id: String,
     /// How `X-Aethenox-Workspace` names the workspace: its uid, when it has one.
     pub workspace_uid: Option<String>,
+    /// The webhook's custom headers, sealed (None: none).
+    pub headers: Option<String>,
 }
 
 impl Claimed {
@@ -326,6 +328,7 @@ const CLAIMED_COLUMNS: (
     events::body,
     deliveries::workspace_id,
     workspaces::uid,
+    webhooks::headers,
 ) = (
     deliveries::id,
     deliveries::event_id,
@@ -338,6 +341,7 @@ const CLAIMED_COLUMNS: (
     events::body,
     deliveries::workspace_id,
     workspaces::uid,
+    webhooks::headers,
 );
 
 /// One delivery of a workspace with what sending it needs, without claiming it (for attempts

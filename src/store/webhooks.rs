@@ -19,6 +19,7 @@ struct WebhookRow {
     failing_since: Option<i64>,
     workspace_id: String,
     filter: Option<String>,
+    headers: Option<String>,
 }
 
 /// A webhook with the event types it subscribes to (in catalogue order).
@@ -39,6 +40,8 @@ pub struct Webhook {
     pub workspace_id: String,
     /// Its payload filter (compact JSON), None for every event of its types.
     pub filter: Option<String>,
+    /// Its custom request headers, sealed (None: none).
+    pub headers: Option<String>,
 }
 
 impl Webhook {
@@ -57,6 +60,7 @@ impl Webhook {
             failing_since: row.failing_since,
             workspace_id: row.workspace_id,
             filter: row.filter,
+            headers: row.headers,
         }
     }
 }
@@ -70,6 +74,8 @@ pub struct NewWebhook<'a> {
     pub events: &'a [String],
     pub secret: &'a str,
     pub filter: Option<&'a str>,
+    /// Custom headers, sealed.
+    pub headers: Option<&'a str>,
 }
 
 /// The webhook `id` if it is the workspace's.
@@ -110,6 +116,7 @@ pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<
             webhooks::created_at.eq(now),
             webhooks::updated_at.eq(now),
             webhooks::filter.eq(new.filter),
+            webhooks::headers.eq(new.headers),
         ))
         .execute(conn)?;
     insert_events(conn, new.id, new.events)?;
@@ -180,6 +187,8 @@ pub struct Settings<'a> {
     pub description: &'a str,
     pub events: &'a [String],
     pub filter: Option<&'a str>,
+    /// New custom headers, sealed (`Some(None)`: none); None keeps them.
+    pub headers: Option<Option<&'a str>>,
 }
 
 pub fn update(
@@ -199,6 +208,11 @@ pub fn update(
         .execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
+    }
+    if let Some(headers) = settings.headers {
+        diesel::update(in_workspace(ws, id))
+            .set(webhooks::headers.eq(headers))
+            .execute(conn)?;
     }
     diesel::delete(webhook_events::table.filter(webhook_events::webhook_id.eq(id)))
         .execute(conn)?;

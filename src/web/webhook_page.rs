@@ -89,6 +89,8 @@ pub fn input_from(form: &Params) -> WebhookInput {
         description: form.get("description").to_owned(),
         events: form.get_all("events"),
         filter: form.get("filter").to_owned(),
+        // Not on the form yet: what is stored stays.
+        headers: None,
     }
 }
 

@@ -218,6 +218,7 @@ async fn update(
         events: Some(input.events.clone()),
         enabled: None,
         filter: Some(input.filter.clone()),
+        headers: None,
     };
     match webhooks::update(&state, &ctx.scope, &path, change).await {
         Ok(webhook) => Ok(see_other(&format!(

@@ -223,6 +223,7 @@ async fn every_filter_narrows_the_log_in_the_page_and_the_api() {
             description: "",
             events: &["message.sent".into()],
             filter: None,
+            headers: None,
         },
         now,
     )
@@ -555,6 +556,7 @@ async fn retry_failed_shows_the_count_first_and_progress_after() {
             description: "",
             events: &["message.sent".into()],
             filter: None,
+            headers: None,
         },
         now,
     )

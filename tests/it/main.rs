@@ -12,6 +12,7 @@ mod escaping;
 mod fairness;
 mod filters;
 mod fuzz_smoke;
+mod headers;
 mod hostile;
 mod instances;
 mod isolation;

@@ -90,6 +90,7 @@ async fn check_receiver(interpreter: &str, lang: &str, ext: &str) {
             description: "",
             events: &["message.read".into()],
             filter: None,
+            headers: None,
         },
         now,
     )

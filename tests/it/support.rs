@@ -220,6 +220,7 @@ impl TestApp {
                 events: &events,
                 secret: &sealed,
                 filter: None,
+                headers: None,
             },
             domain::time::now_ms(),
         )

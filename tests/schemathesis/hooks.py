@@ -53,11 +53,19 @@ def contrast_with_white(hex_colour):
 VALID_FILTER = {"amount": {"$gte": 100}}
 
 
+VALID_HEADERS = {"X-Api-Key": "k_schemathesis"}
+
+
 def valid_filter(operation, body):
+    """Also custom headers: a generated name may be one the server keeps for itself (Host,
+    X-Aethenox-*, webhook-*), and a value's limit is in bytes, not characters: refused with
+    422 naming `headers` (tests/it/headers.rs), so a generated set is replaced by a valid one."""
     path = operation.path.replace("/api/v1/workspaces/{workspace}", "/api/v1", 1)
     if path in ("/api/v1/filter-test", "/api/v1/webhooks", "/api/v1/webhooks/{id}"):
         if isinstance(body.get("filter"), dict):
             body = dict(body, filter=VALID_FILTER)
+        if isinstance(body.get("headers"), dict) and path != "/api/v1/filter-test":
+            body = dict(body, headers=VALID_HEADERS)
     return body
 
 

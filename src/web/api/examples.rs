@@ -257,6 +257,7 @@ fn webhook() -> WebhookResource {
         created_at: AT.into(),
         updated_at: AT.into(),
         filter: Some(json!({"amount": {"$gte": 100}})),
+        headers: Some([("X-Api-Key".to_owned(), "k_live_4f8a9c".to_owned())].into()),
     }
 }
 

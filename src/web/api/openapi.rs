@@ -269,6 +269,13 @@ fn with_catalogue(doc: &mut serde_json::Value) {
     for schema in ["CreateWebhook", "UpdateWebhook"] {
         schemas[schema]["properties"]["url"]["pattern"] =
             crate::domain::url_policy::schema_pattern().into();
+        // Custom headers: HTTP token names, values of one line.
+        schemas[schema]["properties"]["headers"] = json!({
+            "type": ["object", "null"],
+            "maxProperties": crate::domain::headers::MAX_HEADERS,
+            "propertyNames": {"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"},
+            "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n\\u0000]*$"},
+        });
     }
 }
 

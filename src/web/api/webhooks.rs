@@ -13,6 +13,7 @@ use crate::store::webhooks::Webhook;
 use crate::web::forms::Form;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -56,10 +57,14 @@ pub struct WebhookResource {
     /// The payload filter on the event's `data` (null: every event of its types).
     #[schema(value_type = Option<Object>, example = json!({"amount": {"$gte": 100}}))]
     pub filter: Option<serde_json::Value>,
+    /// Custom request headers sent with every attempt, `{name: value}`; null for API keys
+    /// with the support role, which may not see them.
+    #[schema(example = json!({"X-Api-Key": "k_live_4f8a9c"}))]
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 impl WebhookResource {
-    fn new(w: Webhook, secret: Option<String>) -> Self {
+    fn new(w: Webhook, secret: Option<String>, headers: Option<BTreeMap<String, String>>) -> Self {
         WebhookResource {
             created_at: time::rfc3339(w.created_at),
             updated_at: time::rfc3339(w.updated_at),
@@ -70,6 +75,7 @@ impl WebhookResource {
             enabled: w.enabled,
             disabled_reason: w.disabled_reason,
             secret,
+            headers,
             filter: w
                 .filter
                 .as_deref()
@@ -106,6 +112,11 @@ pub struct CreateWebhook {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub filter: Option<serde_json::Value>,
+    /// Custom request headers, `{name: value}` (at most 20; not the server's own headers nor
+    /// Host, Content-Type, Content-Length, User-Agent, Connection, Transfer-Encoding; a value
+    /// at most 1,024 bytes, no CR, LF or NUL).
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 /// Every field is optional; absent fields keep their value.
@@ -127,6 +138,17 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
     pub filter: Option<Option<serde_json::Value>>,
+    /// New custom headers (all of them), or null to remove them.
+    #[serde(default, deserialize_with = "present_headers")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub headers: Option<Option<BTreeMap<String, String>>>,
+}
+
+/// `headers` present (null included) is `Some`; absent stays `None`.
+fn present_headers<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<BTreeMap<String, String>>>, D::Error> {
+    Option::<BTreeMap<String, String>>::deserialize(d).map(Some)
 }
 
 /// A field that is present (null included) is `Some`; absent stays `None`.
@@ -206,7 +228,9 @@ async fn resource(
     webhook: Webhook,
 ) -> Result<WebhookResource, ApiError> {
     let secret = webhooks::current_secret(state, scope, &webhook.id).await?;
-    Ok(WebhookResource::new(webhook, secret))
+    let headers =
+        webhooks::custom_headers(state, scope, &webhook)?.map(|h| h.into_iter().collect());
+    Ok(WebhookResource::new(webhook, secret, headers))
 }
 
 /// List webhooks, newest first.
@@ -245,6 +269,7 @@ pub async fn create_webhook(
         description: body.description.unwrap_or_default(),
         events: body.events,
         filter: filter_text(body.filter),
+        headers: body.headers.map(|h| h.into_iter().collect()),
     };
     let enabled = body.enabled.unwrap_or(true);
     let webhook = webhooks::create(&state, &s.scope, input, enabled)
@@ -284,6 +309,9 @@ pub async fn update_webhook(
         events: body.events,
         enabled: body.enabled,
         filter: body.filter.map(filter_text),
+        headers: body
+            .headers
+            .map(|h| h.unwrap_or_default().into_iter().collect()),
     };
     let updated = webhooks::update(&state, &s.scope, &path, change)
         .await
