@@ -62,6 +62,15 @@ pub fn check(name: &str, value: &str) -> Result<(), String> {
             "The value of {shown} cannot hold a line break or a NUL character"
         ));
     }
+    // What an HTTP client can put in a header: visible ASCII, spaces and tabs.
+    if value
+        .bytes()
+        .any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b)))
+    {
+        return Err(format!(
+            "The value of {shown} can hold only printable ASCII characters and spaces"
+        ));
+    }
     if value.len() > MAX_VALUE_BYTES {
         return Err(format!(
             "The value of {shown} is {} bytes; at most {MAX_VALUE_BYTES}",
@@ -159,6 +168,8 @@ mod tests {
             ("Webhook-Id", "1", "cannot be set"),
             ("X-Note", "a\r\nX-Evil: 1", "line break"),
             ("X-Note", "a\0b", "NUL"),
+            ("X-Note", "a\u{1}b", "printable ASCII"),
+            ("X-Note", "café", "printable ASCII"),
         ] {
             let e = check(name, value).unwrap_err();
             assert!(e.contains(words), "{name}: {e}");

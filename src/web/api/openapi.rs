@@ -274,7 +274,7 @@ fn with_catalogue(doc: &mut serde_json::Value) {
             "type": ["object", "null"],
             "maxProperties": crate::domain::headers::MAX_HEADERS,
             "propertyNames": {"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"},
-            "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n\\u0000]*$"},
+            "additionalProperties": {"type": "string", "maxLength": crate::domain::headers::MAX_VALUE_BYTES, "pattern": "^[\\t\\u0020-\\u007e]*$"},
         });
     }
 }
