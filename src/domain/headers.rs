@@ -5,6 +5,8 @@
 pub const MAX_HEADERS: usize = 20;
 /// Most bytes of one value.
 pub const MAX_VALUE_BYTES: usize = 1024;
+/// Most characters of one name (receivers refuse longer header lines).
+pub const MAX_NAME_CHARS: usize = 256;
 
 /// Names a webhook may not set (compared in any case): the product's own headers, and the
 /// hop-by-hop and framing headers the HTTP client owns.
@@ -47,6 +49,12 @@ fn reserved(name: &str) -> bool {
 /// Checks one header; the message names it.
 pub fn check(name: &str, value: &str) -> Result<(), String> {
     let shown: String = name.chars().take(64).collect();
+    if name.len() > MAX_NAME_CHARS {
+        return Err(format!(
+            "The header name {shown}… is {} characters; at most {MAX_NAME_CHARS}",
+            name.len()
+        ));
+    }
     if !is_token(name) {
         return Err(format!(
             "'{shown}' is not a header name: use letters, digits and - (e.g. X-Api-Key)"
@@ -178,6 +186,12 @@ mod tests {
             }
         }
         assert!(check("X-Big", &"v".repeat(1024)).is_ok());
+        assert!(check(&"X".repeat(256), "v").is_ok());
+        assert!(
+            check(&"X".repeat(257), "v")
+                .unwrap_err()
+                .contains("at most 256")
+        );
         let e = check("X-Big", &"v".repeat(1025)).unwrap_err();
         assert!(e.contains("X-Big") && e.contains("1025 bytes"), "{e}");
     }

@@ -273,7 +273,7 @@ fn with_catalogue(doc: &mut serde_json::Value) {
         schemas[schema]["properties"]["headers"] = json!({
             "type": ["object", "null"],
             "maxProperties": crate::domain::headers::MAX_HEADERS,
-            "propertyNames": {"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"},
+            "propertyNames": {"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", "maxLength": crate::domain::headers::MAX_NAME_CHARS},
             "additionalProperties": {"type": "string", "maxLength": crate::domain::headers::MAX_VALUE_BYTES, "pattern": "^[\\t\\u0020-\\u007e]*$"},
         });
     }
