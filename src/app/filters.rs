@@ -1,8 +1,8 @@
 //! Trying a payload filter before saving it: against the sample of each event type the webhook
 //! subscribes to, and against data pasted in (the form's **Try it**).
 
+use crate::domain::events;
 use crate::domain::filter::Filter;
-use crate::domain::{events, webhook};
 
 /// One trial: what the filter was tried on, and whether it matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum Trial {
 /// Tries the filter `filter_text` on `data_text` (when not empty) and on the sample of each of
 /// `types` (every event type when none is chosen).
 pub fn try_filter(filter_text: &str, data_text: &str, types: &[String]) -> Trial {
-    let source = match webhook::validate_filter(filter_text) {
+    let filter = match Filter::parse_text(filter_text) {
         Err(message) => {
             return Trial::Invalid {
                 field: "filter",
@@ -34,13 +34,7 @@ pub fn try_filter(filter_text: &str, data_text: &str, types: &[String]) -> Trial
             };
         }
         Ok(None) => return Trial::NoFilter,
-        Ok(Some(source)) => source,
-    };
-    let Some(filter) = serde_json::from_str(&source)
-        .ok()
-        .and_then(|v| Filter::parse(&v).ok())
-    else {
-        return Trial::NoFilter;
+        Ok(Some(filter)) => filter,
     };
     let mut tried = Vec::new();
     let data_text = data_text.trim();

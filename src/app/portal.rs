@@ -196,20 +196,13 @@ fn ended_by(row: &store::portal::PortalRow, now: i64) -> Ended {
     }
 }
 
-fn valid_shape(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// Opens a link (once): starts its session, or says why it cannot.
 pub async fn open(
     state: &AppState,
     link_token: &str,
     client_ip: Option<&str>,
 ) -> Result<Result<Opened, Ended>, AppError> {
-    if !valid_shape(link_token) {
+    if !crate::domain::ids::is_token_32(link_token) {
         return Ok(Err(Ended::Unknown));
     }
     let link_hash = token_hash(link_token);
@@ -291,7 +284,7 @@ pub async fn session(
     state: &AppState,
     session_token: &str,
 ) -> Result<Result<PortalSession, Ended>, AppError> {
-    if !valid_shape(session_token) {
+    if !crate::domain::ids::is_token_32(session_token) {
         return Ok(Err(Ended::Unknown));
     }
     let hash = token_hash(session_token);

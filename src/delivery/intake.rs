@@ -47,9 +47,7 @@ impl Filters {
             if self.0.len() >= 10_000 {
                 self.0.clear();
             }
-            let parsed = serde_json::from_str(text)
-                .ok()
-                .and_then(|v| Filter::parse(&v).ok());
+            let parsed = Filter::parse_text(text).ok().flatten();
             if parsed.is_none() {
                 // Stored filters were checked when saved; one that no longer parses (written
                 // by a newer version) lets every event through rather than lose any.

@@ -140,6 +140,19 @@ impl Filter {
         })
     }
 
+    /// A filter written as JSON text (as typed, sent or stored): None when empty or `null`.
+    pub fn parse_text(raw: &str) -> Result<Option<Filter>, String> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw == "null" {
+            return Ok(None);
+        }
+        let value: Value =
+            serde_json::from_str(raw).map_err(|e| format!("The filter is not JSON: {e}"))?;
+        Filter::parse(&value)
+            .map(Some)
+            .map_err(|e| format!("In {e}"))
+    }
+
     /// The filter as it was written (what is stored and shown).
     pub fn source(&self) -> &Value {
         &self.source

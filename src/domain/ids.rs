@@ -49,6 +49,14 @@ pub fn random_token<const N: usize>() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<N>())
 }
 
+/// True when `t` has the shape of a `random_token::<32>()` (43 URL-safe characters): session,
+/// CSRF and portal tokens are checked so before anything looks them up.
+pub fn is_token_32(t: &str) -> bool {
+    t.len() == 43
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// True when `s` looks like an id this module made with `prefix` (cheap input check).
 pub fn is_id(prefix: &str, s: &str) -> bool {
     s.strip_prefix(prefix)

@@ -81,14 +81,8 @@ pub fn validate_events(raw: &[String]) -> Result<Vec<String>, String> {
 /// A payload filter as typed or sent: empty (or `null`) for none; else JSON that parses as a
 /// filter, kept as compact JSON.
 pub fn validate_filter(raw: &str) -> Result<Option<String>, String> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw == "null" {
-        return Ok(None);
-    }
-    let value: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| format!("The filter is not JSON: {e}"))?;
-    let filter = super::filter::Filter::parse(&value).map_err(|e| format!("In {e}"))?;
-    Ok(Some(filter.source().to_string()))
+    let filter = super::filter::Filter::parse_text(raw)?;
+    Ok(filter.map(|f| f.source().to_string()))
 }
 
 /// Checks the URL's form and policy, the description and the events. The URL's host is

@@ -204,15 +204,11 @@ pub fn update(
             webhooks::description.eq(settings.description),
             webhooks::filter.eq(settings.filter),
             webhooks::updated_at.eq(now),
+            settings.headers.map(|h| webhooks::headers.eq(h)),
         ))
         .execute(conn)?;
     if n == 0 {
         return Err(diesel::result::Error::NotFound);
-    }
-    if let Some(headers) = settings.headers {
-        diesel::update(in_workspace(ws, id))
-            .set(webhooks::headers.eq(headers))
-            .execute(conn)?;
     }
     diesel::delete(webhook_events::table.filter(webhook_events::webhook_id.eq(id)))
         .execute(conn)?;

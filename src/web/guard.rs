@@ -109,12 +109,6 @@ fn add_common_headers(res: &mut HttpResponse<impl MessageBody>, secure: bool) {
     }
 }
 
-fn valid_token_shape(t: &str) -> bool {
-    t.len() == 43
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// An `Origin` header, when present, must be this site (as the request reached it, or as
 /// `--public-url` names it).
 fn origin_ok(req: &ServiceRequest) -> bool {
@@ -187,7 +181,7 @@ async fn signed_in_user(
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
-    if !valid_token_shape(&token) {
+    if !crate::domain::ids::is_token_32(&token) {
         return Ok(None);
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
@@ -229,7 +223,7 @@ pub async fn guard(
     let existing = req
         .cookie(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
-        .filter(|t| valid_token_shape(t));
+        .filter(|t| crate::domain::ids::is_token_32(t));
     let csrf_is_new = existing.is_none();
     let csrf = existing.unwrap_or_else(random_token::<32>);
 

@@ -60,15 +60,15 @@ impl Dashboard {
     }
 
     /// The dashboard with a fresh link of `body` in its frame, the browser inside the frame.
-    async fn show(&self, driver: &Driver, app: &TestApp, api: &Api, body: serde_json::Value) {
+    async fn show(&self, driver: &Driver, api: &Api, body: serde_json::Value) {
         let res = api.post("/workspaces/acme/portal-links", body).await;
         assert_eq!(res.status.as_u16(), 201, "{}", res.body);
         *self.link.lock().unwrap() = res.json()["url"].as_str().unwrap().to_owned();
-        self.reload(driver, app).await;
+        self.reload(driver).await;
     }
 
     /// The dashboard again, with the link it had (as a reload of the platform's page would).
-    async fn reload(&self, driver: &Driver, _app: &TestApp) {
+    async fn reload(&self, driver: &Driver) {
         driver.leave_frames().await;
         driver.goto(&format!("{}/", self.origin)).await;
         driver.enter_frame("#portal").await;
@@ -118,7 +118,6 @@ async fn the_portal_works_inside_another_sites_frame() {
     dashboard
         .show(
             &driver,
-            &app,
             &api,
             json!({"user": "ana@acme.test", "accent": "#1d4ed8"}),
         )
@@ -167,7 +166,7 @@ async fn the_portal_works_inside_another_sites_frame() {
     driver.screenshot("portal-in-dashboard").await;
 
     // The same link again (the platform's page reloaded without asking for a new one).
-    dashboard.reload(&driver, &app).await;
+    dashboard.reload(&driver).await;
     driver
         .wait_for_text("#portal-ended h1", |t| {
             t == "This link has been used already"
@@ -222,7 +221,7 @@ async fn the_portal_works_inside_another_sites_frame() {
 
     // Revocation: the platform ends the sessions; the next click in the frame says so.
     driver.viewport(1280, 900, false).await;
-    dashboard.show(&driver, &app, &api, json!({})).await;
+    dashboard.show(&driver, &api, json!({})).await;
     driver.wait_for_text("h1", |t| t == "Webhooks").await;
     let res = api
         .call("DELETE", "/workspaces/acme/portal-sessions", None)
@@ -235,7 +234,7 @@ async fn the_portal_works_inside_another_sites_frame() {
 
     // A support link: no Create Webhook, no secret, Send Test still there.
     dashboard
-        .show(&driver, &app, &api, json!({"role": "support"}))
+        .show(&driver, &api, json!({"role": "support"}))
         .await;
     driver.wait_for_text("h1", |t| t == "Webhooks").await;
     let none = driver
@@ -265,7 +264,7 @@ async fn the_portal_works_inside_another_sites_frame() {
     let res = api.post("/workspaces/acme/portal-links", json!({})).await;
     *dashboard.link.lock().unwrap() = res.json()["url"].as_str().unwrap().to_owned();
     app.state.clock.advance(Duration::from_secs(5 * 60 + 1));
-    dashboard.reload(&driver, &app).await;
+    dashboard.reload(&driver).await;
     driver
         .wait_for_text("#portal-ended h1", |t| t == "This link has expired")
         .await;

@@ -24,17 +24,22 @@ enum Mount {
     ApiTop,
     /// The site's root (instance pages, sign-in, the inbox receiver).
     Root,
+    /// `/p/{session}` only: a portal session's own (its accent); under `/w/…` nothing.
+    PortalOnly,
 }
 
-fn mounts_of(file: &str) -> &'static [Mount] {
+fn mounts_of(file: &str, path: &str) -> &'static [Mount] {
     match file {
+        "portal.rs" if path == "/accent.css" => &[Mount::PortalOnly],
         "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "filters.rs" => {
             &[Mount::Automation]
         }
         "audit.rs" | "members.rs" => &[Mount::Pages],
         "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs"
         | "api/portal.rs" => &[Mount::Api],
-        "api/workspaces.rs" | "api/mod.rs" | "api/filters.rs" => &[Mount::ApiTop],
+        // Mounted at the top only: under a workspace's path it must not exist either.
+        "api/filters.rs" => &[Mount::Api],
+        "api/workspaces.rs" | "api/mod.rs" => &[Mount::ApiTop],
         // The instance's keys, and each workspace's.
         "api_keys.rs" => &[Mount::Root, Mount::Pages],
         "mod.rs" | "auth.rs" | "users.rs" | "storage.rs" | "reference.rs" | "workspaces.rs"
@@ -84,9 +89,9 @@ fn route_table() -> Vec<(Mount, String, String)> {
                 let methods = methods.split('"').next().unwrap_or_default();
                 found.extend(methods.split(", ").map(|m| (m.to_owned(), p.to_owned())));
             }
-            if !found.is_empty() {
-                for mount in mounts_of(&rel) {
-                    out.extend(found.iter().map(|(m, p)| (*mount, m.clone(), p.clone())));
+            for (m, p) in &found {
+                for mount in mounts_of(&rel, p) {
+                    out.push((*mount, m.clone(), p.clone()));
                 }
             }
         }
@@ -95,7 +100,7 @@ fn route_table() -> Vec<(Mount, String, String)> {
 }
 
 /// Routes anyone may reach, or that are about the caller rather than a workspace.
-const NOT_WORKSPACE_DATA: [&str; 11] = [
+const NOT_WORKSPACE_DATA: [&str; 10] = [
     "/healthz",
     "/login",
     "/logout",
@@ -106,7 +111,6 @@ const NOT_WORKSPACE_DATA: [&str; 11] = [
     "/account/password",
     "/",
     "/openapi.json",
-    "/filter-test",
 ];
 
 #[actix_rt::test]
@@ -170,22 +174,12 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
     let user = store::users::create_member(&mut app.conn(), "a@example.com", &hash, now).unwrap();
     store::workspaces::add_member(&mut app.conn(), user.id, &a, Role::Admin, now).unwrap();
     let member = app.signed_in("a@example.com").await;
-    let portal = app.portal(&instance, "acct_a", json!({})).await;
+    let portal = app
+        .portal(&instance, "acct_a", json!({"accent": "#1d4ed8"}))
+        .await;
     let keys: Vec<Api> = [Role::Admin, Role::Support]
         .into_iter()
-        .map(|role| {
-            let key = domain::ids::new_api_key();
-            store::api_keys::create_for_key(
-                &mut app.conn(),
-                "a",
-                &key,
-                role,
-                store::api_keys::Owner::Workspace(&a),
-                now,
-            )
-            .unwrap();
-            app.api(&key)
-        })
+        .map(|role| app.workspace_api_key(&a, role))
         .collect();
 
     let routes = route_table();
@@ -194,6 +188,20 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
         "the route table reads as {} routes",
         routes.len()
     );
+    // The routes of the portal and the payload filters are among those walked.
+    for (mount, path) in [
+        (Mount::Api, "/portal-links"),
+        (Mount::Api, "/portal-sessions"),
+        (Mount::Api, "/filter-test"),
+        (Mount::Automation, "/filter-test"),
+        (Mount::Root, "/portal/{token}"),
+        (Mount::PortalOnly, "/accent.css"),
+    ] {
+        assert!(
+            routes.iter().any(|(m, _, p)| *m == mount && p == path),
+            "{path} ({mount:?}) is not in the route table"
+        );
+    }
     let fill = |p: &str, file_id: &str| {
         p.replace("{id}", file_id)
             .replace("{bulk}", &bulk)
@@ -214,16 +222,15 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
     };
     let mut walked = 0;
     for (mount, method, path) in &routes {
-        if NOT_WORKSPACE_DATA.contains(&path.as_str()) || path.starts_with("/static") {
-            continue;
-        }
         let id = id_for(path);
         let concrete = fill(path, &id);
-        // Under B's own name, and (when the route takes an id) under A's with B's ids.
-        let mut targets = Vec::new();
         // A's portal session, whatever the route: its Automation pages with B's ids, anything
-        // else at all.
-        let in_portal = *mount != Mount::Automation || path.contains('{');
+        // else at all (its own accent aside).
+        let in_portal = match mount {
+            Mount::Automation => path.contains('{'),
+            Mount::PortalOnly => false,
+            _ => true,
+        };
         if in_portal {
             let target = concrete.replace("{workspace}", "acct_b");
             let target = match mount {
@@ -248,8 +255,13 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
             );
             walked += 1;
         }
+        if NOT_WORKSPACE_DATA.contains(&path.as_str()) || path.starts_with("/static") {
+            continue;
+        }
+        // Under B's own name, and (when the route takes an id) under A's with B's ids.
+        let mut targets = Vec::new();
         match mount {
-            Mount::Pages | Mount::Automation => {
+            Mount::Pages | Mount::Automation | Mount::PortalOnly => {
                 targets.push(format!("/w/acct_b{concrete}"));
                 if path.contains('{') {
                     targets.push(format!("/w/acct_a{concrete}"));
@@ -298,7 +310,17 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
             walked += 1;
         }
     }
-    assert!(walked >= 140, "walked {walked} requests");
+    assert!(walked >= 200, "walked {walked} requests");
+    // The credentials were good all along: each still reaches A's own pages.
+    assert_eq!(portal.get("/webhooks").await.status, StatusCode::OK);
+    assert_eq!(portal.get("/accent.css").await.status, StatusCode::OK);
+    assert_eq!(
+        member.get_exactly("/w/acct_a/webhooks").await.status,
+        StatusCode::OK
+    );
+    for k in &keys {
+        assert_eq!(k.get("/webhooks").await.status, StatusCode::OK);
+    }
     // And B's things are all still there.
     assert!(store::webhooks::get(&mut app.conn(), &b, &hook).is_ok());
 }

@@ -186,6 +186,21 @@ impl TestApp {
         key
     }
 
+    /// An API key of the workspace `ws` (reaching it only), with `role`.
+    pub fn workspace_api_key(&self, ws: &domain::workspace::WorkspaceId, role: Role) -> Api {
+        let key = domain::ids::new_api_key();
+        store::api_keys::create_for_key(
+            &mut self.conn(),
+            "workspace tests",
+            &key,
+            role,
+            store::api_keys::Owner::Workspace(ws),
+            domain::time::now_ms(),
+        )
+        .unwrap();
+        self.api(&key)
+    }
+
     pub fn webhook_count(&self) -> usize {
         store::webhooks::list(&mut self.conn(), &dws(), None, 1000)
             .unwrap()

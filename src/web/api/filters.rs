@@ -33,7 +33,7 @@ pub struct FilterTestResult {
 }
 
 /// A filter's error as a 422 naming `filter` (the message names the path and the operator).
-pub fn invalid(e: &crate::domain::filter::FilterError) -> AppError {
+fn invalid(e: &crate::domain::filter::FilterError) -> AppError {
     AppError::validation("filter", e.to_string())
 }
 
