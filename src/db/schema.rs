@@ -63,6 +63,10 @@ diesel::table! {
         workspace_id -> Text,
         filter -> Nullable<Text>,
         headers -> Nullable<Text>,
+        rate_limit -> Nullable<Integer>,
+        ordered -> Bool,
+        rate_window -> BigInt,
+        rate_used -> Integer,
     }
 }
 

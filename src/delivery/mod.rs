@@ -9,13 +9,15 @@
 
 pub mod intake;
 pub mod manual;
+mod outcome;
 mod recorder;
 pub mod send;
 
-use crate::domain::{ids, retry, time};
+use crate::domain::time;
+use outcome::{decide, log_attempt, outcome};
 use crate::state::AppState;
 use crate::store::claims::{self, Claimed};
-use crate::store::deliveries::{After, NewAttempt, Outcome};
+use crate::store::deliveries::{After, Outcome};
 use actix_web::web::Data;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -182,86 +184,6 @@ async fn db<T: Send + 'static>(
     .await
 }
 
-fn jitter() -> f64 {
-    let bytes: [u8; 8] = ids::random_bytes();
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Where the delivery stands after this attempt.
-fn decide(job: &Claimed, sent: &send::Sent, schedule: &[Duration], now_ms: i64) -> After {
-    if sent.success() {
-        return After::Succeeded;
-    }
-    if sent.status == Some(410) || job.is_test {
-        return After::Failed;
-    }
-    let retry_after = match sent.status {
-        Some(429 | 503) => sent
-            .header("retry-after")
-            .and_then(|v| retry::parse_retry_after(v, now_ms)),
-        _ => None,
-    };
-    // Attempts made by hand (resend) do not move the schedule.
-    let attempts = (job.attempt_count - job.manual_attempts + 1).max(1) as u32;
-    match retry::after_failure(schedule, attempts, jitter(), retry_after) {
-        retry::Next::RetryIn(d) => After::RetryAt(now_ms + d.as_millis() as i64),
-        retry::Next::GiveUp => After::Failed,
-    }
-}
-
-fn headers_json(h: &[(String, String)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = h
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-fn outcome(job: &Claimed, sent: send::Sent, after: After, trigger: &str) -> Outcome {
-    Outcome {
-        webhook_id: job.webhook_id.clone(),
-        gone: sent.status == Some(410),
-        affects_health: !job.is_test,
-        after,
-        attempt: NewAttempt {
-            delivery_id: job.id.clone(),
-            attempted_at: sent.attempted_at_ms,
-            duration_ms: sent.duration.as_millis().min(i32::MAX as u128) as i32,
-            status_code: sent.status.map(i32::from),
-            error_class: sent.error_class.map(str::to_owned),
-            error: sent.error,
-            request_headers: headers_json(&sent.request_headers),
-            response_headers: (sent.status.is_some()).then(|| headers_json(&sent.response_headers)),
-            response_body: (sent.status.is_some()).then_some(sent.response_body),
-            response_truncated: sent.truncated,
-            trigger: trigger.to_owned(),
-            triggered_by: None,
-        },
-    }
-}
-
-fn log_attempt(job: &Claimed, sent: &send::Sent, after: After) {
-    let ms = sent.duration.as_millis() as u64;
-    match after {
-        After::Succeeded => {
-            tracing::info!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status, duration_ms = ms, "delivered")
-        }
-        After::RetryAt(at) => {
-            tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
-            error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, retry_in_ms = at - time::now_ms(),
-            "attempt failed; retry scheduled")
-        }
-        After::Failed => {
-            tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
-            error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, "delivery failed for good")
-        }
-        After::Unchanged => {
-            tracing::warn!(delivery_id = %job.id, webhook_id = %job.webhook_id, status = sent.status,
-            error_class = sent.error_class, error = sent.error.as_deref(), duration_ms = ms, "attempt failed")
-        }
-    }
-}
-
 /// Writes outcomes as they come, many per transaction when many are waiting.
 /// Whether there is more than one workspace, as last counted: the cap per workspace shares the
 /// slots between workspaces, and an installation with one has no one to share them with.
@@ -308,6 +230,8 @@ async fn run(
         Duration::ZERO
     };
     let mut last_claim = Instant::now() - coalesce;
+    // Rate-limited webhooks out of room until the end of their second (the time).
+    let mut rate_held: HashMap<String, i64> = HashMap::new();
     let mut workspaces = WorkspaceCount {
         counted_at: Instant::now() - WORKSPACES_RECOUNT,
         several: true,
@@ -340,9 +264,11 @@ async fn run(
             )
         };
         let mut full_batch = false;
+        let now = time::now_ms();
+        rate_held.retain(|_, until| *until > now);
         if free > 0 {
             let want = free.min(CLAIM_BATCH);
-            let now = time::now_ms();
+            let held: Vec<String> = rate_held.keys().cloned().collect();
             let per_webhook = config.max_per_endpoint;
             let per_workspace = if workspaces.several {
                 config.max_per_workspace
@@ -357,15 +283,16 @@ async fn run(
                         per_workspace,
                         webhooks: &busy,
                         workspaces: &busy_workspaces,
+                        rate_held: &held,
                     };
-                    let jobs = claims::claim_due(conn, now, want, &room, now + lease_ms)?;
-                    let ids: Vec<&str> = jobs.iter().map(|j| j.webhook_id.as_str()).collect();
+                    let claim = claims::claim_due(conn, now, want, &room, now + lease_ms)?;
+                    let ids: Vec<&str> = claim.jobs.iter().map(|j| j.webhook_id.as_str()).collect();
                     let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
-                    Ok((jobs, secrets))
+                    Ok((claim, secrets))
                 })
             })
             .await;
-            let (jobs, secrets) = match claimed {
+            let (claims::Claim { jobs, rate_held: held }, secrets) = match claimed {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming deliveries failed");
@@ -374,6 +301,8 @@ async fn run(
                 }
             };
             full_batch = jobs.len() == want;
+            let reopens = crate::domain::pacing::reopens_at(now);
+            rate_held.extend(held.into_iter().map(|w| (w, reopens)));
             // Opened once per webhook per batch; a secret that does not open leaves the
             // attempt without one, which fails it with a clear error rather than unsigned.
             let secrets: std::collections::HashMap<String, Vec<String>> = secrets
@@ -404,6 +333,8 @@ async fn run(
             .await
             .ok()
             .flatten();
+        // A rate-limited webhook with rows left goes on when its next second starts.
+        let next = next.into_iter().chain(rate_held.values().copied()).min();
         let wait = next
             .map(|t| Duration::from_millis((t - time::now_ms()).max(1) as u64))
             .unwrap_or(IDLE_POLL)

@@ -11,17 +11,37 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// A sortable identifier: `prefix_` then 26 Crockford base32 characters of a ULID
-/// (48 bits of milliseconds, 80 random bits), so newer ids sort after older ones.
+/// (48 bits of milliseconds, 80 random bits), so newer ids sort after older ones. Within this
+/// process every id sorts after the one made before it, also within one millisecond (the
+/// random part of the last one plus one, as monotonic ULIDs do): ordered delivery sends in
+/// the order of the deliveries' ids.
 pub fn new_id(prefix: &str) -> String {
-    new_id_at(prefix, super::time::now_ms())
+    static LAST: std::sync::Mutex<u128> = std::sync::Mutex::new(0);
+    let mut value = ulid_value(super::time::now_ms());
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if value >> 80 <= *last >> 80 {
+        // The same millisecond (or the clock stepped back): one after the last.
+        value = *last + 1;
+    }
+    *last = value;
+    drop(last);
+    encode(prefix, value)
 }
 
 pub fn new_id_at(prefix: &str, ms: i64) -> String {
+    encode(prefix, ulid_value(ms))
+}
+
+fn ulid_value(ms: i64) -> u128 {
     let random: [u8; 10] = random_bytes();
     let mut value: u128 = (ms.max(0) as u128 & ((1 << 48) - 1)) << 80;
     for (i, b) in random.iter().enumerate() {
         value |= (*b as u128) << (8 * (9 - i));
     }
+    value
+}
+
+fn encode(prefix: &str, value: u128) -> String {
     let mut out = String::with_capacity(prefix.len() + 27);
     out.push_str(prefix);
     out.push('_');
@@ -128,6 +148,13 @@ mod tests {
         assert!(!is_id("evt", &a));
         assert!(!is_id("wh", "wh_short"));
         assert!(!is_id("wh", "wh_<script>alert(1)</script>aaaaaaa"));
+    }
+
+    #[test]
+    fn ids_made_one_after_another_sort_in_that_order_within_a_millisecond() {
+        let ids: Vec<String> = (0..20_000).map(|_| new_id("dlv")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "not strictly increasing");
+        assert!(ids.iter().all(|id| is_id("dlv", id)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod filter;
 pub mod headers;
 pub mod hints;
 pub mod ids;
+pub mod pacing;
 pub mod params;
 pub mod passwords;
 pub mod portal;

@@ -144,7 +144,8 @@ pub fn copy(
             id: String, url: String, description: String, enabled: bool,
             disabled_reason: Option<String>, created_at: i64, updated_at: i64,
             failing_since: Option<i64>, disabled_at: Option<i64>, workspace_id: String,
-            filter: Option<String>, headers: Option<String>,
+            filter: Option<String>, headers: Option<String>, rate_limit: Option<i32>,
+            ordered: bool,
         ], same),
         copy_table!(from, to, progress, webhook_events, order(webhook_id, event_type), [
             webhook_id: String, event_type: String,

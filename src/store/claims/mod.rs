@@ -4,11 +4,15 @@
 //! (A lease left by an instance that died is claimable again once it runs out: every instance
 //! looks at the queue at least once a second.) On SQLite, one process, neither is needed.
 
+mod fair;
+mod pace;
+
 use super::deliveries::{PENDING, SENDING};
 use crate::db::DbConn;
 use crate::db::schema::{deliveries, events, webhooks, workspaces};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+pub use fair::{Picked, fair_pick};
 use std::collections::HashMap;
 
 /// The channel instances LISTEN on: a notification means "deliveries are due now".
@@ -22,16 +26,19 @@ struct Candidate {
     webhook_id: String,
     #[diesel(sql_type = Text)]
     workspace_id: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    rate_limit: Option<i32>,
 }
 
-/// A due delivery that may be claimed: (id, webhook, workspace).
-pub type Due = (String, String, String);
+/// A due delivery that may be claimed: (id, webhook, workspace, the webhook's rate limit).
+pub type Due = (String, String, String, Option<i32>);
 
 /// Due deliveries read without locks, at most `per_webhook` of each webhook and none of
 /// `full_webhooks` or `full_workspaces`: every webhook's earliest row first, then every
 /// webhook's second, and so on (a fresh event to a quiet webhook is among the first whatever
 /// the backlog of others). Each webhook's rows are looked up in its own index range, so the
-/// cost follows the number of webhooks, not the size of a backlog.
+/// cost follows the number of webhooks, not the size of a backlog. Ordered webhooks take part
+/// with their next delivery only (`pace::HEADS`), in the same statement.
 pub fn pg_candidates(
     conn: &mut diesel::PgConnection,
     now: i64,
@@ -40,17 +47,23 @@ pub fn pg_candidates(
     full_webhooks: &[String],
     full_workspaces: &[String],
 ) -> QueryResult<Vec<Due>> {
-    let rows: Vec<Candidate> = diesel::sql_query(
-        "SELECT d.id, d.webhook_id, w.workspace_id FROM webhooks w CROSS JOIN LATERAL ( \
-           SELECT id, webhook_id, next_attempt_at, \
-                  row_number() OVER (ORDER BY next_attempt_at) AS turn FROM ( \
-             SELECT id, webhook_id, next_attempt_at FROM deliveries \
-             WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= $1 \
-               AND (lease_until IS NULL OR lease_until < $1) AND (w.enabled OR is_test) \
-             ORDER BY next_attempt_at LIMIT $2) earliest) d \
-         WHERE NOT (w.id = ANY($3)) AND NOT (w.workspace_id = ANY($4)) \
-         ORDER BY d.turn, d.next_attempt_at LIMIT $5",
-    )
+    static QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "(SELECT d.id, d.webhook_id, w.workspace_id, w.rate_limit \
+               FROM webhooks w CROSS JOIN LATERAL ( \
+               SELECT id, webhook_id, next_attempt_at, \
+                      row_number() OVER (ORDER BY next_attempt_at) AS turn FROM ( \
+                 SELECT id, webhook_id, next_attempt_at FROM deliveries \
+                 WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= $1 \
+                   AND (lease_until IS NULL OR lease_until < $1) AND (w.enabled OR is_test) \
+                 ORDER BY next_attempt_at LIMIT $2) earliest) d \
+             WHERE NOT w.ordered AND NOT (w.id = ANY($3)) AND NOT (w.workspace_id = ANY($4)) \
+             ORDER BY d.turn, d.next_attempt_at LIMIT $5) \
+             UNION ALL ({})",
+            pace::HEADS.replace("{now}", "$1")
+        )
+    });
+    let rows: Vec<Candidate> = diesel::sql_query(QUERY.as_str())
     .bind::<BigInt, _>(now)
     .bind::<BigInt, _>(per_webhook)
     .bind::<Array<Text>, _>(full_webhooks)
@@ -59,7 +72,7 @@ pub fn pg_candidates(
     .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|c| (c.id, c.webhook_id, c.workspace_id))
+        .map(|c| (c.id, c.webhook_id, c.workspace_id, c.rate_limit))
         .collect())
 }
 
@@ -146,6 +159,9 @@ pub struct Room<'a> {
     pub per_workspace: usize,
     pub webhooks: &'a HashMap<String, usize>,
     pub workspaces: &'a HashMap<String, usize>,
+    /// Rate-limited webhooks a claim found out of room for the current second: left out of
+    /// the reads until it ends.
+    pub rate_held: &'a [String],
 }
 
 fn full(counts: &HashMap<String, usize>, cap: usize) -> Vec<String> {
@@ -156,21 +172,30 @@ fn full(counts: &HashMap<String, usize>, cap: usize) -> Vec<String> {
         .collect()
 }
 
+/// What a claim took, and the rate-limited webhooks whose second it used up with rows left.
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub jobs: Vec<Claimed>,
+    pub rate_held: Vec<String>,
+}
+
 /// Most of the newest pending deliveries read beside the oldest due on SQLite.
 const FRESH: i64 = 256;
 
 /// Claims up to `limit` due deliveries fairly, leasing them until `lease_until`: the webhook
 /// with the fewest attempts in flight goes next (oldest due first within a webhook), and no
-/// webhook or workspace passes its cap in `room`. Deliveries of disabled webhooks wait,
-/// except test deliveries.
+/// webhook or workspace passes its cap in `room`, nor a rate-limited webhook its limit for
+/// the second. Deliveries of disabled webhooks wait, except test deliveries; an ordered
+/// webhook offers only its next delivery.
 pub fn claim_due(
     conn: &mut DbConn,
     now: i64,
     limit: usize,
     room: &Room<'_>,
     lease_until: i64,
-) -> QueryResult<Vec<Claimed>> {
-    let full_webhooks = full(room.webhooks, room.per_webhook);
+) -> QueryResult<Claim> {
+    let mut full_webhooks = full(room.webhooks, room.per_webhook);
+    full_webhooks.extend(room.rate_held.iter().cloned());
     let full_workspaces = full(room.workspaces, room.per_workspace);
     // Room to skip over a busy webhook's backlog within one claim.
     let reach = (limit * 4).min(4096) as i64;
@@ -196,10 +221,12 @@ pub fn claim_due(
                     .or(deliveries::lease_until.lt(now)),
             )
             .filter(webhooks::enabled.eq(true).or(deliveries::is_test.eq(true)))
+            .filter(webhooks::ordered.eq(false))
             .select((
                 deliveries::id,
                 deliveries::webhook_id,
                 deliveries::workspace_id,
+                webhooks::rate_limit,
             ))
             .into_boxed();
         if !full_webhooks.is_empty() {
@@ -233,56 +260,16 @@ pub fn claim_due(
             .load(c)?;
         candidates.extend(fresh.into_iter().filter(|d| seen.insert(d.0.clone())));
     }
+    candidates.extend(
+        pace::ordered_heads(c, now)?
+            .into_iter()
+            .filter(|d| !full_webhooks.contains(&d.1)),
+    );
     lease_candidates(conn, candidates, now, limit, room, lease_until)
 }
 
-/// The fair choice among `candidates` (in the order they fell due): again and again the next
-/// row of the webhook with the fewest attempts in flight and taken so far, within each
-/// webhook's and workspace's cap, up to `limit`.
-pub fn fair_pick<'a>(candidates: &'a [Due], limit: usize, room: &Room<'_>) -> Vec<&'a str> {
-    use std::cmp::Reverse;
-    use std::collections::{BinaryHeap, VecDeque};
-    let mut queues: HashMap<&str, VecDeque<&Due>> = HashMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for c in candidates {
-        let queue = queues.entry(&c.1).or_default();
-        if queue.is_empty() {
-            order.push(&c.1);
-        }
-        queue.push_back(c);
-    }
-    let count = |m: &HashMap<String, usize>, k: &str| m.get(k).copied().unwrap_or(0);
-    // Fewest in flight first; among equals, the webhook whose rows fell due first.
-    let mut heap: BinaryHeap<Reverse<(usize, usize, &str)>> = order
-        .iter()
-        .enumerate()
-        .map(|(i, w)| Reverse((count(room.webhooks, w), i, *w)))
-        .collect();
-    let mut workspaces: HashMap<&str, usize> = HashMap::new();
-    let mut ids = Vec::with_capacity(limit);
-    while ids.len() < limit {
-        let Some(Reverse((n, i, webhook))) = heap.pop() else {
-            break;
-        };
-        let Some(next) = queues.get_mut(webhook).and_then(VecDeque::pop_front) else {
-            continue;
-        };
-        let in_ws = workspaces
-            .entry(&next.2)
-            .or_insert_with(|| count(room.workspaces, &next.2));
-        if n >= room.per_webhook || *in_ws >= room.per_workspace {
-            continue;
-        }
-        *in_ws += 1;
-        ids.push(next.0.as_str());
-        if queues.get(webhook).is_some_and(|q| !q.is_empty()) {
-            heap.push(Reverse((n + 1, i, webhook)));
-        }
-    }
-    ids
-}
-
-/// Takes up to `limit` of `candidates` fairly, leases them, and loads what sending them needs.
+/// Takes up to `limit` of `candidates` fairly, leases them, counts them in their webhooks'
+/// rate windows, and loads what sending them needs.
 fn lease_candidates(
     conn: &mut DbConn,
     candidates: Vec<Due>,
@@ -290,8 +277,30 @@ fn lease_candidates(
     limit: usize,
     room: &Room<'_>,
     lease_until: i64,
-) -> QueryResult<Vec<Claimed>> {
-    let mut ids = fair_pick(&candidates, limit, room);
+) -> QueryResult<Claim> {
+    // The windows of the rate-limited webhooks among the candidates, read (and on PostgreSQL
+    // locked) in this transaction.
+    let mut limited: Vec<&str> = candidates
+        .iter()
+        .filter(|d| d.3.is_some())
+        .map(|d| d.1.as_str())
+        .collect();
+    limited.sort_unstable();
+    limited.dedup();
+    let windows = if limited.is_empty() {
+        Vec::new()
+    } else {
+        pace::windows(conn, &limited)?
+    };
+    let rate: HashMap<String, usize> = windows
+        .iter()
+        .map(|(id, per_second, w)| (id.clone(), w.room(*per_second, now)))
+        .collect();
+    let Picked {
+        mut ids,
+        rate_held,
+    } = fair_pick(&candidates, limit, room, &rate);
+    let rate_held = rate_held.into_iter().map(str::to_owned).collect();
     // Instances sharing PostgreSQL: keep only the rows this transaction could lock and that
     // are still claimable (another instance may have leased some since they were read).
     let locked;
@@ -300,7 +309,23 @@ fn lease_candidates(
         ids = locked.iter().map(String::as_str).collect();
     }
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Claim {
+            jobs: Vec::new(),
+            rate_held,
+        });
+    }
+    if !windows.is_empty() {
+        let leased: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        let mut taken: HashMap<&str, usize> = HashMap::new();
+        for d in candidates.iter().filter(|d| leased.contains(d.0.as_str())) {
+            *taken.entry(d.1.as_str()).or_default() += 1;
+        }
+        for (webhook, _, window) in &windows {
+            let Some(&taken) = taken.get(webhook.as_str()) else {
+                continue;
+            };
+            pace::save_window(conn, webhook, window.after(taken, now))?;
+        }
     }
     // A lease on a pending row is what "sending" is: the status itself is written once, when
     // the outcome is known, which halves the index updates of every delivery.
@@ -309,10 +334,11 @@ fn lease_candidates(
     let claimed = with_event_and_workspace!()
         .filter(deliveries::id.eq_any(&ids))
         .select(CLAIMED_COLUMNS);
-    crate::db::on_backend!(conn, c => {
+    let jobs = crate::db::on_backend!(conn, c => {
         lease.execute(c)?;
         claimed.load(c)
-    })
+    })?;
+    Ok(Claim { jobs, rate_held })
 }
 
 /// The columns of `Claimed`, in its order.
@@ -417,72 +443,3 @@ pub fn next_due_after(conn: &mut DbConn, after: i64) -> QueryResult<Option<i64>>
     crate::db::on_backend!(conn, c => query.first(c))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn due(id: &str, webhook: &str, ws: &str) -> Due {
-        (id.into(), webhook.into(), ws.into())
-    }
-
-    fn pick(
-        candidates: &[Due],
-        limit: usize,
-        busy: &[(&str, usize)],
-        busy_ws: &[(&str, usize)],
-    ) -> Vec<String> {
-        let webhooks = busy.iter().map(|(k, n)| (k.to_string(), *n)).collect();
-        let workspaces = busy_ws.iter().map(|(k, n)| (k.to_string(), *n)).collect();
-        let room = Room {
-            per_webhook: 3,
-            per_workspace: 4,
-            webhooks: &webhooks,
-            workspaces: &workspaces,
-        };
-        fair_pick(candidates, limit, &room)
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    #[test]
-    fn the_webhook_with_the_fewest_in_flight_goes_first_whatever_waited_longer() {
-        let backlog: Vec<Due> = (0..10)
-            .map(|i| due(&format!("a{i}"), "A", "X"))
-            .chain([due("b0", "B", "X")])
-            .collect();
-        assert_eq!(
-            pick(&backlog, 1, &[("A", 2)], &[]),
-            ["b0"],
-            "A has two in flight"
-        );
-        assert_eq!(pick(&backlog, 1, &[], &[]), ["a0"], "equal: the oldest");
-        // Round robin from equal counts, oldest due first within a webhook.
-        assert_eq!(pick(&backlog, 3, &[], &[]), ["a0", "b0", "a1"]);
-    }
-
-    #[test]
-    fn no_webhook_or_workspace_passes_its_cap() {
-        let c: Vec<Due> = (0..5)
-            .map(|i| due(&format!("a{i}"), "A", "X"))
-            .chain((0..5).map(|i| due(&format!("b{i}"), "B", "X")))
-            .chain((0..5).map(|i| due(&format!("c{i}"), "C", "Y")))
-            .collect();
-        let got = pick(&c, 20, &[], &[]);
-        let of = |p: char| got.iter().filter(|id| id.starts_with(p)).count();
-        assert_eq!(
-            (of('a'), of('b'), of('c')),
-            (2, 2, 3),
-            "X takes 4 in all, C at most 3"
-        );
-        // In flight counts already: X has 3 of its 4, A two of its three.
-        let got = pick(&c, 20, &[("A", 2)], &[("X", 3)]);
-        assert_eq!(
-            got.iter().filter(|id| !id.starts_with('c')).count(),
-            1,
-            "{got:?}"
-        );
-        assert!(pick(&c, 0, &[], &[]).is_empty());
-        assert!(pick(&[], 5, &[], &[]).is_empty());
-    }
-}

@@ -1,0 +1,176 @@
+//! The fair choice of which due deliveries to claim (pure: tested without a database).
+
+use super::{Due, Room};
+use std::collections::HashMap;
+
+/// What a fair pick took, and the rate-limited webhooks it left rows of because their second
+/// was used up.
+#[derive(Debug, Default)]
+pub struct Picked<'a> {
+    pub ids: Vec<&'a str>,
+    pub rate_held: Vec<&'a str>,
+}
+
+/// The fair choice among `candidates` (in the order they fell due): again and again the next
+/// row of the webhook with the fewest attempts in flight and taken so far, within each
+/// webhook's and workspace's cap and, for rate-limited webhooks, the attempts `rate` says may
+/// still start this second, up to `limit`.
+pub fn fair_pick<'a>(
+    candidates: &'a [Due],
+    limit: usize,
+    room: &Room<'_>,
+    rate: &HashMap<String, usize>,
+) -> Picked<'a> {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+    let mut queues: HashMap<&str, VecDeque<&Due>> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for c in candidates {
+        let queue = queues.entry(&c.1).or_default();
+        if queue.is_empty() {
+            order.push(&c.1);
+        }
+        queue.push_back(c);
+    }
+    let count = |m: &HashMap<String, usize>, k: &str| m.get(k).copied().unwrap_or(0);
+    // Fewest in flight first; among equals, the webhook whose rows fell due first.
+    let mut heap: BinaryHeap<Reverse<(usize, usize, &str)>> = order
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Reverse((count(room.webhooks, w), i, *w)))
+        .collect();
+    let mut workspaces: HashMap<&str, usize> = HashMap::new();
+    let mut taken: HashMap<&str, usize> = HashMap::new();
+    let mut picked = Picked {
+        ids: Vec::with_capacity(limit),
+        rate_held: Vec::new(),
+    };
+    while picked.ids.len() < limit {
+        let Some(Reverse((n, i, webhook))) = heap.pop() else {
+            break;
+        };
+        let Some(next) = queues.get(webhook).and_then(|q| q.front()).copied() else {
+            continue;
+        };
+        let took = taken.entry(webhook).or_default();
+        if next.3.is_some() && rate.get(webhook).is_some_and(|left| *took >= *left) {
+            picked.rate_held.push(webhook);
+            continue;
+        }
+        queues.get_mut(webhook).map(VecDeque::pop_front);
+        let in_ws = workspaces
+            .entry(&next.2)
+            .or_insert_with(|| count(room.workspaces, &next.2));
+        if n >= room.per_webhook || *in_ws >= room.per_workspace {
+            continue;
+        }
+        *in_ws += 1;
+        *took += 1;
+        picked.ids.push(next.0.as_str());
+        if queues.get(webhook).is_some_and(|q| !q.is_empty()) {
+            heap.push(Reverse((n + 1, i, webhook)));
+        }
+    }
+    picked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(id: &str, webhook: &str, ws: &str) -> Due {
+        (id.into(), webhook.into(), ws.into(), None)
+    }
+
+    fn pick(
+        candidates: &[Due],
+        limit: usize,
+        busy: &[(&str, usize)],
+        busy_ws: &[(&str, usize)],
+    ) -> Vec<String> {
+        let webhooks = busy.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        let workspaces = busy_ws.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        let room = Room {
+            per_webhook: 3,
+            per_workspace: 4,
+            webhooks: &webhooks,
+            workspaces: &workspaces,
+            rate_held: &[],
+        };
+        fair_pick(candidates, limit, &room, &HashMap::new())
+            .ids
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_webhook_with_the_fewest_in_flight_goes_first_whatever_waited_longer() {
+        let backlog: Vec<Due> = (0..10)
+            .map(|i| due(&format!("a{i}"), "A", "X"))
+            .chain([due("b0", "B", "X")])
+            .collect();
+        assert_eq!(
+            pick(&backlog, 1, &[("A", 2)], &[]),
+            ["b0"],
+            "A has two in flight"
+        );
+        assert_eq!(pick(&backlog, 1, &[], &[]), ["a0"], "equal: the oldest");
+        // Round robin from equal counts, oldest due first within a webhook.
+        assert_eq!(pick(&backlog, 3, &[], &[]), ["a0", "b0", "a1"]);
+    }
+
+    #[test]
+    fn no_webhook_or_workspace_passes_its_cap() {
+        let c: Vec<Due> = (0..5)
+            .map(|i| due(&format!("a{i}"), "A", "X"))
+            .chain((0..5).map(|i| due(&format!("b{i}"), "B", "X")))
+            .chain((0..5).map(|i| due(&format!("c{i}"), "C", "Y")))
+            .collect();
+        let got = pick(&c, 20, &[], &[]);
+        let of = |p: char| got.iter().filter(|id| id.starts_with(p)).count();
+        assert_eq!(
+            (of('a'), of('b'), of('c')),
+            (2, 2, 3),
+            "X takes 4 in all, C at most 3"
+        );
+        // In flight counts already: X has 3 of its 4, A two of its three.
+        let got = pick(&c, 20, &[("A", 2)], &[("X", 3)]);
+        assert_eq!(
+            got.iter().filter(|id| !id.starts_with('c')).count(),
+            1,
+            "{got:?}"
+        );
+        assert!(pick(&c, 0, &[], &[]).is_empty());
+        assert!(pick(&[], 5, &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_rate_limited_webhook_takes_what_its_second_has_left_and_others_go_on() {
+        let mut c: Vec<Due> = (0..6)
+            .map(|i| (format!("a{i}"), "A".into(), "X".into(), Some(10)))
+            .collect();
+        c.extend((0..2).map(|i| due(&format!("b{i}"), "B", "Y")));
+        let rate: HashMap<String, usize> = [("A".to_string(), 2)].into();
+        let webhooks = HashMap::new();
+        let workspaces = HashMap::new();
+        let room = Room {
+            per_webhook: 16,
+            per_workspace: 16,
+            webhooks: &webhooks,
+            workspaces: &workspaces,
+            rate_held: &[],
+        };
+        let got = fair_pick(&c, 10, &room, &rate);
+        assert_eq!(got.ids, ["a0", "b0", "a1", "b1"]);
+        assert_eq!(got.rate_held, ["A"]);
+        // No room this second at all: none of A, and B untouched.
+        let none: HashMap<String, usize> = [("A".to_string(), 0)].into();
+        let got = fair_pick(&c, 10, &room, &none);
+        assert_eq!(got.ids, ["b0", "b1"]);
+        assert_eq!(got.rate_held, ["A"]);
+        // Nothing held when the window has room for everything.
+        let lots: HashMap<String, usize> = [("A".to_string(), 100)].into();
+        assert!(fair_pick(&c, 10, &room, &lots).rate_held.is_empty());
+    }
+}
