@@ -37,6 +37,11 @@ pub fn json_requests(data: &[u8]) {
             events: req.events,
             filter: req.filter.map(|f| f.to_string()).unwrap_or_default(),
             headers: req.headers.map(|h| h.into_iter().collect()),
+            rate_limit: req
+                .rate_limit
+                .map(|r| r.per_second.to_string())
+                .unwrap_or_default(),
+            ordered: req.ordered.unwrap_or(false),
         };
         if let Ok(valid) = webhook::validate(&input, false) {
             assert!(!valid.events.is_empty() && valid.events.iter().all(|e| events::is_known(e)));

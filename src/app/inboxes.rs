@@ -122,6 +122,8 @@ pub async fn create_webhook_to(
         events: CATALOGUE.iter().map(|e| e.name.to_owned()).collect(),
         filter: None,
         headers: None,
+        rate_limit: None,
+        ordered: false,
     };
     webhooks::create_valid(state, scope, valid, true).await
 }

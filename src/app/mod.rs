@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod status;
 pub mod storage;
 pub mod users;
+pub mod webhook_secrets;
 pub mod webhooks;
 pub mod workspaces;
 

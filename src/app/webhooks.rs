@@ -104,6 +104,8 @@ pub(super) async fn create_valid(
                     secret: &secret,
                     filter: valid.filter.as_deref(),
                     headers: headers.as_deref(),
+                    rate_limit: valid.rate_limit,
+                    ordered: valid.ordered,
                 },
                 time::now_ms(),
             )?;
@@ -152,77 +154,6 @@ pub async fn list(
     Ok((rows, next))
 }
 
-/// The current signing secret, opened: for administrators; None for everyone else.
-pub async fn current_secret(
-    state: &AppState,
-    scope: &Scope,
-    id: &str,
-) -> Result<Option<String>, AppError> {
-    if !scope.is_admin() {
-        return Ok(None);
-    }
-    let (ws, id) = (scope.ws().clone(), id.to_owned());
-    let sealed = crate::db::run(&state.pool, move |conn| {
-        store::webhooks::current_secret(conn, &ws, &id).map_err(AppError::from)
-    })
-    .await?;
-    open_secret(state, &sealed).map(Some)
-}
-
-/// A webhook's custom headers, opened: for administrators; None for everyone else.
-pub fn custom_headers(
-    state: &AppState,
-    scope: &Scope,
-    webhook: &Webhook,
-) -> Result<Option<Vec<(String, String)>>, AppError> {
-    if !scope.is_admin() {
-        return Ok(None);
-    }
-    crate::domain::headers::open(&state.secrets, webhook.headers.as_deref())
-        .map(Some)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
-}
-
-/// Opens a stored signing secret; a wrong master key is a server error, said plainly in the log.
-fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
-    state
-        .secrets
-        .open(stored)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
-}
-
-/// Shows the current secret to an administrator (with its webhook), and says so in the audit log.
-pub async fn reveal_secret(
-    state: &AppState,
-    scope: &Scope,
-    id: &str,
-) -> Result<(Webhook, String), AppError> {
-    // Found first: another workspace's webhook is not found, whatever the role.
-    let webhook = get(state, scope, id).await?;
-    scope.admin()?;
-    let secret = current_secret(state, scope, &webhook.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, "signing secret revealed");
-    audit::record(state, scope, "secret_revealed", Some(&webhook.id), None).await;
-    Ok((webhook, secret))
-}
-
-/// When the previous secret stops verifying, while it is in its grace period.
-pub async fn previous_secret_expiry(
-    state: &AppState,
-    scope: &Scope,
-    id: &str,
-) -> Result<Option<i64>, AppError> {
-    scope.admin()?;
-    let (ws, id) = (scope.ws().clone(), id.to_owned());
-    crate::db::run(&state.pool, move |conn| {
-        store::webhooks::previous_secret_expiry(conn, &ws, &id, time::now_ms())
-            .map_err(AppError::from)
-    })
-    .await
-}
-
 pub async fn create(
     state: &AppState,
     scope: &Scope,
@@ -247,6 +178,9 @@ pub struct Change {
     pub filter: Option<String>,
     /// New custom headers (an empty list removes them all).
     pub headers: Option<Vec<(String, String)>>,
+    /// A new rate limit as text ("" removes it).
+    pub rate_limit: Option<String>,
+    pub ordered: Option<bool>,
 }
 
 /// Why a webhook was disabled by hand, as its banner says.
@@ -278,6 +212,13 @@ pub async fn update(
             .filter
             .unwrap_or_else(|| webhook.filter.clone().unwrap_or_default()),
         headers: change.headers,
+        rate_limit: change.rate_limit.unwrap_or_else(|| {
+            webhook
+                .rate_limit
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        }),
+        ordered: change.ordered.unwrap_or(webhook.ordered),
     };
     let valid = validate_fully(state, &input, url_changed)
         .await
@@ -301,6 +242,8 @@ pub async fn update(
                 events: &valid.events,
                 filter: valid.filter.as_deref(),
                 headers: headers.as_ref().map(|h| h.as_deref()),
+                rate_limit: valid.rate_limit,
+                ordered: valid.ordered,
             };
             store::webhooks::update(conn, &ws, &id, &settings, now)?;
             if let Some(enabled) = enabled {
@@ -364,58 +307,6 @@ pub async fn delete(state: &AppState, scope: &Scope, id: &str) -> Result<Webhook
     )
     .await;
     Ok(webhook)
-}
-
-/// Parses a grace period in seconds: 0 up to seven days.
-pub fn parse_grace(raw: &str) -> Result<i64, AppError> {
-    let message = || {
-        format!(
-            "Choose a grace period between 0 and {} seconds.",
-            secrets::MAX_GRACE_SECONDS
-        )
-    };
-    let invalid = || AppError::validation("grace_period_seconds", message());
-    let n: i64 = raw.trim().parse().map_err(|_| invalid())?;
-    if (0..=secrets::MAX_GRACE_SECONDS).contains(&n) {
-        Ok(n)
-    } else {
-        Err(invalid())
-    }
-}
-
-/// Makes a new signing secret; the old one keeps verifying for `grace_seconds` (default 24 h).
-pub async fn rotate_secret(
-    state: &AppState,
-    scope: &Scope,
-    id: &str,
-    grace_seconds: Option<i64>,
-) -> Result<Webhook, AppError> {
-    let webhook = get(state, scope, id).await?;
-    scope.admin()?;
-    let grace = match grace_seconds {
-        None => secrets::DEFAULT_GRACE_SECONDS,
-        Some(n) => parse_grace(&n.to_string())?,
-    };
-    let (ws, id) = (scope.ws().clone(), webhook.id.clone());
-    let sealed = state.secrets.seal(&secrets::generate());
-    let rotated = crate::db::run(&state.pool, move |conn| {
-        crate::db::write_transaction(conn, |conn| {
-            store::webhooks::rotate_secret(conn, &ws, &id, &sealed, grace * 1000, time::now_ms())?;
-            store::webhooks::get(conn, &ws, &id)
-        })
-        .map_err(AppError::from)
-    })
-    .await?;
-    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, grace_seconds = grace, "signing secret rotated");
-    audit::record(
-        state,
-        scope,
-        "secret_rotated",
-        Some(&webhook.id),
-        Some(&format!("grace {grace} s")),
-    )
-    .await;
-    Ok(rotated)
 }
 
 /// What "recover" would deliver: failed deliveries since the trouble began, and events of
@@ -497,4 +388,36 @@ pub async fn recover(
     )
     .await;
     Ok((requeued, created))
+}
+
+/// What waits in a webhook's queue, and whether its rate limit is what holds it.
+pub struct QueueState {
+    pub queue: store::queue::Queue,
+    /// Deliveries wait for the rate limit: its second is used up with some still pending.
+    pub waiting_rate_limit: bool,
+}
+
+/// A webhook's queue, for its page.
+pub async fn queue(
+    state: &AppState,
+    scope: &Scope,
+    webhook: &Webhook,
+) -> Result<QueueState, AppError> {
+    let (ws, id) = (scope.ws().clone(), webhook.id.clone());
+    let now = time::now_ms();
+    let queue = crate::db::run(&state.pool, move |conn| {
+        store::queue::of_webhook(conn, &ws, &id, now).map_err(AppError::from)
+    })
+    .await?;
+    // The window the claims wrote last: this second's or the one before (a claim may not
+    // have run yet this second), used up.
+    let current = crate::domain::pacing::window_of(now);
+    let waiting_rate_limit = queue.pending > 0
+        && webhook.rate_limit.is_some_and(|limit| {
+            webhook.rate_window.start >= current - 1000 && webhook.rate_window.used >= limit
+        });
+    Ok(QueueState {
+        queue,
+        waiting_rate_limit,
+    })
 }

@@ -14,11 +14,11 @@ mod recorder;
 pub mod send;
 
 use crate::domain::time;
-use outcome::{decide, log_attempt, outcome};
 use crate::state::AppState;
 use crate::store::claims::{self, Claimed};
 use crate::store::deliveries::{After, Outcome};
 use actix_web::web::Data;
+use outcome::{decide, log_attempt, outcome};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -292,7 +292,13 @@ async fn run(
                 })
             })
             .await;
-            let (claims::Claim { jobs, rate_held: held }, secrets) = match claimed {
+            let (
+                claims::Claim {
+                    jobs,
+                    rate_held: held,
+                },
+                secrets,
+            ) = match claimed {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming deliveries failed");

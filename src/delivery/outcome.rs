@@ -13,7 +13,12 @@ fn jitter() -> f64 {
 }
 
 /// Where the delivery stands after this attempt.
-pub(super) fn decide(job: &Claimed, sent: &send::Sent, schedule: &[Duration], now_ms: i64) -> After {
+pub(super) fn decide(
+    job: &Claimed,
+    sent: &send::Sent,
+    schedule: &[Duration],
+    now_ms: i64,
+) -> After {
     if sent.success() {
         return After::Succeeded;
     }
@@ -86,4 +91,3 @@ pub(super) fn log_attempt(job: &Claimed, sent: &send::Sent, after: After) {
         }
     }
 }
-

@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn ids_made_one_after_another_sort_in_that_order_within_a_millisecond() {
         let ids: Vec<String> = (0..20_000).map(|_| new_id("dlv")).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "not strictly increasing");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "not strictly increasing"
+        );
         assert!(ids.iter().all(|id| is_id("dlv", id)));
     }
 

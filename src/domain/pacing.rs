@@ -74,14 +74,33 @@ mod tests {
         let w = Window { start: 0, used: 0 };
         assert_eq!(w.room(10, 5_250), 10, "an old window counts nothing");
         let w = w.after(7, 5_250);
-        assert_eq!(w, Window { start: 5_000, used: 7 });
+        assert_eq!(
+            w,
+            Window {
+                start: 5_000,
+                used: 7
+            }
+        );
         assert_eq!(w.room(10, 5_999), 3);
         let w = w.after(3, 5_999);
         assert_eq!(w.room(10, 5_999), 0, "used up");
         assert_eq!(w.room(10, 6_000), 10, "the next second starts afresh");
-        assert_eq!(w.after(1, 6_000), Window { start: 6_000, used: 1 });
+        assert_eq!(
+            w.after(1, 6_000),
+            Window {
+                start: 6_000,
+                used: 1
+            }
+        );
         // A lower limit than what was used (changed meanwhile) leaves no room, not a negative.
-        assert_eq!(Window { start: 5_000, used: 9 }.room(4, 5_500), 0);
+        assert_eq!(
+            Window {
+                start: 5_000,
+                used: 9
+            }
+            .room(4, 5_500),
+            0
+        );
         assert_eq!(reopens_at(5_999), 6_000);
         assert_eq!(reopens_at(6_000), 7_000);
         assert_eq!(window_of(-1), -1000);

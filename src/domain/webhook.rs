@@ -15,6 +15,10 @@ pub struct WebhookInput {
     pub filter: String,
     /// Custom request headers (None: none when made, unchanged when changed).
     pub headers: Option<Vec<(String, String)>>,
+    /// The rate limit in attempts per second as typed ("" for none).
+    pub rate_limit: String,
+    /// Whether its deliveries go one at a time, in the order events were accepted.
+    pub ordered: bool,
 }
 
 /// A webhook that passed every rule that needs no network.
@@ -27,6 +31,9 @@ pub struct ValidWebhook {
     pub filter: Option<String>,
     /// Custom request headers, checked (None: as `WebhookInput::headers` says).
     pub headers: Option<Vec<(String, String)>>,
+    /// Attempts that may start per second (None: no limit).
+    pub rate_limit: Option<i32>,
+    pub ordered: bool,
 }
 
 /// Messages keyed by the field they belong to, in the order they were found.
@@ -107,14 +114,21 @@ pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhoo
             .is_ok(),
         None => true,
     };
-    match (url, description, events, filter, headers_ok) {
-        (Some(url), Some(description), Some(events), Some(filter), true) => Ok(ValidWebhook {
-            url,
-            description,
-            events,
-            filter,
-            headers: input.headers.clone(),
-        }),
+    let rate_limit = super::pacing::validate_rate_limit(&input.rate_limit)
+        .map_err(|e| errors.add("rate_limit", e))
+        .ok();
+    match (url, description, events, filter, headers_ok, rate_limit) {
+        (Some(url), Some(description), Some(events), Some(filter), true, Some(rate_limit)) => {
+            Ok(ValidWebhook {
+                url,
+                description,
+                events,
+                filter,
+                headers: input.headers.clone(),
+                rate_limit,
+                ordered: input.ordered,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -130,6 +144,8 @@ mod tests {
             events: events.iter().map(|s| s.to_string()).collect(),
             filter: String::new(),
             headers: None,
+            rate_limit: String::new(),
+            ordered: false,
         }
     }
 
@@ -145,6 +161,12 @@ mod tests {
         let e = validate_filter(r#"{"a": {"$gt": true}}"#).unwrap_err();
         assert!(e.contains("a.$gt") && e.contains("$gt"), "{e}");
         let mut i = input("https://93.184.215.14/x", "", &["message.sent"]);
+        i.rate_limit = "0".into();
+        assert!(validate(&i, false).unwrap_err().get("rate_limit").is_some());
+        i.rate_limit = "50".into();
+        i.ordered = true;
+        let v = validate(&i, false).unwrap();
+        assert_eq!((v.rate_limit, v.ordered), (Some(50), true));
         i.filter = "[1]".into();
         assert!(validate(&i, false).unwrap_err().get("filter").is_some());
         i.filter = String::new();

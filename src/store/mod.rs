@@ -9,6 +9,7 @@ pub mod delivery_log;
 pub mod events;
 pub mod inboxes;
 pub mod portal;
+pub mod queue;
 pub mod retention;
 pub mod sessions;
 pub mod settings;

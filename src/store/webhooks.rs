@@ -20,6 +20,10 @@ struct WebhookRow {
     workspace_id: String,
     filter: Option<String>,
     headers: Option<String>,
+    rate_limit: Option<i32>,
+    ordered: bool,
+    rate_window: i64,
+    rate_used: i32,
 }
 
 /// A webhook with the event types it subscribes to (in catalogue order).
@@ -42,6 +46,12 @@ pub struct Webhook {
     pub filter: Option<String>,
     /// Its custom request headers, sealed (None: none).
     pub headers: Option<String>,
+    /// Attempts that may start per second (None: no limit).
+    pub rate_limit: Option<i32>,
+    /// Its deliveries go one at a time, in the order their events were accepted.
+    pub ordered: bool,
+    /// The rate limit's last window: the second and how many attempts started in it.
+    pub rate_window: crate::domain::pacing::Window,
 }
 
 impl Webhook {
@@ -61,6 +71,12 @@ impl Webhook {
             workspace_id: row.workspace_id,
             filter: row.filter,
             headers: row.headers,
+            rate_limit: row.rate_limit,
+            ordered: row.ordered,
+            rate_window: crate::domain::pacing::Window {
+                start: row.rate_window,
+                used: row.rate_used,
+            },
         }
     }
 }
@@ -76,6 +92,8 @@ pub struct NewWebhook<'a> {
     pub filter: Option<&'a str>,
     /// Custom headers, sealed.
     pub headers: Option<&'a str>,
+    pub rate_limit: Option<i32>,
+    pub ordered: bool,
 }
 
 /// The webhook `id` if it is the workspace's.
@@ -117,6 +135,8 @@ pub fn create(conn: &mut DbConn, new: &NewWebhook<'_>, now: i64) -> QueryResult<
             webhooks::updated_at.eq(now),
             webhooks::filter.eq(new.filter),
             webhooks::headers.eq(new.headers),
+            webhooks::rate_limit.eq(new.rate_limit),
+            webhooks::ordered.eq(new.ordered),
         ))
         .execute(conn)?;
     insert_events(conn, new.id, new.events)?;
@@ -181,7 +201,7 @@ pub fn list(
         .collect())
 }
 
-/// What a webhook's settings say: its URL, description, events and filter.
+/// What a webhook's settings say: its URL, description, events, filter and delivery options.
 pub struct Settings<'a> {
     pub url: &'a str,
     pub description: &'a str,
@@ -189,6 +209,8 @@ pub struct Settings<'a> {
     pub filter: Option<&'a str>,
     /// New custom headers, sealed (`Some(None)`: none); None keeps them.
     pub headers: Option<Option<&'a str>>,
+    pub rate_limit: Option<i32>,
+    pub ordered: bool,
 }
 
 pub fn update(
@@ -205,6 +227,8 @@ pub fn update(
             webhooks::filter.eq(settings.filter),
             webhooks::updated_at.eq(now),
             settings.headers.map(|h| webhooks::headers.eq(h)),
+            webhooks::rate_limit.eq(settings.rate_limit),
+            webhooks::ordered.eq(settings.ordered),
         ))
         .execute(conn)?;
     if n == 0 {

@@ -303,11 +303,19 @@ async fn resend_confirm(
     IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
     let (d, url) = app::deliveries::get(&state, &ctx.scope, &path).await?;
+    let ordered = app::webhooks::get(&state, &ctx.scope, &d.webhook_id)
+        .await?
+        .ordered;
+    let order = if ordered {
+        " This webhook delivers in order: a resend goes out now, out of order, whatever waits in its queue."
+    } else {
+        ""
+    };
     render(&ConfirmPage::new(
         ctx.layout("Resend delivery", Nav::Deliveries),
         "Resend this delivery now?",
         format!(
-            "The {} event {} is sent to this endpoint once more, with the same body and delivery id. Its retry schedule stays as it is.",
+            "The {} event {} is sent to this endpoint once more, with the same body and delivery id. Its retry schedule stays as it is.{order}",
             d.event_type, d.event_id
         ),
         url,

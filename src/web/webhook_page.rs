@@ -34,6 +34,49 @@ pub struct WebhookView {
     pub updated: String,
     /// Its payload filter, pretty-printed (None: every event of its types).
     pub filter: Option<String>,
+    pub rate_limit: Option<i32>,
+    pub ordered: bool,
+}
+
+/// What waits in the webhook's queue, as its Overview says it.
+pub struct QueueView {
+    pub pending: i64,
+    pub waiting_rate_limit: bool,
+    /// For an ordered webhook with deliveries waiting: the one they wait behind, and why it
+    /// has not gone yet.
+    pub head: Option<(String, String)>,
+    /// How many wait behind the head.
+    pub behind: i64,
+}
+
+impl QueueView {
+    fn new(webhook: &Webhook, q: app::webhooks::QueueState) -> QueueView {
+        let head = q.queue.head.filter(|_| webhook.ordered).map(|h| {
+            let why = if h.in_flight {
+                "being attempted now".to_owned()
+            } else {
+                match h.next_attempt_at {
+                    Some(at) if at > time::now_ms() => format!(
+                        "attempt {} failed; next attempt {}",
+                        h.attempt_count,
+                        time::display(at)
+                    ),
+                    _ => "due now".to_owned(),
+                }
+            };
+            (h.id, why)
+        });
+        QueueView {
+            pending: q.queue.pending,
+            waiting_rate_limit: q.waiting_rate_limit,
+            behind: if head.is_some() {
+                (q.queue.pending - 1).max(0)
+            } else {
+                0
+            },
+            head,
+        }
+    }
 }
 
 /// A stored filter (compact JSON) as people read and edit it.
@@ -49,6 +92,8 @@ impl From<Webhook> for WebhookView {
             created: time::display(w.created_at),
             updated: time::display(w.updated_at),
             filter: pretty(w.filter.as_deref()),
+            rate_limit: w.rate_limit,
+            ordered: w.ordered,
             id: w.id,
             url: w.url,
             description: w.description,
@@ -65,6 +110,9 @@ pub struct FormView {
     pub events: Vec<String>,
     /// The payload filter as typed.
     pub filter: String,
+    /// The rate limit as typed.
+    pub rate_limit: String,
+    pub ordered: bool,
     pub errors: FieldErrors,
 }
 
@@ -78,6 +126,8 @@ impl FormView {
             description: input.description,
             events: input.events,
             filter: input.filter,
+            rate_limit: input.rate_limit,
+            ordered: input.ordered,
             errors,
         }
     }
@@ -91,6 +141,8 @@ pub fn input_from(form: &Params) -> WebhookInput {
         filter: form.get("filter").to_owned(),
         // Not on the form yet: what is stored stays.
         headers: None,
+        rate_limit: form.get("rate_limit").to_owned(),
+        ordered: form.get("ordered") == "on",
     }
 }
 
@@ -110,7 +162,7 @@ pub async fn secret_view(
     id: &str,
     revealed: Option<String>,
 ) -> Result<SecretView, AppError> {
-    let previous = app::webhooks::previous_secret_expiry(state, &ctx.scope, id).await?;
+    let previous = app::webhook_secrets::previous_secret_expiry(state, &ctx.scope, id).await?;
     Ok(SecretView {
         ws: ctx.scope.base(),
         webhook_id: id.to_owned(),
@@ -161,6 +213,7 @@ pub struct ShowPage {
     pub action: String,
     pub cancel: String,
     pub stats: Option<Stats>,
+    pub queue: Option<QueueView>,
     pub log: Option<LogView>,
     pub test_default: String,
     pub windows: &'static [(&'static str, &'static str, i64)],
@@ -199,12 +252,19 @@ pub async fn show_page(
     } else {
         None
     };
-    let stats = match tab {
-        Tab::Overview => Some(overview::stats(state, &ctx.scope, &webhook.id).await?),
-        _ => None,
+    let (stats, queue) = match tab {
+        Tab::Overview => (
+            Some(overview::stats(state, &ctx.scope, &webhook.id).await?),
+            Some(QueueView::new(
+                &webhook,
+                app::webhooks::queue(state, &ctx.scope, &webhook).await?,
+            )),
+        ),
+        _ => (None, None),
     };
     Ok(ShowPage {
         stats,
+        queue,
         log: None,
         test_default: webhook.events.first().cloned().unwrap_or_default(),
         windows: &WINDOWS,
@@ -227,6 +287,11 @@ pub fn form_of(webhook: &Webhook) -> FormView {
         description: webhook.description.clone(),
         events: webhook.events.clone(),
         filter: pretty(webhook.filter.as_deref()).unwrap_or_default(),
+        rate_limit: webhook
+            .rate_limit
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        ordered: webhook.ordered,
         errors: FieldErrors::default(),
     }
 }

@@ -11,6 +11,7 @@ use super::webhook_page::{
     secret_view, show_page,
 };
 use crate::app::deliveries::{LogQuery, PAGE_NAMES};
+use crate::app::webhook_secrets;
 use crate::app::webhooks::{self as webhooks, Change, SaveError};
 use crate::domain::events::CATALOGUE;
 use crate::domain::webhook::{FieldErrors, WebhookInput};
@@ -219,6 +220,8 @@ async fn update(
         enabled: None,
         filter: Some(input.filter.clone()),
         headers: None,
+        rate_limit: Some(input.rate_limit.clone()),
+        ordered: Some(input.ordered),
     };
     match webhooks::update(&state, &ctx.scope, &path, change).await {
         Ok(webhook) => Ok(see_other(&format!(
@@ -295,7 +298,7 @@ async fn reveal_secret(
     ctx: WsCtx,
     IdPath(path): IdPath,
 ) -> Result<HttpResponse, AppError> {
-    let (webhook, secret) = webhooks::reveal_secret(&state, &ctx.scope, &path).await?;
+    let (webhook, secret) = webhook_secrets::reveal_secret(&state, &ctx.scope, &path).await?;
     let secret = secret_view(&state, &ctx, &webhook.id, Some(secret)).await?;
     if ctx.is_htmx {
         return render(&SecretPartial { secret });
@@ -332,9 +335,9 @@ async fn rotate(
 ) -> Result<HttpResponse, AppError> {
     let grace = match form.get("grace_period_seconds") {
         "" => None,
-        raw => Some(webhooks::parse_grace(raw)?),
+        raw => Some(webhook_secrets::parse_grace(raw)?),
     };
-    let webhook = webhooks::rotate_secret(&state, &ctx.scope, &path, grace).await?;
+    let webhook = webhook_secrets::rotate_secret(&state, &ctx.scope, &path, grace).await?;
     Ok(see_other(&format!(
         "{}/webhooks/{}?notice=rotated",
         ctx.scope.base(),

@@ -370,3 +370,108 @@ async fn instances_started_together_on_an_empty_database_migrate_it_once() {
     let said = String::from_utf8_lossy(&other.stderr);
     assert!(said.contains("give every instance the same key"), "{said}");
 }
+
+#[actix_rt::test]
+async fn an_ordered_webhook_keeps_one_attempt_at_a_time_in_order_across_instances() {
+    let Some(db) = database() else { return };
+    let master = crypto::new_key_text();
+    let flags = ["--allow-private-targets", "--retry-schedule", "100ms"];
+    let instances: Vec<Instance> = (0..2)
+        .map(|_| Instance::start(&db, &master, &flags))
+        .collect();
+    let key = cli(&db, &["api-keys", "create", "--name", "ordered"], "");
+    let bases: Vec<String> = instances.iter().map(|i| i.base().to_owned()).collect();
+    let rx = Receiver::start().await;
+    // Every fifth attempt fails once: its retry must hold the later ones back.
+    rx.always(Reply::status(204).delay(Duration::from_millis(10)));
+    rx.script((0..40).map(|n| {
+        if n % 5 == 2 {
+            Reply::status(500)
+        } else {
+            Reply::status(204).delay(Duration::from_millis(10))
+        }
+    }));
+    let res = Api::new(&bases[0], &key)
+        .post(
+            "/webhooks",
+            json!({"url": rx.url("/ordered"), "events": ["message.sent"], "ordered": true}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    // Accepted one after another through both instances, each in a later millisecond than
+    // the one before (within one millisecond two instances' ids have no order).
+    let ids: Vec<String> = (0..30).map(|n| format!("evt-o-{n:02}")).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let res = Api::new(&bases[n % 2], &key)
+            .post(
+                "/events",
+                json!({"type": "message.sent", "data": {}, "id": id}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+        let accepted = aethenox_webhooks::domain::time::now_ms();
+        while aethenox_webhooks::domain::time::now_ms() <= accepted {
+            std::hint::spin_loop();
+        }
+    }
+    wait_for(60, "every event to arrive", || arrivals(&rx).len() == 30).await;
+    let mut order: Vec<String> = rx
+        .got()
+        .iter()
+        .map(|r| r.header("webhook-id").to_owned())
+        .collect();
+    order.dedup();
+    assert_eq!(order, ids, "in the order accepted, retries included");
+    assert_eq!(rx.max_in_flight(), 1, "one attempt at a time across both");
+}
+
+#[actix_rt::test]
+async fn a_rate_limit_holds_across_instances() {
+    let Some(db) = database() else { return };
+    const N: i64 = 4;
+    let master = crypto::new_key_text();
+    let flags = ["--allow-private-targets"];
+    let instances: Vec<Instance> = (0..2)
+        .map(|_| Instance::start(&db, &master, &flags))
+        .collect();
+    let key = cli(&db, &["api-keys", "create", "--name", "rate"], "");
+    let bases: Vec<String> = instances.iter().map(|i| i.base().to_owned()).collect();
+    let rx = Receiver::start().await;
+    let res = Api::new(&bases[0], &key)
+        .post(
+            "/webhooks",
+            json!({"url": rx.url("/rate"), "events": ["message.sent"], "rate_limit": {"per_second": N}}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let ids: Vec<String> = (0..4 * N).map(|n| format!("evt-r-{n:02}")).collect();
+    publish_round_robin(&bases, &key, &ids).await;
+    wait_for(20, "every event to arrive", || {
+        arrivals(&rx).len() == ids.len()
+    })
+    .await;
+    // Both instances claim, and together they keep to N a second: no second holds
+    // more than two seconds' worth, and four seconds' worth take three seconds after the first.
+    let first = query_i64(&db, "SELECT min(attempted_at) AS n FROM attempts");
+    let last = query_i64(&db, "SELECT max(attempted_at) AS n FROM attempts");
+    assert!(
+        last - first >= 2000,
+        "{} attempts in {} ms",
+        ids.len(),
+        last - first
+    );
+    let crowded = query_i64(
+        &db,
+        &format!(
+            "SELECT count(*) AS n FROM attempts a WHERE (SELECT count(*) FROM attempts b \
+             WHERE b.attempted_at >= a.attempted_at AND b.attempted_at < a.attempted_at + 1000) > {}",
+            2 * N
+        ),
+    );
+    assert_eq!(crowded, 0, "more than {} attempts within a second", 2 * N);
+    assert_eq!(
+        arrivals(&rx).values().sum::<usize>(),
+        ids.len(),
+        "each once"
+    );
+}

@@ -224,6 +224,8 @@ async fn every_filter_narrows_the_log_in_the_page_and_the_api() {
             events: &["message.sent".into()],
             filter: None,
             headers: None,
+            rate_limit: None,
+            ordered: false,
         },
         now,
     )
@@ -557,6 +559,8 @@ async fn retry_failed_shows_the_count_first_and_progress_after() {
             events: &["message.sent".into()],
             filter: None,
             headers: None,
+            rate_limit: None,
+            ordered: false,
         },
         now,
     )

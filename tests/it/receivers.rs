@@ -91,6 +91,8 @@ async fn check_receiver(interpreter: &str, lang: &str, ext: &str) {
             events: &["message.read".into()],
             filter: None,
             headers: None,
+            rate_limit: None,
+            ordered: false,
         },
         now,
     )

@@ -236,6 +236,8 @@ impl TestApp {
                 secret: &sealed,
                 filter: None,
                 headers: None,
+                rate_limit: None,
+                ordered: false,
             },
             domain::time::now_ms(),
         )

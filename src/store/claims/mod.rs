@@ -64,12 +64,12 @@ pub fn pg_candidates(
         )
     });
     let rows: Vec<Candidate> = diesel::sql_query(QUERY.as_str())
-    .bind::<BigInt, _>(now)
-    .bind::<BigInt, _>(per_webhook)
-    .bind::<Array<Text>, _>(full_webhooks)
-    .bind::<Array<Text>, _>(full_workspaces)
-    .bind::<BigInt, _>(room)
-    .load(conn)?;
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(per_webhook)
+        .bind::<Array<Text>, _>(full_webhooks)
+        .bind::<Array<Text>, _>(full_workspaces)
+        .bind::<BigInt, _>(room)
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|c| (c.id, c.webhook_id, c.workspace_id, c.rate_limit))
@@ -296,10 +296,7 @@ fn lease_candidates(
         .iter()
         .map(|(id, per_second, w)| (id.clone(), w.room(*per_second, now)))
         .collect();
-    let Picked {
-        mut ids,
-        rate_held,
-    } = fair_pick(&candidates, limit, room, &rate);
+    let Picked { mut ids, rate_held } = fair_pick(&candidates, limit, room, &rate);
     let rate_held = rate_held.into_iter().map(str::to_owned).collect();
     // Instances sharing PostgreSQL: keep only the rows this transaction could lock and that
     // are still claimable (another instance may have leased some since they were read).
@@ -442,4 +439,3 @@ pub fn next_due_after(conn: &mut DbConn, after: i64) -> QueryResult<Option<i64>>
         .select(diesel::dsl::min(deliveries::next_attempt_at));
     crate::db::on_backend!(conn, c => query.first(c))
 }
-

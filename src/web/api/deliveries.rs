@@ -229,6 +229,9 @@ pub async fn get_delivery(
 }
 
 /// Attempt the delivery once more now; its retry schedule is left as it was.
+///
+/// For a webhook with `ordered: true` this attempt goes out at once, out of order: it does
+/// not wait for the deliveries ahead of it, nor hold back those behind it.
 #[utoipa::path(post, path = "/api/v1/deliveries/{id}/resend", tag = "deliveries", params(super::resource::DeliveryPath),
     responses((status = 202, body = AttemptResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
@@ -242,7 +245,8 @@ pub async fn resend_delivery(
     Ok(HttpResponse::Accepted().json(AttemptResult::from(result)))
 }
 
-/// Send Test: a sample payload signed and sent now, even to a disabled webhook.
+/// Send Test: a sample payload signed and sent now, even to a disabled webhook, whatever its
+/// rate limit or ordered queue.
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", tag = "webhooks", params(super::resource::WebhookPath), request_body = TestRequest,
     responses((status = 200, body = AttemptResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),

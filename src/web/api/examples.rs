@@ -56,6 +56,9 @@ fn catalogue() -> Vec<Example> {
                 "url": "https://example.com/webhooks/aethenox",
                 "events": ["message.received", "call.missed"],
                 "description": "Orders team",
+                "filter": {"amount": {"$gte": 100}},
+                "headers": {"X-Api-Key": "k_live_4f8a9c"},
+                "rate_limit": {"per_second": 50},
             })),
             vec![("201", value(&webhook()))],
         ),
@@ -257,6 +260,8 @@ fn webhook() -> WebhookResource {
         created_at: AT.into(),
         updated_at: AT.into(),
         filter: Some(json!({"amount": {"$gte": 100}})),
+        rate_limit: Some(super::webhooks::RateLimit { per_second: 50 }),
+        ordered: false,
         headers: Some([("X-Api-Key".to_owned(), "k_live_4f8a9c".to_owned())].into()),
     }
 }

@@ -4,6 +4,7 @@
 use super::auth::{ApiId, ApiScope};
 use super::body::ApiJson;
 use crate::app::scope::Scope;
+use crate::app::webhook_secrets;
 use crate::app::webhooks::{self as webhooks, Change, SaveError};
 use crate::domain::time;
 use crate::domain::webhook::WebhookInput;
@@ -61,6 +62,24 @@ pub struct WebhookResource {
     /// with the support role, which may not see them.
     #[schema(example = json!({"X-Api-Key": "k_live_4f8a9c"}))]
     pub headers: Option<BTreeMap<String, String>>,
+    /// At most this many attempts start per second (null: no limit).
+    pub rate_limit: Option<RateLimit>,
+    /// Deliveries go one at a time, in the order their events were accepted.
+    pub ordered: bool,
+}
+
+/// A rate limit: attempts that may start per second to this webhook, across instances.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(value_type = i64, minimum = 1, maximum = 10000, example = 50)]
+    pub per_second: i64,
+}
+
+/// A rate limit as the validation reads it ("" for none).
+fn rate_text(limit: Option<RateLimit>) -> String {
+    limit.map(|r| r.per_second.to_string()).unwrap_or_default()
 }
 
 impl WebhookResource {
@@ -76,6 +95,10 @@ impl WebhookResource {
             disabled_reason: w.disabled_reason,
             secret,
             headers,
+            rate_limit: w.rate_limit.map(|n| RateLimit {
+                per_second: i64::from(n),
+            }),
+            ordered: w.ordered,
             filter: w
                 .filter
                 .as_deref()
@@ -117,6 +140,14 @@ pub struct CreateWebhook {
     /// at most 1,024 bytes, no CR, LF or NUL).
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// At most this many attempts start per second (1 to 10000); the rest wait, pending.
+    /// Null or absent: no limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// One attempt at a time, in the order events were accepted; a delivery waiting for a
+    /// retry holds the later ones back. Defaults to false.
+    #[serde(default)]
+    pub ordered: Option<bool>,
 }
 
 /// Every field is optional; absent fields keep their value.
@@ -142,6 +173,19 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "present_headers")]
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub headers: Option<Option<BTreeMap<String, String>>>,
+    /// A new rate limit, or null to remove it.
+    #[serde(default, deserialize_with = "present_rate")]
+    #[schema(value_type = Option<RateLimit>)]
+    pub rate_limit: Option<Option<RateLimit>>,
+    #[serde(default)]
+    pub ordered: Option<bool>,
+}
+
+/// `rate_limit` present (null included) is `Some`; absent stays `None`.
+fn present_rate<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<RateLimit>>, D::Error> {
+    Option::<RateLimit>::deserialize(d).map(Some)
 }
 
 /// `headers` present (null included) is `Some`; absent stays `None`.
@@ -191,16 +235,26 @@ pub struct ListParams {
 /// which JSON Schema counts as an integer too.
 pub fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let n: Option<serde_json::Number> = Option::deserialize(d)?;
-    n.map(|n| {
-        n.as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                    .map(|f| f as i64)
-            })
-            .ok_or_else(|| serde::de::Error::custom("a whole number of seconds is expected"))
-    })
-    .transpose()
+    n.map(|n| whole(&n, "a whole number of seconds is expected"))
+        .transpose()
+}
+
+/// A whole number, as `whole_seconds` reads one.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    whole(
+        &serde_json::Number::deserialize(d)?,
+        "a whole number is expected",
+    )
+}
+
+fn whole<E: serde::de::Error>(n: &serde_json::Number, message: &str) -> Result<i64, E> {
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| E::custom(message))
 }
 
 /// `{"error": {...}}`, the shape of every error.
@@ -227,9 +281,9 @@ async fn resource(
     scope: &Scope,
     webhook: Webhook,
 ) -> Result<WebhookResource, ApiError> {
-    let secret = webhooks::current_secret(state, scope, &webhook.id).await?;
+    let secret = webhook_secrets::current_secret(state, scope, &webhook.id).await?;
     let headers =
-        webhooks::custom_headers(state, scope, &webhook)?.map(|h| h.into_iter().collect());
+        webhook_secrets::custom_headers(state, scope, &webhook)?.map(|h| h.into_iter().collect());
     Ok(WebhookResource::new(webhook, secret, headers))
 }
 
@@ -270,6 +324,8 @@ pub async fn create_webhook(
         events: body.events,
         filter: filter_text(body.filter),
         headers: body.headers.map(|h| h.into_iter().collect()),
+        rate_limit: rate_text(body.rate_limit),
+        ordered: body.ordered.unwrap_or(false),
     };
     let enabled = body.enabled.unwrap_or(true);
     let webhook = webhooks::create(&state, &s.scope, input, enabled)
@@ -291,7 +347,7 @@ pub async fn get_webhook(
     Ok(HttpResponse::Ok().json(resource(&state, &s.scope, webhook).await?))
 }
 
-/// Change a webhook's URL, events, description or enabled state.
+/// Change a webhook's URL, events, description, enabled state or delivery options.
 #[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(super::resource::WebhookPath), request_body = UpdateWebhook,
     responses((status = 200, body = WebhookResource), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -312,6 +368,8 @@ pub async fn update_webhook(
         headers: body
             .headers
             .map(|h| h.unwrap_or_default().into_iter().collect()),
+        rate_limit: body.rate_limit.map(rate_text),
+        ordered: body.ordered,
     };
     let updated = webhooks::update(&state, &s.scope, &path, change)
         .await
@@ -344,6 +402,6 @@ pub async fn rotate_webhook_secret(
     body: ApiJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
     let grace = body.0.grace_period_seconds;
-    let webhook = webhooks::rotate_secret(&state, &s.scope, &path, grace).await?;
+    let webhook = webhook_secrets::rotate_secret(&state, &s.scope, &path, grace).await?;
     Ok(HttpResponse::Ok().json(resource(&state, &s.scope, webhook).await?))
 }
