@@ -6,6 +6,8 @@ Usage:
     python3 tests/bench/load.py [--binary target/release/aethenox-webhooks] [--fanout 4] [--seconds 20]
     python3 tests/bench/load.py --database-url postgres://root@127.0.0.1:5432/postgres --instances 2 ...
     python3 tests/bench/load.py --filter '{"channel": "whatsapp"}' ...   # a payload filter on every webhook
+    python3 tests/bench/load.py --rate-limit 10000 ...                   # a rate limit never reached
+    python3 tests/bench/load.py --ordered ...                            # an ordered webhook among others
 
 With --database-url the instances share a fresh PostgreSQL database made on that server (and
 dropped afterwards; needs psql); without it, one instance on its SQLite file. Publishing is
@@ -40,6 +42,10 @@ p.add_argument("--without-log-indexes", action="store_true",
                help="drop the Delivery Log's filter indexes first, to measure what they cost writes")
 p.add_argument("--database-url", help="a PostgreSQL server (URL of a database to connect to for making the benchmark's own)")
 p.add_argument("--instances", type=int, default=1)
+p.add_argument("--rate-limit", type=int, help="a rate limit (per second) on every webhook of the fan-out, "
+               "high enough never to be reached, to measure what the window costs")
+p.add_argument("--ordered", action="store_true",
+               help="one more webhook, ordered, among the others (on the latency events)")
 p.add_argument("--filter", help="a payload filter (JSON) on every webhook of the fan-out; the events published match "
                "it when it asks for what they hold, e.g. '{\"channel\": \"whatsapp\", \"contact.phone\": {\"$regex\": \"^\\\\+1\"}}'")
 args = p.parse_args()
@@ -137,8 +143,13 @@ try:
         hook = {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]}
         if args.filter:
             hook["filter"] = json.loads(args.filter)
+        if args.rate_limit:
+            hook["rate_limit"] = {"per_second": args.rate_limit}
         api("POST", "/api/v1/webhooks", hook)
     api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/latency", "events": ["call.missed"]})
+    if args.ordered:
+        api("POST", "/api/v1/webhooks", {"url": f"http://127.0.0.1:{SINK}/ordered", "events": ["call.missed"],
+                                         "ordered": True})
 
     # 1. Throughput.
     lua = os.path.join(work, "post.lua")

@@ -1,7 +1,20 @@
 //! The fair choice of which due deliveries to claim (pure: tested without a database).
 
-use super::{Due, Room};
 use std::collections::HashMap;
+
+/// A due delivery that may be claimed: (id, webhook, workspace, the webhook's rate limit).
+pub type Due = (String, String, String, Option<i32>);
+
+/// What is in flight already, and how much one webhook and one workspace may have.
+pub struct Room<'a> {
+    pub per_webhook: usize,
+    pub per_workspace: usize,
+    pub webhooks: &'a HashMap<String, usize>,
+    pub workspaces: &'a HashMap<String, usize>,
+    /// Rate-limited webhooks a claim found out of room for the current second: left out of
+    /// the reads until it ends.
+    pub rate_held: &'a [String],
+}
 
 /// What a fair pick took, and the rate-limited webhooks it left rows of because their second
 /// was used up.

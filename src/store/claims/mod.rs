@@ -12,7 +12,7 @@ use crate::db::DbConn;
 use crate::db::schema::{deliveries, events, webhooks, workspaces};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
-pub use fair::{Picked, fair_pick};
+pub use fair::{Due, Picked, Room, fair_pick};
 use std::collections::HashMap;
 
 /// The channel instances LISTEN on: a notification means "deliveries are due now".
@@ -29,9 +29,6 @@ struct Candidate {
     #[diesel(sql_type = Nullable<Integer>)]
     rate_limit: Option<i32>,
 }
-
-/// A due delivery that may be claimed: (id, webhook, workspace, the webhook's rate limit).
-pub type Due = (String, String, String, Option<i32>);
 
 /// Due deliveries read without locks, at most `per_webhook` of each webhook and none of
 /// `full_webhooks` or `full_workspaces`: every webhook's earliest row first, then every
@@ -151,17 +148,6 @@ macro_rules! with_event_and_workspace {
             )
             .inner_join(workspaces::table.on(workspaces::id.eq(deliveries::workspace_id)))
     };
-}
-
-/// What is in flight already, and how much one webhook and one workspace may have.
-pub struct Room<'a> {
-    pub per_webhook: usize,
-    pub per_workspace: usize,
-    pub webhooks: &'a HashMap<String, usize>,
-    pub workspaces: &'a HashMap<String, usize>,
-    /// Rate-limited webhooks a claim found out of room for the current second: left out of
-    /// the reads until it ends.
-    pub rate_held: &'a [String],
 }
 
 fn full(counts: &HashMap<String, usize>, cap: usize) -> Vec<String> {

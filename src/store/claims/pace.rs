@@ -2,7 +2,7 @@
 //! claim would start attempts for (locked for the claim's transaction, so instances sharing
 //! PostgreSQL share them), and the one delivery an ordered webhook may send next.
 
-use super::Due;
+use super::fair::Due;
 use crate::db::DbConn;
 use crate::db::schema::webhooks;
 use crate::domain::pacing::Window;
