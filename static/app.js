@@ -80,8 +80,54 @@
   }
   narrow.addEventListener("change", foldFilters);
 
+  // Custom header rows: Add header and Remove (without JS, the blank last row adds one per save
+  // and clearing a name removes it).
+  var MAX_HEADERS = 20;
+  function numberHeaderRows(list) {
+    var rows = list.querySelectorAll(".header-row");
+    rows.forEach(function (row, i) {
+      var n = i + 1;
+      row.querySelector('[name="header_name"]').setAttribute("aria-label", "Header " + n + " name");
+      row.querySelector('[name="header_value"]').setAttribute("aria-label", "Header " + n + " value");
+      row.querySelector(".remove-header").setAttribute("aria-label", "Remove header " + n);
+    });
+    var add = document.getElementById("add-header");
+    if (add) add.disabled = rows.length >= MAX_HEADERS;
+  }
+  document.addEventListener("click", function (event) {
+    var list = document.getElementById("header-rows");
+    if (!list) return;
+    if (event.target.closest("#add-header")) {
+      var rows = list.querySelectorAll(".header-row");
+      if (rows.length >= MAX_HEADERS) return;
+      var row = rows[rows.length - 1].cloneNode(true);
+      row.querySelectorAll("input").forEach(function (input) {
+        input.value = "";
+        input.placeholder = input.name === "header_name" ? "X-Api-Key" : "";
+      });
+      list.appendChild(row);
+      numberHeaderRows(list);
+      row.querySelector("input").focus();
+      return;
+    }
+    var remove = event.target.closest(".remove-header");
+    if (!remove) return;
+    var current = remove.closest(".header-row");
+    if (list.querySelectorAll(".header-row").length > 1) {
+      var next = current.nextElementSibling || current.previousElementSibling;
+      current.remove();
+      numberHeaderRows(list);
+      next.querySelector("input").focus();
+    } else {
+      current.querySelectorAll("input").forEach(function (input) { input.value = ""; input.placeholder = ""; });
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form").forEach(syncSelectAll);
     foldFilters();
+    document.querySelectorAll("#add-header, .remove-header").forEach(function (b) { b.hidden = false; });
+    var list = document.getElementById("header-rows");
+    if (list) numberHeaderRows(list);
   });
 })();

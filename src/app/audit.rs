@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::store::audit::{self as store, AuditEntry, AuditFilter, NewEntry};
 
 /// Every action the log records, for the filter.
-pub const ACTIONS: [&str; 33] = [
+pub const ACTIONS: [&str; 34] = [
     "sign_in",
     "sign_in_failed",
     "sign_out",
@@ -23,6 +23,7 @@ pub const ACTIONS: [&str; 33] = [
     "webhook_recovered",
     "secret_revealed",
     "secret_rotated",
+    "headers_revealed",
     "test_sent",
     "delivery_resent",
     "retry_failed",

@@ -40,6 +40,20 @@ pub fn custom_headers(
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
 }
 
+/// Shows a webhook's custom header values to an administrator, and says so in the audit log.
+pub async fn reveal_headers(
+    state: &AppState,
+    scope: &Scope,
+    id: &str,
+) -> Result<(Webhook, Vec<(String, String)>), AppError> {
+    let webhook = get(state, scope, id).await?;
+    scope.admin()?;
+    let headers = custom_headers(state, scope, &webhook)?.unwrap_or_default();
+    tracing::info!(webhook_id = %webhook.id, actor = %scope.actor().name, "custom header values revealed");
+    audit::record(state, scope, "headers_revealed", Some(&webhook.id), None).await;
+    Ok((webhook, headers))
+}
+
 /// Opens a stored signing secret; a wrong master key is a server error, said plainly in the log.
 fn open_secret(state: &AppState, stored: &str) -> Result<String, AppError> {
     state

@@ -13,6 +13,7 @@ pub mod deliveries;
 pub mod filters;
 pub mod forms;
 pub mod guard;
+pub mod header_rows;
 pub mod inboxes;
 pub mod legacy;
 pub mod manual;

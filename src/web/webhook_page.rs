@@ -2,6 +2,7 @@
 //! signing secret panel, as the handlers in `webhooks.rs` render them.
 
 use super::deliveries::LogView;
+use super::header_rows::{self, HeaderRow};
 use super::overview::{self, Stats};
 use super::page::{Layout, Nav, WsCtx};
 use crate::app::{self, manual::WINDOWS};
@@ -36,6 +37,8 @@ pub struct WebhookView {
     pub filter: Option<String>,
     pub rate_limit: Option<i32>,
     pub ordered: bool,
+    /// The names of its custom headers, for administrators (None for everyone else).
+    pub header_names: Option<Vec<String>>,
 }
 
 /// What waits in the webhook's queue, as its Overview says it.
@@ -94,6 +97,7 @@ impl From<Webhook> for WebhookView {
             filter: pretty(w.filter.as_deref()),
             rate_limit: w.rate_limit,
             ordered: w.ordered,
+            header_names: None,
             id: w.id,
             url: w.url,
             description: w.description,
@@ -113,6 +117,10 @@ pub struct FormView {
     /// The rate limit as typed.
     pub rate_limit: String,
     pub ordered: bool,
+    /// Custom headers' rows (the last one blank, to add one).
+    pub headers: Vec<HeaderRow>,
+    /// Saved header values exist that Reveal could show.
+    pub can_reveal_headers: bool,
     pub errors: FieldErrors,
 }
 
@@ -128,8 +136,17 @@ impl FormView {
             filter: input.filter,
             rate_limit: input.rate_limit,
             ordered: input.ordered,
+            headers: header_rows::rows(input.headers.as_deref().unwrap_or_default(), &[]),
+            can_reveal_headers: false,
             errors,
         }
+    }
+
+    /// The header rows as typed, beside what is saved (masked where a value was left empty).
+    pub fn with_headers(mut self, typed: &[(String, String)], saved: &[(String, String)]) -> Self {
+        self.headers = header_rows::rows(typed, saved);
+        self.can_reveal_headers = !saved.is_empty();
+        self
     }
 }
 
@@ -262,6 +279,10 @@ pub async fn show_page(
         ),
         _ => (None, None),
     };
+    let header_names = app::webhook_secrets::custom_headers(state, &ctx.scope, &webhook)?
+        .map(|h| h.into_iter().map(|(name, _)| name).collect());
+    let mut view: WebhookView = webhook.clone().into();
+    view.header_names = header_names;
     Ok(ShowPage {
         stats,
         queue,
@@ -272,7 +293,7 @@ pub async fn show_page(
         layout: ctx.layout(webhook.url.clone(), Nav::Webhooks),
         action: format!("{}/webhooks/{}/settings", ctx.scope.base(), webhook.id),
         cancel: format!("{}/webhooks/{}", ctx.scope.base(), webhook.id),
-        webhook: webhook.into(),
+        webhook: view,
         tab,
         notice,
         secret,
@@ -281,7 +302,8 @@ pub async fn show_page(
     })
 }
 
-pub fn form_of(webhook: &Webhook) -> FormView {
+/// The settings form of a stored webhook, its header values masked (or shown, once revealed).
+pub fn form_of(webhook: &Webhook, headers: &[(String, String)], revealed: bool) -> FormView {
     FormView {
         url: webhook.url.clone(),
         description: webhook.description.clone(),
@@ -292,6 +314,8 @@ pub fn form_of(webhook: &Webhook) -> FormView {
             .map(|n| n.to_string())
             .unwrap_or_default(),
         ordered: webhook.ordered,
+        headers: header_rows::saved_rows(headers, revealed),
+        can_reveal_headers: !headers.is_empty() && !revealed,
         errors: FieldErrors::default(),
     }
 }

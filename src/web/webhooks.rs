@@ -5,6 +5,7 @@
 use super::confirm::ConfirmPage;
 use super::deliveries::{log_status, log_view};
 use super::forms::Form;
+use super::header_rows;
 use super::page::{IdPath, Nav, WsCtx, render, render_status, see_other};
 use super::webhook_page::{
     FormView, ListPage, NewPage, SecretPartial, Tab, WebhookRow, form_of, input_from, notice_text,
@@ -29,6 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/webhooks/{id}/deliveries", web::get().to(delivery_log))
         .route("/webhooks/{id}/settings", web::get().to(settings))
         .route("/webhooks/{id}/settings", web::post().to(update))
+        .route(
+            "/webhooks/{id}/settings/reveal-headers",
+            web::post().to(reveal_headers),
+        )
         .route("/webhooks/{id}/enable", web::post().to(enable))
         .route("/webhooks/{id}/disable", web::post().to(disable))
         .route("/webhooks/{id}/delete", web::get().to(delete_confirm))
@@ -110,17 +115,23 @@ async fn create(
     ctx: WsCtx,
     form: Form,
 ) -> Result<HttpResponse, AppError> {
-    let input = input_from(&form);
+    let mut input = input_from(&form);
+    let typed = header_rows::typed(&form);
+    let refused = |input: WebhookInput, errors: FieldErrors| {
+        let form = FormView::from_input(input, errors).with_headers(&typed, &[]);
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &new_page(&ctx, form))
+    };
+    match header_rows::to_save(&typed, &[]) {
+        Ok(headers) => input.headers = Some(headers),
+        Err(message) => return refused(input, FieldErrors(vec![("headers", message)])),
+    }
     match webhooks::create(&state, &ctx.scope, input.clone(), true).await {
         Ok(webhook) => Ok(see_other(&format!(
             "{}/webhooks/{}?notice=created",
             ctx.scope.base(),
             webhook.id
         ))),
-        Err(SaveError::Invalid(errors)) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &new_page(&ctx, FormView::from_input(input, errors)),
-        ),
+        Err(SaveError::Invalid(errors)) => refused(input, errors),
         Err(SaveError::Failed(e)) => Err(e),
     }
 }
@@ -201,8 +212,21 @@ async fn settings(
 ) -> Result<HttpResponse, AppError> {
     let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
     ctx.admin()?;
-    let form = form_of(&webhook);
+    let saved = webhook_secrets::custom_headers(&state, &ctx.scope, &webhook)?.unwrap_or_default();
+    let form = form_of(&webhook, &saved, false);
     let notice = notice_text(&query.notice);
+    render(&show_page(&state, &ctx, webhook, Tab::Settings, notice, Some(form)).await?)
+}
+
+/// Settings with the custom headers' values shown (audited).
+async fn reveal_headers(
+    state: web::Data<AppState>,
+    ctx: WsCtx,
+    IdPath(path): IdPath,
+) -> Result<HttpResponse, AppError> {
+    let (webhook, saved) = webhook_secrets::reveal_headers(&state, &ctx.scope, &path).await?;
+    let form = form_of(&webhook, &saved, true);
+    let notice = Some("Header values shown below; saving keeps them as they are.");
     render(&show_page(&state, &ctx, webhook, Tab::Settings, notice, Some(form)).await?)
 }
 
@@ -213,13 +237,28 @@ async fn update(
     form: Form,
 ) -> Result<HttpResponse, AppError> {
     let input = input_from(&form);
+    let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
+    ctx.admin()?;
+    // An empty value on a saved name keeps the saved value, which the page never held.
+    let saved = webhook_secrets::custom_headers(&state, &ctx.scope, &webhook)?.unwrap_or_default();
+    let typed = header_rows::typed(&form);
+    let headers = header_rows::to_save(&typed, &saved);
+    let refused = |webhook, errors: FieldErrors| async {
+        let form = FormView::from_input(input.clone(), errors).with_headers(&typed, &saved);
+        let page = show_page(&state, &ctx, webhook, Tab::Settings, None, Some(form)).await?;
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let headers = match headers {
+        Ok(h) => h,
+        Err(message) => return refused(webhook, FieldErrors(vec![("headers", message)])).await,
+    };
     let change = Change {
         url: Some(input.url.clone()),
         description: Some(input.description.clone()),
         events: Some(input.events.clone()),
         enabled: None,
         filter: Some(input.filter.clone()),
-        headers: None,
+        headers: Some(headers),
         rate_limit: Some(input.rate_limit.clone()),
         ordered: Some(input.ordered),
     };
@@ -229,12 +268,7 @@ async fn update(
             ctx.scope.base(),
             webhook.id
         ))),
-        Err(SaveError::Invalid(errors)) => {
-            let webhook = webhooks::get(&state, &ctx.scope, &path).await?;
-            let form = FormView::from_input(input, errors);
-            let page = show_page(&state, &ctx, webhook, Tab::Settings, None, Some(form)).await?;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
+        Err(SaveError::Invalid(errors)) => refused(webhook, errors).await,
         Err(SaveError::Failed(e)) => Err(e),
     }
 }

@@ -99,3 +99,108 @@ async fn custom_headers_go_out_with_every_attempt_and_are_kept_sealed_and_masked
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("at most 20"));
 }
+
+#[actix_rt::test]
+async fn the_form_adds_keeps_masked_reveals_and_removes_custom_headers() {
+    let app = TestApp::spawn_with(|c| c.allow_private_targets = true).await;
+    let admin = app.signed_in(ADMIN_EMAIL).await;
+    let key = "k_live_0123456789abcdef";
+    let base = [
+        ("url", "http://127.0.0.1:9/form"),
+        ("events", "message.sent"),
+    ];
+    let with = |rows: &[(&'static str, &'static str)]| {
+        let mut f: Vec<(&str, &str)> = base.to_vec();
+        for (n, v) in rows {
+            f.push(("header_name", n));
+            f.push(("header_value", v));
+        }
+        f
+    };
+    // A new name without a value, and a reserved one: refused, kept as typed, nothing stored.
+    let res = admin
+        .post(
+            &in_default_workspace("/webhooks"),
+            &with(&[("X-Api-Key", key), ("X-Tenant", "")]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(res.body.contains("id=\"headers-error\""));
+    assert!(
+        res.body.contains("Enter a value for X-Tenant"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"X-Tenant\""), "kept as typed");
+    let res = admin
+        .post(
+            &in_default_workspace("/webhooks"),
+            &with(&[("Content-Type", "text/plain")]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Content-Type cannot be set"),
+        "{}",
+        res.body
+    );
+    assert_eq!(app.webhook_count(), 0);
+
+    let res = admin
+        .post(
+            &in_default_workspace("/webhooks"),
+            &with(&[("X-Api-Key", key), ("X-Tenant", "acme-tenant-01"), ("", "")]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let id = res.location_webhook_id();
+    let api = app.api(&app.api_key());
+    let stored = api.get(&format!("/webhooks/{id}")).await.json()["headers"].clone();
+    assert_eq!(
+        stored,
+        json!({"X-Api-Key": key, "X-Tenant": "acme-tenant-01"})
+    );
+
+    // Settings: names shown, values masked, never in the page.
+    let settings = in_default_workspace(&format!("/webhooks/{id}/settings"));
+    let page = admin.get(&settings).await;
+    assert!(page.body.contains("value=\"X-Api-Key\""));
+    assert!(
+        page.body.contains("placeholder=\"••••cdef\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(key) && !page.body.contains("acme-tenant-01"));
+    let overview = admin
+        .get(&in_default_workspace(&format!("/webhooks/{id}")))
+        .await;
+    assert!(overview.body.contains("<code>X-Tenant</code>"));
+    assert!(!overview.body.contains(key));
+
+    // Saved with one value left empty (kept), one changed, and a name cleared (removed).
+    let res = admin
+        .post(
+            &settings,
+            &with(&[("X-Api-Key", ""), ("X-Tenant", "beta"), ("", "")]),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let stored = api.get(&format!("/webhooks/{id}")).await.json()["headers"].clone();
+    assert_eq!(stored, json!({"X-Api-Key": key, "X-Tenant": "beta"}));
+    let res = admin.post(&settings, &with(&[("X-Api-Key", "")])).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let stored = api.get(&format!("/webhooks/{id}")).await.json()["headers"].clone();
+    assert_eq!(stored, json!({"X-Api-Key": key}));
+
+    // Reveal shows the values to an admin, and the audit log says so; support may not.
+    let reveal = format!("{settings}/reveal-headers");
+    let res = admin.post(&reveal, &with(&[("X-Api-Key", "")])).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.body.contains(&format!("value=\"{key}\"")));
+    let audit = api.get("/audit?action=headers_revealed").await.json();
+    assert_eq!(audit["data"][0]["target"], id.as_str(), "{audit}");
+    let support = app.signed_in(SUPPORT_EMAIL).await;
+    let res = support.post(&reveal, &[]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(!res.body.contains(key));
+}
