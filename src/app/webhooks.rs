@@ -409,13 +409,10 @@ pub async fn queue(
         store::queue::of_webhook(conn, &ws, &id, now).map_err(AppError::from)
     })
     .await?;
-    // The window the claims wrote last: this second's or the one before (a claim may not
-    // have run yet this second), used up.
-    let current = crate::domain::pacing::window_of(now);
     let waiting_rate_limit = queue.pending > 0
-        && webhook.rate_limit.is_some_and(|limit| {
-            webhook.rate_window.start >= current - 1000 && webhook.rate_window.used >= limit
-        });
+        && webhook
+            .rate_limit
+            .is_some_and(|limit| webhook.rate_window.used_up(limit, now));
     Ok(QueueState {
         queue,
         waiting_rate_limit,

@@ -32,6 +32,12 @@ impl Window {
         per_second.saturating_sub(used).max(0) as usize
     }
 
+    /// Whether deliveries wait for the limit at `now_ms`: the window claims wrote last (this
+    /// second's, or the one before, as a claim may not have run yet this second) is used up.
+    pub fn used_up(self, per_second: i32, now_ms: i64) -> bool {
+        self.start >= window_of(now_ms) - 1000 && self.used >= per_second
+    }
+
     /// The window after `taken` more attempts started at `now_ms`.
     pub fn after(self, taken: usize, now_ms: i64) -> Window {
         let start = window_of(now_ms);
@@ -104,6 +110,20 @@ mod tests {
         assert_eq!(reopens_at(5_999), 6_000);
         assert_eq!(reopens_at(6_000), 7_000);
         assert_eq!(window_of(-1), -1000);
+        // Used up: this second's window or the last one's, full; an older one is not.
+        let full = Window {
+            start: 5_000,
+            used: 10,
+        };
+        assert!(full.used_up(10, 5_500) && full.used_up(10, 6_900));
+        assert!(!full.used_up(10, 7_000), "two seconds on");
+        assert!(
+            !Window {
+                start: 5_000,
+                used: 9
+            }
+            .used_up(10, 5_500)
+        );
     }
 
     #[test]

@@ -269,20 +269,22 @@ pub async fn show_page(
     } else {
         None
     };
+    let mut view: WebhookView = webhook.clone().into();
     let (stats, queue) = match tab {
-        Tab::Overview => (
-            Some(overview::stats(state, &ctx.scope, &webhook.id).await?),
-            Some(QueueView::new(
-                &webhook,
-                app::webhooks::queue(state, &ctx.scope, &webhook).await?,
-            )),
-        ),
+        Tab::Overview => {
+            // The header names, for administrators (None to everyone else).
+            view.header_names = app::webhook_secrets::custom_headers(state, &ctx.scope, &webhook)?
+                .map(|h| h.into_iter().map(|(name, _)| name).collect());
+            (
+                Some(overview::stats(state, &ctx.scope, &webhook.id).await?),
+                Some(QueueView::new(
+                    &webhook,
+                    app::webhooks::queue(state, &ctx.scope, &webhook).await?,
+                )),
+            )
+        }
         _ => (None, None),
     };
-    let header_names = app::webhook_secrets::custom_headers(state, &ctx.scope, &webhook)?
-        .map(|h| h.into_iter().map(|(name, _)| name).collect());
-    let mut view: WebhookView = webhook.clone().into();
-    view.header_names = header_names;
     Ok(ShowPage {
         stats,
         queue,

@@ -34,6 +34,20 @@ async fn call(
     (res.status(), json)
 }
 
+/// Publishes a `message.sent` event with each of `ids`, in order; each must be accepted.
+async fn publish(base: &str, key: &str, ids: impl IntoIterator<Item = &String>) {
+    for id in ids {
+        let (status, _) = call(
+            base,
+            key,
+            "/events",
+            json!({"type": "message.sent", "data": {}, "id": id}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+}
+
 #[actix_rt::test]
 async fn kill_9_while_deliveries_are_in_flight_loses_nothing() {
     let rx = Receiver::start().await;
@@ -57,16 +71,7 @@ async fn kill_9_while_deliveries_are_in_flight_loses_nothing() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let ids: BTreeSet<String> = (0..40).map(|i| format!("crash-{i}")).collect();
-    for id in &ids {
-        let (status, _) = call(
-            &first.base,
-            &key,
-            "/events",
-            json!({"type": "message.sent", "data": {}, "id": id}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::ACCEPTED);
-    }
+    publish(&first.base, &key, &ids).await;
     wait_for(20, "some deliveries to arrive", || rx.count() >= 4).await;
     first.child.kill().unwrap(); // SIGKILL: no chance to finish or clean up
     first.child.wait().unwrap();
@@ -151,16 +156,7 @@ async fn an_ordered_webhook_keeps_its_order_across_a_kill_9_mid_attempt() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let ids: Vec<String> = (0..12).map(|i| format!("ordered-{i:02}")).collect();
-    for id in &ids {
-        let (status, _) = call(
-            &first.base,
-            &key,
-            "/events",
-            json!({"type": "message.sent", "data": {}, "id": id}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::ACCEPTED);
-    }
+    publish(&first.base, &key, &ids).await;
     // Killed while the fourth is being answered.
     wait_for(20, "three to arrive and a fourth in flight", || {
         rx.count() >= 4 && rx.in_flight() == 1

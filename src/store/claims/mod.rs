@@ -11,24 +11,12 @@ use super::deliveries::{PENDING, SENDING};
 use crate::db::DbConn;
 use crate::db::schema::{deliveries, events, webhooks, workspaces};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 pub use fair::{Due, Picked, Room, fair_pick};
 use std::collections::HashMap;
 
 /// The channel instances LISTEN on: a notification means "deliveries are due now".
 pub const WAKE_CHANNEL: &str = "aethenox_due";
-
-#[derive(QueryableByName)]
-struct Candidate {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    webhook_id: String,
-    #[diesel(sql_type = Text)]
-    workspace_id: String,
-    #[diesel(sql_type = Nullable<Integer>)]
-    rate_limit: Option<i32>,
-}
 
 /// Due deliveries read without locks, at most `per_webhook` of each webhook and none of
 /// `full_webhooks` or `full_workspaces`: every webhook's earliest row first, then every
@@ -60,17 +48,14 @@ pub fn pg_candidates(
             pace::HEADS.replace("{now}", "$1")
         )
     });
-    let rows: Vec<Candidate> = diesel::sql_query(QUERY.as_str())
+    let rows: Vec<pace::DueRow> = diesel::sql_query(QUERY.as_str())
         .bind::<BigInt, _>(now)
         .bind::<BigInt, _>(per_webhook)
         .bind::<Array<Text>, _>(full_webhooks)
         .bind::<Array<Text>, _>(full_workspaces)
         .bind::<BigInt, _>(room)
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|c| (c.id, c.webhook_id, c.workspace_id, c.rate_limit))
-        .collect())
+    Ok(rows.into_iter().map(pace::DueRow::into_due).collect())
 }
 
 #[derive(QueryableByName)]

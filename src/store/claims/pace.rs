@@ -44,8 +44,10 @@ pub fn save_window(conn: &mut DbConn, id: &str, window: Window) -> QueryResult<(
         .map(|_| ())
 }
 
+/// A due delivery as the claims' SQL reads it (this module's heads, and PostgreSQL's
+/// candidates with them).
 #[derive(QueryableByName)]
-struct Head {
+pub(super) struct DueRow {
     #[diesel(sql_type = Text)]
     id: String,
     #[diesel(sql_type = Text)]
@@ -56,17 +58,22 @@ struct Head {
     rate_limit: Option<i32>,
 }
 
+impl DueRow {
+    pub(super) fn into_due(self) -> Due {
+        (self.id, self.webhook_id, self.workspace_id, self.rate_limit)
+    }
+}
+
 /// For each enabled ordered webhook, its oldest pending delivery (the order is the ids',
 /// which sort as events were accepted), when that one is due and not being attempted: the
 /// only one it may send. One waiting for a retry, or in flight, holds every later one back.
 pub fn ordered_heads(conn: &mut diesel::SqliteConnection, now: i64) -> QueryResult<Vec<Due>> {
-    let rows: Vec<Head> = diesel::sql_query(HEADS.replace("{now}", "?1"))
+    static QUERY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| HEADS.replace("{now}", "?1"));
+    let rows: Vec<DueRow> = diesel::sql_query(QUERY.as_str())
         .bind::<BigInt, _>(now)
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|h| (h.id, h.webhook_id, h.workspace_id, h.rate_limit))
-        .collect())
+    Ok(rows.into_iter().map(DueRow::into_due).collect())
 }
 
 /// The query of `ordered_heads`, with `{now}` for the time (PostgreSQL runs it in the same
