@@ -43,7 +43,7 @@ pub fn json_requests(data: &[u8]) {
                 .unwrap_or_default(),
             ordered: req.ordered.unwrap_or(false),
         };
-        if let Ok(valid) = webhook::validate(&input, false) {
+        if let Ok(valid) = webhook::validate(&input, false, &events::CATALOGUE) {
             assert!(!valid.events.is_empty() && valid.events.iter().all(|e| events::is_known(e)));
         }
     }

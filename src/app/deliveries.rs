@@ -97,7 +97,7 @@ impl LogQuery {
             }
         }
         if !f.event_type.is_empty() {
-            match events::is_known(&f.event_type) {
+            match events::find(&f.event_type).is_some() {
                 true => filter.event_type = Some(f.event_type.clone()),
                 false => f
                     .errors

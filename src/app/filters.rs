@@ -1,7 +1,7 @@
 //! Trying a payload filter before saving it: against the sample of each event type the webhook
 //! subscribes to, and against data pasted in (the form's **Try it**).
 
-use crate::domain::events;
+use crate::domain::events::{self, EventType};
 use crate::domain::filter::Filter;
 
 /// One trial: what the filter was tried on, and whether it matched.
@@ -24,8 +24,13 @@ pub enum Trial {
 }
 
 /// Tries the filter `filter_text` on `data_text` (when not empty) and on the sample of each of
-/// `types` (every event type when none is chosen).
-pub fn try_filter(filter_text: &str, data_text: &str, types: &[String]) -> Trial {
+/// `types` (every event type of `catalogue` when none of it is chosen).
+pub fn try_filter(
+    filter_text: &str,
+    data_text: &str,
+    types: &[String],
+    catalogue: &[EventType],
+) -> Trial {
     let filter = match Filter::parse_text(filter_text) {
         Err(message) => {
             return Trial::Invalid {
@@ -58,14 +63,14 @@ pub fn try_filter(filter_text: &str, data_text: &str, types: &[String]) -> Trial
             }
         }
     }
-    let names: Vec<&str> = if types.iter().any(|t| events::is_known(t)) {
+    let names: Vec<&str> = if types.iter().any(|t| events::is_in(catalogue, t)) {
         types
             .iter()
             .map(String::as_str)
-            .filter(|t| events::is_known(t))
+            .filter(|t| events::is_in(catalogue, t))
             .collect()
     } else {
-        events::CATALOGUE.iter().map(|e| e.name).collect()
+        catalogue.iter().map(|e| e.name).collect()
     };
     for name in names {
         if let Some(sample) = events::sample_data(name) {
@@ -85,9 +90,12 @@ mod tests {
     #[test]
     fn a_filter_is_tried_on_pasted_data_and_on_the_chosen_types_samples() {
         let types = vec!["message.received".to_owned(), "call.missed".to_owned()];
-        let Trial::Tried(tried) =
-            try_filter(r#"{"amount": {"$gt": 5}}"#, r#"{"amount": 9}"#, &types)
-        else {
+        let Trial::Tried(tried) = try_filter(
+            r#"{"amount": {"$gt": 5}}"#,
+            r#"{"amount": 9}"#,
+            &types,
+            &events::CATALOGUE,
+        ) else {
             panic!("tried");
         };
         assert_eq!(tried.len(), 3);
@@ -99,21 +107,26 @@ mod tests {
             }
         );
         assert!(tried[1].on.contains("message.received") && !tried[1].matched);
-        let Trial::Tried(all) = try_filter(r#"{"x": {"$exists": false}}"#, "", &[]) else {
+        let Trial::Tried(all) =
+            try_filter(r#"{"x": {"$exists": false}}"#, "", &[], &events::CATALOGUE)
+        else {
             panic!("tried");
         };
         assert_eq!(all.len(), events::CATALOGUE.len());
         assert!(all.iter().all(|t| t.matched));
-        assert_eq!(try_filter("  ", "", &types), Trial::NoFilter);
+        assert_eq!(
+            try_filter("  ", "", &types, &events::CATALOGUE),
+            Trial::NoFilter
+        );
         assert!(matches!(
-            try_filter(r#"{"a": {"$in": 1}}"#, "", &types),
+            try_filter(r#"{"a": {"$in": 1}}"#, "", &types, &events::CATALOGUE),
             Trial::Invalid {
                 field: "filter",
                 ..
             }
         ));
         assert!(matches!(
-            try_filter(r#"{"a": 1}"#, "[1]", &types),
+            try_filter(r#"{"a": 1}"#, "[1]", &types, &events::CATALOGUE),
             Trial::Invalid {
                 field: "filter_data",
                 ..

@@ -23,7 +23,7 @@ pub async fn send_test(
 ) -> Result<(Attempted, String), AppError> {
     let webhook = webhooks::get(state, scope, webhook_id).await?;
     let event_type = match event_type {
-        Some(t) if events::is_known(t) => t.to_owned(),
+        Some(t) if events::is_in(scope.catalogue(), t) => t.to_owned(),
         Some(_) => {
             return Err(AppError::validation(
                 "event_type",

@@ -4,6 +4,7 @@
 //! workspace is simply not found, whoever asks.
 
 use super::{Actor, Reach};
+use crate::domain::events::{self, EventType};
 use crate::domain::workspace::{self, WorkspaceId};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -46,6 +47,21 @@ impl Scope {
     /// The base of this workspace's pages, e.g. `/w/default`.
     pub fn base(&self) -> String {
         self.base.clone()
+    }
+
+    /// The event types its webhooks subscribe to: the platform's, or for the operational
+    /// webhooks the instance's own.
+    pub fn catalogue(&self) -> &'static [EventType] {
+        if self.id.is_operational() {
+            &events::OPERATIONAL
+        } else {
+            &events::CATALOGUE
+        }
+    }
+
+    /// Whether these are the instance's operational webhooks (Settings → Operational webhooks).
+    pub fn is_operational(&self) -> bool {
+        self.id.is_operational()
     }
 
     /// The same scope, its pages under `base` (a portal session's own path).
@@ -104,6 +120,27 @@ pub async fn resolve(state: &AppState, actor: &Actor, key: &str) -> Result<Scope
             role,
             ..actor.clone()
         },
+    })
+}
+
+/// The operational webhooks' scope (pages under `/operational`, the API's
+/// `/operational-webhooks`): instance admins only. Nobody else learns it exists (404), but an
+/// instance support user is told it is not theirs (403).
+pub async fn operational(state: &AppState, actor: &Actor) -> Result<Scope, AppError> {
+    if !matches!(actor.reach, Reach::Instance) {
+        return Err(AppError::NotFound);
+    }
+    actor.admin()?;
+    let id = WorkspaceId::operational();
+    let found = crate::db::run(&state.pool, move |conn| {
+        store::workspaces::get(conn, &id).map_err(AppError::from)
+    })
+    .await?;
+    Ok(Scope {
+        base: "/operational".to_owned(),
+        id: found.workspace_id(),
+        workspace: found,
+        actor: actor.clone(),
     })
 }
 

@@ -58,16 +58,18 @@ async fn check_target(state: &AppState, url: &url::Url) -> Result<(), String> {
 /// Validates input fully (the network check included when `resolve`); errors are per field.
 async fn validate_fully(
     state: &AppState,
+    scope: &Scope,
     input: &WebhookInput,
     resolve: bool,
 ) -> Result<ValidWebhook, FieldErrors> {
+    let catalogue = scope.catalogue();
     // This server's own test inbox is the one private target always allowed.
     let own_inbox = url_policy::parse(&input.url, true)
         .is_ok_and(|u| url_policy::is_own_inbox(&u, state.local_addr()));
     if own_inbox {
-        return validate(input, true);
+        return validate(input, true, catalogue);
     }
-    let valid = validate(input, state.config.allow_private_targets)?;
+    let valid = validate(input, state.config.allow_private_targets, catalogue)?;
     if resolve && let Err(message) = check_target(state, &valid.url).await {
         let mut errors = FieldErrors::default();
         errors.add("url", message);
@@ -161,7 +163,7 @@ pub async fn create(
     enabled: bool,
 ) -> Result<Webhook, SaveError> {
     scope.admin()?;
-    let valid = validate_fully(state, &input, true)
+    let valid = validate_fully(state, scope, &input, true)
         .await
         .map_err(SaveError::Invalid)?;
     Ok(create_valid(state, scope, valid, enabled).await?)
@@ -220,7 +222,7 @@ pub async fn update(
         }),
         ordered: change.ordered.unwrap_or(webhook.ordered),
     };
-    let valid = validate_fully(state, &input, url_changed)
+    let valid = validate_fully(state, scope, &input, url_changed)
         .await
         .map_err(SaveError::Invalid)?;
     let (id, enabled, reason) = (

@@ -6,6 +6,7 @@ use crate::domain::time;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::deliveries::{self as store, Outcome};
+use crate::store::operational;
 use actix_web::web::Data;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -34,13 +35,21 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
             let write_lock = state.write_lock.clone();
             let written = crate::db::run(&state.pool, move |conn| {
                 crate::db::immediate(conn, &write_lock, |conn| {
-                    store::record(conn, &outcomes, time::now_ms(), disable_after_ms, &text)
+                    let now = time::now_ms();
+                    let disabled = store::record(conn, &outcomes, now, disable_after_ms, &text)?;
+                    // Told in the same transaction as what causes them: none is lost.
+                    let occurred = operational::occurrences(conn, &outcomes, &disabled)?;
+                    let made = operational::emit(conn, &occurred, now)?;
+                    Ok::<_, diesel::result::Error>((disabled, made))
                 })
                 .map_err(AppError::from)
             })
             .await;
             match written {
-                Ok(disabled) => {
+                Ok((disabled, made)) => {
+                    if made > 0 {
+                        tracing::info!(deliveries = made, "operational events made");
+                    }
                     for (webhook_id, reason) in disabled {
                         state
                             .metrics

@@ -44,12 +44,35 @@ pub const CATALOGUE: [EventType; 8] = [
     },
 ];
 
+/// What the instance itself tells the platform, to operational webhooks only: never published
+/// through the API, never in a workspace's catalogue.
+pub const OPERATIONAL: [EventType; 2] = [
+    EventType {
+        name: "webhook.disabled",
+        description: "Triggered when a webhook of any workspace is disabled automatically.",
+    },
+    EventType {
+        name: "delivery.exhausted",
+        description: "Triggered when a delivery of any workspace fails for good.",
+    },
+];
+
+/// Either catalogue's entry for `name` (for showing a type already stored).
 pub fn find(name: &str) -> Option<&'static EventType> {
-    CATALOGUE.iter().find(|e| e.name == name)
+    CATALOGUE
+        .iter()
+        .chain(OPERATIONAL.iter())
+        .find(|e| e.name == name)
 }
 
+/// Whether `name` is in the platform's catalogue: what may be published and subscribed to in
+/// a workspace.
 pub fn is_known(name: &str) -> bool {
-    find(name).is_some()
+    is_in(&CATALOGUE, name)
+}
+
+pub fn is_in(catalogue: &[EventType], name: &str) -> bool {
+    catalogue.iter().any(|e| e.name == name)
 }
 
 /// Sorts event type names into catalogue order (the order users see them in).
@@ -57,6 +80,7 @@ pub fn catalogue_order(names: &mut [String]) {
     names.sort_by_key(|n| {
         CATALOGUE
             .iter()
+            .chain(OPERATIONAL.iter())
             .position(|e| e.name == n)
             .unwrap_or(usize::MAX)
     });
@@ -151,6 +175,21 @@ pub fn sample_data(name: &str) -> Option<Value> {
             "previous": {"name": "Amara O.", "email": null},
             "updated_at": "2026-11-27T20:03:45Z"
         }),
+        "webhook.disabled" => json!({
+            "workspace": "acct_4821",
+            "webhook_id": "wh_01jd8k5r6s7t8v9w0x1y2z3a4b",
+            "url": "https://crm.example.com/hooks/aethenox",
+            "reason": "the endpoint answered 410 Gone"
+        }),
+        "delivery.exhausted" => json!({
+            "workspace": "acct_4821",
+            "webhook_id": "wh_01jd8k5r6s7t8v9w0x1y2z3a4b",
+            "delivery_id": "dlv_01jd8k6c7d8e9f0g1h2j3k4m5n",
+            "event_id": "evt_01jd8k6a1b2c3d4e5f6g7h8j9k",
+            "event_type": "message.received",
+            "last_status_code": 503,
+            "last_error": "HTTP 503"
+        }),
         _ => return None,
     })
 }
@@ -168,6 +207,11 @@ mod tests {
                 e.name
             );
             assert!(is_known(e.name));
+        }
+        for e in OPERATIONAL {
+            assert!(sample_data(e.name).is_some_and(|v| v.is_object()));
+            assert!(!is_known(e.name), "never published into a workspace");
+            assert!(is_in(&OPERATIONAL, e.name) && find(e.name).is_some());
         }
         assert!(!is_known("message.deleted"));
         assert!(sample_data("nope").is_none());

@@ -1,6 +1,6 @@
 //! Validation of what an administrator or an API client submits for a webhook.
 
-use super::events;
+use super::events::{self, EventType};
 use super::url_policy;
 
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -71,11 +71,12 @@ pub fn validate_description(raw: &str) -> Result<String, String> {
     Ok(raw.trim().to_string())
 }
 
-pub fn validate_events(raw: &[String]) -> Result<Vec<String>, String> {
+/// The events a webhook subscribes to, from its workspace's `catalogue`.
+pub fn validate_events(raw: &[String], catalogue: &[EventType]) -> Result<Vec<String>, String> {
     if raw.is_empty() {
         return Err("Choose at least one event.".into());
     }
-    if let Some(unknown) = raw.iter().find(|e| !events::is_known(e)) {
+    if let Some(unknown) = raw.iter().find(|e| !events::is_in(catalogue, e)) {
         let shown: String = unknown.chars().take(64).collect();
         return Err(format!("Unknown event type: {shown}"));
     }
@@ -94,7 +95,11 @@ pub fn validate_filter(raw: &str) -> Result<Option<String>, String> {
 
 /// Checks the URL's form and policy, the description and the events. The URL's host is
 /// resolved separately (see `url_policy::resolve`), because that needs the network.
-pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhook, FieldErrors> {
+pub fn validate(
+    input: &WebhookInput,
+    allow_private: bool,
+    catalogue: &[EventType],
+) -> Result<ValidWebhook, FieldErrors> {
     let mut errors = FieldErrors::default();
     let url = url_policy::parse(&input.url, allow_private)
         .map_err(|e| errors.add("url", e.to_string()))
@@ -102,7 +107,7 @@ pub fn validate(input: &WebhookInput, allow_private: bool) -> Result<ValidWebhoo
     let description = validate_description(&input.description)
         .map_err(|e| errors.add("description", e))
         .ok();
-    let events = validate_events(&input.events)
+    let events = validate_events(&input.events, catalogue)
         .map_err(|e| errors.add("events", e))
         .ok();
     let filter = validate_filter(&input.filter)
@@ -162,17 +167,27 @@ mod tests {
         assert!(e.contains("a.$gt") && e.contains("$gt"), "{e}");
         let mut i = input("https://93.184.215.14/x", "", &["message.sent"]);
         i.rate_limit = "0".into();
-        assert!(validate(&i, false).unwrap_err().get("rate_limit").is_some());
+        assert!(
+            validate(&i, false, &events::CATALOGUE)
+                .unwrap_err()
+                .get("rate_limit")
+                .is_some()
+        );
         i.rate_limit = "50".into();
         i.ordered = true;
-        let v = validate(&i, false).unwrap();
+        let v = validate(&i, false, &events::CATALOGUE).unwrap();
         assert_eq!((v.rate_limit, v.ordered), (Some(50), true));
         i.filter = "[1]".into();
-        assert!(validate(&i, false).unwrap_err().get("filter").is_some());
+        assert!(
+            validate(&i, false, &events::CATALOGUE)
+                .unwrap_err()
+                .get("filter")
+                .is_some()
+        );
         i.filter = String::new();
         i.headers = Some(vec![("Host".into(), "evil".into())]);
         assert!(
-            validate(&i, false)
+            validate(&i, false, &events::CATALOGUE)
                 .unwrap_err()
                 .get("headers")
                 .unwrap()
@@ -189,6 +204,7 @@ mod tests {
                 &["contact.updated", "message.sent", "message.sent"],
             ),
             false,
+            &events::CATALOGUE,
         )
         .unwrap();
         assert_eq!(v.url.as_str(), "https://example.com/hook");
@@ -198,7 +214,12 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported_at_once() {
-        let e = validate(&input("http://10.0.0.1/", &"x".repeat(501), &[]), false).unwrap_err();
+        let e = validate(
+            &input("http://10.0.0.1/", &"x".repeat(501), &[]),
+            false,
+            &events::CATALOGUE,
+        )
+        .unwrap_err();
         assert_eq!(e.get("url"), Some("The URL must start with https://."));
         assert!(e.get("description").unwrap().contains("500"));
         assert_eq!(e.get("events"), Some("Choose at least one event."));
@@ -213,9 +234,27 @@ mod tests {
                 &["message.sent", "user.deleted"],
             ),
             false,
+            &events::CATALOGUE,
         )
         .unwrap_err();
         assert_eq!(e.get("events"), Some("Unknown event type: user.deleted"));
+        // Each workspace subscribes from its own catalogue: operational types are not a
+        // workspace's, and a workspace's are not the operational webhooks'.
+        let ops = |names: &[&str]| {
+            validate(
+                &input("https://example.com/", "", names),
+                false,
+                &events::OPERATIONAL,
+            )
+        };
+        assert!(ops(&["delivery.exhausted", "webhook.disabled"]).is_ok());
+        assert!(ops(&["message.sent"]).unwrap_err().get("events").is_some());
+        let ws = validate(
+            &input("https://example.com/", "", &["webhook.disabled"]),
+            false,
+            &events::CATALOGUE,
+        );
+        assert!(ws.unwrap_err().get("events").is_some());
         assert!(e.get("description").unwrap().contains("control"));
         assert_eq!(e.get("url"), None);
     }

@@ -5,6 +5,10 @@
 /// SQLite and PostgreSQL migrations agree on it).
 pub const DEFAULT_ID: &str = "ws_00000000000000000000000000";
 pub const DEFAULT_UID: &str = "default";
+/// The instance's own hidden workspace: its webhooks are the operational webhooks (Settings →
+/// Operational webhooks). No list, search, count or `/w/…` path shows it, and nothing in it
+/// makes an operational event (no loops).
+pub const OPERATIONAL_ID: &str = "ws_0000000000000000000000000P";
 
 /// A workspace's id as stored: what every store function that touches workspace data takes.
 /// Handlers never make one from their input; they get one from a resolved scope.
@@ -19,6 +23,14 @@ impl WorkspaceId {
 
     pub fn default_workspace() -> Self {
         WorkspaceId(DEFAULT_ID.to_owned())
+    }
+
+    pub fn operational() -> Self {
+        WorkspaceId(OPERATIONAL_ID.to_owned())
+    }
+
+    pub fn is_operational(&self) -> bool {
+        self.0 == OPERATIONAL_ID
     }
 
     pub fn as_str(&self) -> &str {

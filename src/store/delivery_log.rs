@@ -278,6 +278,8 @@ pub fn find_everywhere(conn: &mut DbConn, id: &str, limit: i64) -> QueryResult<V
     let rows: Vec<(Delivery, String, super::workspaces::Workspace)> = deliveries::table
         .inner_join(webhooks::table.inner_join(workspaces::table))
         .filter(deliveries::id.eq(id).or(deliveries::event_id.eq(id)))
+        // The operational webhooks' deliveries are on their own pages, for instance admins.
+        .filter(workspaces::id.ne(crate::domain::workspace::OPERATIONAL_ID))
         .order(deliveries::id.desc())
         .limit(limit)
         .select((

@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod delivery_log;
 pub mod events;
 pub mod inboxes;
+pub mod operational;
 pub mod portal;
 pub mod queue;
 pub mod retention;

@@ -51,9 +51,11 @@ pub fn create(
     get(conn, &WorkspaceId::from_stored(id))
 }
 
-/// The workspace a path names: by id (`ws_…`) or by uid.
+/// The workspace a path names: by id (`ws_…`) or by uid. The operational workspace is never
+/// named by a path (nor listed, searched or counted below).
 pub fn find(conn: &mut DbConn, key: &str) -> QueryResult<Option<Workspace>> {
     let query = workspaces::table
+        .filter(workspaces::id.ne(workspace::OPERATIONAL_ID))
         .select(Workspace::as_select())
         .into_boxed();
     let query = if workspace::is_id_form(key) {
@@ -80,6 +82,7 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<Vec<Workspace>> {
     let mut query = workspaces::table
+        .filter(workspaces::id.ne(workspace::OPERATIONAL_ID))
         .order(workspaces::id.asc())
         .limit(limit)
         .select(Workspace::as_select())
@@ -109,6 +112,7 @@ pub fn with_failing_webhooks(
         .select(webhooks::workspace_id);
     let mut query = workspaces::table
         .filter(workspaces::id.eq_any(failing))
+        .filter(workspaces::id.ne(workspace::OPERATIONAL_ID))
         .order(workspaces::id.asc())
         .limit(limit)
         .select(Workspace::as_select())
@@ -152,7 +156,10 @@ fn escape_like(text: &str) -> String {
 }
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
-    workspaces::table.count().get_result(conn)
+    workspaces::table
+        .filter(workspaces::id.ne(workspace::OPERATIONAL_ID))
+        .count()
+        .get_result(conn)
 }
 
 pub fn rename(conn: &mut DbConn, id: &WorkspaceId, name: &str) -> QueryResult<()> {

@@ -147,7 +147,7 @@ pub async fn log_view(
         webhooks,
         statuses: &app::deliveries::STATUSES,
         classes: &app::deliveries::CLASSES,
-        catalogue: &events::CATALOGUE,
+        catalogue: scope.catalogue(),
     })
 }
 

@@ -18,11 +18,12 @@ struct FilterResult {
     trial: Trial,
 }
 
-async fn try_filter(_ctx: WsCtx, form: Form) -> Result<HttpResponse, AppError> {
+async fn try_filter(ctx: WsCtx, form: Form) -> Result<HttpResponse, AppError> {
     let trial = filters::try_filter(
         form.get("filter"),
         form.get("filter_data"),
         &form.get_all("events"),
+        ctx.scope.catalogue(),
     );
     render(&FilterResult { trial })
 }

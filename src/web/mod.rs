@@ -62,6 +62,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(members::configure)
                 .default_service(web::to(not_found)),
         )
+        // Settings → Operational webhooks: the instance's own webhooks, with the same pages.
+        .service(
+            web::scope("/operational")
+                .app_data(web::Data::new(page::OperationalPages))
+                .configure(webhooks::configure)
+                .configure(filters::configure)
+                .configure(deliveries::configure)
+                .configure(manual::configure)
+                .configure(audit::configure)
+                .default_service(web::to(not_found)),
+        )
         // The customer portal: a link opens a session whose pages are the workspace's
         // Automation pages and nothing else (the guard resolves the session from the path).
         .configure(portal::configure)

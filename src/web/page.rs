@@ -53,6 +53,7 @@ pub enum Nav {
     Storage,
     Account,
     Workspaces,
+    Operational,
 }
 
 /// The data `base.html` needs on every page.
@@ -65,8 +66,13 @@ pub struct Layout {
     /// Where the workspace's pages are (`/w/default`); empty on pages of the instance, whose
     /// links go through the first release's paths to the browser's current workspace.
     pub ws: String,
+    /// Where the sidebar's Automation and Settings links go: `ws`, except on the operational
+    /// webhooks' pages, whose sidebar leads back to the current workspace.
+    pub nav_ws: String,
     /// The workspace's name, on its pages.
     pub ws_name: Option<String>,
+    /// The instance's operational webhooks (Settings → Operational webhooks).
+    pub operational: bool,
     /// Instance users: the workspace switcher and the Workspaces page.
     pub instance: bool,
     /// Instance admins: the instance's own settings (users, API keys, storage).
@@ -99,7 +105,9 @@ impl Ctx {
             is_admin: admin && instance,
             nav,
             ws: String::new(),
+            nav_ws: String::new(),
             ws_name: None,
+            operational: false,
             instance,
             instance_admin: admin && instance,
             portal: self.portal.is_some(),
@@ -167,8 +175,14 @@ impl WsCtx {
     pub fn layout(&self, title: impl Into<String>, nav: Nav) -> Layout {
         let mut layout = self.ctx.layout(title, nav);
         layout.ws = self.scope.base();
-        layout.ws_name = Some(self.scope.workspace().name.clone());
         layout.is_admin = self.scope.is_admin();
+        if self.scope.is_operational() {
+            layout.operational = true;
+            layout.nav = Nav::Operational;
+        } else {
+            layout.nav_ws = self.scope.base();
+            layout.ws_name = Some(self.scope.workspace().name.clone());
+        }
         layout
     }
 
@@ -195,6 +209,9 @@ impl FromRequest for WsCtx {
             .and_then(|c| c.portal.as_ref())
             .map(|p| p.session.workspace_id.clone());
         let key = portal_key.or_else(|| req.match_info().get("workspace").map(str::to_owned));
+        let operational = req
+            .app_data::<actix_web::web::Data<OperationalPages>>()
+            .is_some();
         let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
         let ext = req.extensions();
         let session = ext.get::<SessionHash>().map(|h| h.0.clone());
@@ -205,6 +222,10 @@ impl FromRequest for WsCtx {
             let state =
                 state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let actor = ctx.actor()?;
+            if operational && ctx.portal.is_none() {
+                let scope = crate::app::scope::operational(&state, &actor).await?;
+                return Ok(WsCtx { ctx, scope });
+            }
             let scope =
                 crate::app::scope::resolve(&state, &actor, &key.ok_or(AppError::NotFound)?).await?;
             if let Some(portal) = &ctx.portal {
@@ -221,6 +242,10 @@ impl FromRequest for WsCtx {
         })
     }
 }
+
+/// Marks the routes under `/operational`: the same Automation pages as a workspace's, in the
+/// scope of the operational webhooks (instance admins only).
+pub struct OperationalPages;
 
 /// A numeric `{id}` of a path (users, API keys); anything else is not found.
 pub fn number_id(req: &HttpRequest) -> Result<i32, AppError> {

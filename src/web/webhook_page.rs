@@ -6,7 +6,7 @@ use super::header_rows::{self, HeaderRow};
 use super::overview::{self, Stats};
 use super::page::{Layout, Nav, WsCtx};
 use crate::app::{self, manual::WINDOWS};
-use crate::domain::events::{self, CATALOGUE, EventType};
+use crate::domain::events::{self, EventType};
 use crate::domain::params::Params;
 use crate::domain::webhook::{FieldErrors, WebhookInput};
 use crate::domain::{secrets, time};
@@ -300,7 +300,7 @@ pub async fn show_page(
         notice,
         secret,
         form,
-        catalogue: &CATALOGUE,
+        catalogue: ctx.scope.catalogue(),
     })
 }
 

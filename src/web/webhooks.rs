@@ -14,7 +14,6 @@ use super::webhook_page::{
 use crate::app::deliveries::{LogQuery, PAGE_NAMES};
 use crate::app::webhook_secrets;
 use crate::app::webhooks::{self as webhooks, Change, SaveError};
-use crate::domain::events::CATALOGUE;
 use crate::domain::webhook::{FieldErrors, WebhookInput};
 use crate::domain::{ids, time};
 use crate::error::AppError;
@@ -98,7 +97,7 @@ fn new_page(ctx: &WsCtx, form: FormView) -> NewPage {
     NewPage {
         layout: ctx.layout("Create Webhook", Nav::Webhooks),
         form,
-        catalogue: &CATALOGUE,
+        catalogue: ctx.scope.catalogue(),
         action: ctx.link("/webhooks"),
         cancel: ctx.link("/webhooks"),
     }

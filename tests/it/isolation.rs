@@ -40,6 +40,9 @@ fn mounts_of(file: &str, path: &str) -> &'static [Mount] {
         // Mounted at the top only: under a workspace's path it must not exist either.
         "api/filters.rs" => &[Mount::Api],
         "api/workspaces.rs" | "api/mod.rs" => &[Mount::ApiTop],
+        // The instance's operational webhooks: instance admin keys only (tested in
+        // operational.rs); to another workspace's anything they are a 404 as well.
+        "api/operational.rs" => &[Mount::ApiTop],
         // The instance's keys, and each workspace's.
         "api_keys.rs" => &[Mount::Root, Mount::Pages],
         "mod.rs" | "auth.rs" | "users.rs" | "storage.rs" | "reference.rs" | "workspaces.rs"

@@ -19,6 +19,7 @@ mod isolation;
 mod limits;
 mod log;
 mod moving;
+mod operational;
 mod pacing;
 mod portal;
 mod readme_session;

@@ -142,7 +142,15 @@ pub async fn resolve_scope(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
     let path = req.path().to_owned();
-    let Some(key) = workspace_in_path(&path) else {
+    let operational = path
+        .strip_prefix("/api/v1")
+        .is_some_and(super::operational::is_operational);
+    let key = if operational {
+        Some(None)
+    } else {
+        workspace_in_path(&path)
+    };
+    let Some(key) = key else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let auth = req.extensions().get::<ApiKeyAuth>().cloned();
@@ -151,6 +159,7 @@ pub async fn resolve_scope(
         (Some(auth), Some(state)) => {
             let actor = auth.actor();
             match key {
+                _ if operational => app::scope::operational(&state, &actor).await,
                 Some(key) => app::scope::resolve(&state, &actor, key).await,
                 None => app::scope::own(&state, &actor, None).await,
             }

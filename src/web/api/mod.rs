@@ -8,6 +8,7 @@ pub mod events;
 pub mod examples;
 pub mod filters;
 pub mod openapi;
+pub mod operational;
 pub mod portal;
 pub mod resource;
 pub mod webhooks;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource::resource("/openapi.json", "GET").route(web::get().to(openapi::spec)))
         .configure(workspaces::configure)
         .configure(filters::configure)
+        .configure(operational::configure)
         // Everything of a workspace, under its id or uid; the same at the top level means the
         // key's own workspace (the default one for an instance key).
         .service(

@@ -86,6 +86,7 @@ pub async fn spec() -> HttpResponse {
         with_common_answers_and_links(&mut doc);
         super::examples::add(&mut doc);
         with_workspace_paths(&mut doc);
+        super::operational::add_to(&mut doc);
         serde_json::to_string(&doc).unwrap_or_default()
     });
     HttpResponse::Ok()

@@ -1,0 +1,6 @@
+-- The instance's own hidden workspace: its webhooks are the operational webhooks (Settings →
+-- Operational webhooks), which hear `webhook.disabled` and `delivery.exhausted` from every
+-- other workspace. Its id is fixed so that this migration and the PostgreSQL one agree.
+INSERT INTO workspaces (id, uid, name, created_at)
+    VALUES ('ws_0000000000000000000000000P', NULL, 'Operational webhooks',
+            CAST(strftime('%s', 'now') AS INTEGER) * 1000);
