@@ -75,6 +75,8 @@ async fn populated() -> (TestApp, Receiver, Vec<String>) {
         "/w/acct_with_a_long_uid_from_the_platform_0123456789/webhooks".to_owned(),
         "/w/default/settings/users".to_owned(),
         "/w/default/settings/api-keys".to_owned(),
+        "/operational/webhooks".to_owned(),
+        "/operational/webhooks/new".to_owned(),
     ];
     (app, rx, pages.to_vec())
 }

@@ -379,8 +379,8 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
         }
     }
     assert_eq!(
-        with_id, 14,
-        "7 operations with an id, and each under a workspace too"
+        with_id, 18,
+        "7 operations with an id, each under a workspace too, and 4 of the operational webhooks"
     );
     // Every operation of workspace data also under /workspaces/{workspace}, with that parameter
     // (the filter test works on no workspace's data).
@@ -388,7 +388,11 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
         let Some(rest) = path.strip_prefix("/api/v1") else {
             continue;
         };
-        if rest.starts_with("/workspaces") || rest == "/openapi.json" || rest == "/filter-test" {
+        if rest.starts_with("/workspaces")
+            || rest.starts_with("/operational-webhooks")
+            || rest == "/openapi.json"
+            || rest == "/filter-test"
+        {
             continue;
         }
         let nested = &spec["paths"][format!("/api/v1/workspaces/{{workspace}}{rest}")];
@@ -406,6 +410,22 @@ async fn openapi_declares_path_ids_ranges_and_the_event_catalogue_the_server_enf
         }
     }
     let schemas = &spec["components"]["schemas"];
+    // The operational webhooks subscribe from their own list, in their own schemas.
+    assert_eq!(
+        schemas["OperationalEventType"]["enum"],
+        json!(["webhook.disabled", "delivery.exhausted"])
+    );
+    for schema in [
+        "CreateOperationalWebhook",
+        "UpdateOperationalWebhook",
+        "OperationalWebhook",
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"]["events"]["items"],
+            json!({"$ref": "#/components/schemas/OperationalEventType"}),
+            "{schema}"
+        );
+    }
     // The catalogue is one named schema that every field and filter taking a type refers to
     // (a generated client gets one type), and is written out nowhere else.
     assert_eq!(schemas["EventType"]["enum"], json!(catalogue));

@@ -54,8 +54,8 @@ async fn the_document_states_each_rule_the_server_applies() {
         }
     }
     assert_eq!(
-        examples, 45,
-        "29, and the 16 of workspace data again under a workspace"
+        examples, 53,
+        "29, the 16 of workspace data again under a workspace, and the 8 of the operational webhooks"
     );
     for (path, method) in [
         ("/api/v1/webhooks/{id}", "patch"),
@@ -268,12 +268,19 @@ async fn every_operation_a_support_key_is_refused_documents_403() {
     assert_eq!(
         refused,
         [
+            // The operational webhooks are instance admins' only, reading them included.
+            "delete /api/v1/operational-webhooks/{id}",
             "delete /api/v1/webhooks/{id}",
             "delete /api/v1/workspaces/{workspace}",
             "get /api/v1/audit",
+            "get /api/v1/operational-webhooks",
+            "get /api/v1/operational-webhooks/{id}",
+            "patch /api/v1/operational-webhooks/{id}",
             "patch /api/v1/webhooks/{id}",
             "patch /api/v1/workspaces/{workspace}",
             "post /api/v1/events",
+            "post /api/v1/operational-webhooks",
+            "post /api/v1/operational-webhooks/{id}/rotate-secret",
             "post /api/v1/webhooks",
             "post /api/v1/webhooks/{id}/rotate-secret",
             "post /api/v1/workspaces",

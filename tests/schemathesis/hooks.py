@@ -23,6 +23,8 @@ TARGET = "https://127.0.0.1:9/schemathesis"
 WEBHOOK_BODIES = {
     ("POST", "/api/v1/webhooks"): "CreateWebhook",
     ("PATCH", "/api/v1/webhooks/{id}"): "UpdateWebhook",
+    ("POST", "/api/v1/operational-webhooks"): "CreateOperationalWebhook",
+    ("PATCH", "/api/v1/operational-webhooks/{id}"): "UpdateOperationalWebhook",
 }
 
 
@@ -61,6 +63,8 @@ def valid_filter(operation, body):
     X-Aethenox-*, webhook-*), and a value's limit is in bytes, not characters: refused with
     422 naming `headers` (tests/it/headers.rs), so a generated set is replaced by a valid one."""
     path = operation.path.replace("/api/v1/workspaces/{workspace}", "/api/v1", 1)
+    # The operational webhooks have the same fields.
+    path = path.replace("/api/v1/operational-webhooks", "/api/v1/webhooks", 1)
     if path in ("/api/v1/filter-test", "/api/v1/webhooks", "/api/v1/webhooks/{id}"):
         if isinstance(body.get("filter"), dict):
             body = dict(body, filter=VALID_FILTER)

@@ -144,7 +144,8 @@ pub async fn resolve_scope(
     let path = req.path().to_owned();
     let operational = path
         .strip_prefix("/api/v1")
-        .is_some_and(super::operational::is_operational);
+        .and_then(|rest| rest.strip_prefix("/operational-webhooks"))
+        .is_some_and(|tail| tail.is_empty() || tail.starts_with('/'));
     let key = if operational {
         Some(None)
     } else {

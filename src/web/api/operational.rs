@@ -11,7 +11,7 @@ use super::webhooks::{
 use actix_web::web;
 use serde_json::{Value, json};
 
-pub const PATH: &str = "/operational-webhooks";
+const PATH: &str = "/operational-webhooks";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -29,12 +29,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource("/operational-webhooks/{id}/rotate-secret", "POST")
             .route(web::post().to(rotate_webhook_secret)),
     );
-}
-
-/// Whether an /api/v1 path (without the prefix) is one of these.
-pub fn is_operational(rest: &str) -> bool {
-    rest.strip_prefix(PATH)
-        .is_some_and(|tail| tail.is_empty() || tail.starts_with('/'))
 }
 
 /// Copies the webhook operations to `/api/v1/operational-webhooks…` (operation ids
@@ -86,8 +80,7 @@ pub fn add_to(doc: &mut Value) {
                 op["operationId"] = format!("operational_{id}").into();
             }
             op["tags"] = json!(["operational webhooks"]);
-            let examples = &mut op["requestBody"]["content"]["application/json"];
-            if let Some(example) = examples.get_mut("example")
+            if let Some(example) = op.pointer_mut("/requestBody/content/application~1json/example")
                 && example.get("events").is_some()
             {
                 example["events"] = json!(names);
