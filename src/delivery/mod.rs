@@ -12,6 +12,7 @@ pub mod manual;
 mod outcome;
 mod recorder;
 pub mod send;
+mod wire;
 
 use crate::domain::time;
 use crate::state::AppState;

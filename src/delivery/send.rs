@@ -77,7 +77,7 @@ pub fn client(allow_private: bool, timeout: Duration, max_connections: usize) ->
         actix_tls::connect::Connector::new(Resolver::custom(PolicyResolver { allow_private }))
             .service();
     let connector = awc::Connector::new()
-        .connector(tcp)
+        .connector(super::wire::Connector::new(tcp))
         .timeout(timeout.min(Duration::from_secs(10)))
         .limit(max_connections)
         .conn_keep_alive(Duration::from_secs(30));
@@ -260,17 +260,21 @@ pub async fn send(
     // IP literals never reach the resolver: the policy is checked here for them (and for the scheme).
     let own_inbox =
         url::Url::parse(&job.url).is_ok_and(|u| url_policy::is_own_inbox(&u, policy.local));
-    if let Err(e) = url_policy::parse(&job.url, policy.allow_private || own_inbox) {
-        sent.error_class = Some("refused");
-        sent.error = Some(format!("refused by the URL policy: {e}"));
-        return sent;
-    }
+    let target = match url_policy::parse(&job.url, policy.allow_private || own_inbox) {
+        Ok(url) => url,
+        Err(e) => {
+            sent.error_class = Some("refused");
+            sent.error = Some(format!("refused by the URL policy: {e}"));
+            return sent;
+        }
+    };
     if secrets.is_empty() {
         sent.error_class = Some("refused");
         sent.error = Some("the webhook has no signing secret".to_owned());
         return sent;
     }
-    let mut req = client.post(job.url.as_str());
+    super::wire::remember_names(custom.iter().map(|(k, _)| k.as_str()));
+    let mut req = client.post(super::wire::wire_url(&target));
     for (k, v) in headers.iter().chain(custom) {
         req = req.insert_header((k.as_str(), v.as_str()));
     }

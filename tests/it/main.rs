@@ -33,4 +33,5 @@ mod team;
 mod upgrade;
 mod use_cases;
 mod webhooks;
+mod wire;
 mod workspaces;
