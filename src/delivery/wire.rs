@@ -95,19 +95,21 @@ pub fn recase_head(head: &mut [u8]) {
                 continue;
             };
             let name = &mut line[..colon];
-            let Ok(text) = std::str::from_utf8(name) else {
-                continue;
-            };
-            let lower = text.to_ascii_lowercase();
-            let cased = OWN_NAMES
+            let own = OWN_NAMES
                 .iter()
-                .find(|n| n.eq_ignore_ascii_case(&lower))
-                .copied()
-                .or_else(|| custom.get(&lower).map(String::as_str));
+                .find(|n| n.as_bytes().eq_ignore_ascii_case(name));
+            let cased = match own {
+                Some(n) => Some(n.as_bytes()),
+                None if custom.is_empty() => None,
+                None => std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|t| custom.get(&t.to_ascii_lowercase()))
+                    .map(String::as_bytes),
+            };
             if let Some(cased) = cased
                 && cased.len() == name.len()
             {
-                name.copy_from_slice(cased.as_bytes());
+                name.copy_from_slice(cased);
             }
         }
     });
@@ -267,7 +269,22 @@ impl AsyncWrite for Recased {
                 Poll::Ready(Ok(n))
             }
             Writing::Head => {
-                let taken = this.take_head(buf);
+                let mut taken = this.take_head(buf);
+                // The body bytes that came with the head go in the same write (one segment on
+                // the wire, as without this stream).
+                if let Writing::Body(left) = this.writing
+                    && taken < buf.len()
+                {
+                    let more = (buf.len() - taken).min(usize::try_from(left).unwrap_or(usize::MAX));
+                    this.out.extend_from_slice(&buf[taken..taken + more]);
+                    taken += more;
+                    let left = left - more as u64;
+                    this.writing = if left == 0 {
+                        Writing::Head
+                    } else {
+                        Writing::Body(left)
+                    };
+                }
                 // Taken is taken: what cannot be written now is written by the next call
                 // or by flush.
                 if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
