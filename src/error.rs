@@ -1,6 +1,7 @@
 //! One error type that knows its HTTP meaning. Browser routes render it as a page;
 //! `/api/v1` wraps it in `ApiError`, which renders the JSON error contract.
 
+pub use crate::db::fault::Fault;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
@@ -30,8 +31,34 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The database cannot be reached or is full: 503 with `Retry-After`, never 500.
+    #[error("{}", .0.message())]
+    Database(Fault),
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    /// A database fault stays one through the `anyhow` a caller wrapped it in.
+    fn from(e: anyhow::Error) -> Self {
+        match fault_in(&e) {
+            Some(fault) => AppError::Database(fault),
+            None => AppError::Internal(e),
+        }
+    }
+}
+
+/// The database fault somewhere in an error's chain, if there is one.
+pub fn fault_in(e: &anyhow::Error) -> Option<Fault> {
+    e.chain().find_map(|cause| {
+        if let Some(d) = cause.downcast_ref::<diesel::result::Error>() {
+            return crate::db::fault::of_error(d);
+        }
+        if let Some(p) = cause.downcast_ref::<diesel::r2d2::PoolError>() {
+            return Some(crate::db::fault::of_pool(p));
+        }
+        cause.downcast_ref::<AppError>().and_then(AppError::fault)
+    })
 }
 
 impl AppError {
@@ -60,7 +87,16 @@ impl AppError {
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Busy { .. } => "busy",
+            AppError::Database(fault) => fault.code(),
             AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The database fault this error is, if it is one.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            AppError::Database(fault) => Some(*fault),
+            _ => None,
         }
     }
 
@@ -70,6 +106,7 @@ impl AppError {
             AppError::Busy {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            AppError::Database(fault) => Some(fault.retry_after_secs()),
             _ => None,
         }
     }
@@ -95,14 +132,17 @@ impl From<diesel::result::Error> for AppError {
                     message: "A value contains a NUL character.".into(),
                 }
             }
-            other => AppError::Internal(other.into()),
+            other => match crate::db::fault::of_error(&other) {
+                Some(fault) => AppError::Database(fault),
+                None => AppError::Internal(other.into()),
+            },
         }
     }
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::Internal(e.into())
+        AppError::Database(crate::db::fault::of_pool(&e))
     }
 }
 
@@ -139,7 +179,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy { .. } | AppError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +208,18 @@ impl AppError {
             AppError::BadRequest { message, .. } => ("Bad request", message.clone()),
             AppError::Validation { .. } => ("Invalid input", self.to_string()),
             AppError::Busy { message, .. } => ("Busy", message.clone()),
+            AppError::Database(Fault::Unavailable) => (
+                "Database unavailable",
+                "The database cannot be reached right now, so this page cannot be shown. \
+                 Nothing was changed; try again in a few seconds."
+                    .to_string(),
+            ),
+            AppError::Database(Fault::Full) => (
+                "Storage full",
+                "The disk the database is on is full, so nothing can be saved right now. \
+                 Nothing was changed; an administrator needs to free space."
+                    .to_string(),
+            ),
         };
         let page = ErrorPage {
             status: status.as_u16(),
@@ -182,7 +234,16 @@ impl AppError {
         if let Some(secs) = self.retry_after() {
             res.insert_header((actix_web::http::header::RETRY_AFTER, secs));
         }
-        res.content_type("text/html; charset=utf-8").body(body)
+        let mut res = res.content_type("text/html; charset=utf-8").body(body);
+        self.mark(&mut res);
+        res
+    }
+
+    /// Leaves the fault on the response, where the health middleware reads it.
+    fn mark(&self, res: &mut HttpResponse) {
+        if let Some(fault) = self.fault() {
+            res.extensions_mut().insert(fault);
+        }
     }
 }
 
@@ -231,6 +292,8 @@ impl ResponseError for ApiError {
         if let AppError::MethodNotAllowed(allow) = self.0 {
             resp.insert_header((actix_web::http::header::ALLOW, allow));
         }
-        resp.json(serde_json::json!({ "error": error }))
+        let mut resp = resp.json(serde_json::json!({ "error": error }));
+        self.0.mark(&mut resp);
+        resp
     }
 }

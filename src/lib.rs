@@ -117,8 +117,10 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
     check_shared_key(&mut *pool.get()?, &secrets)?;
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
     let write_lock = db::WriteLock::default();
+    let health = std::sync::Arc::new(db::health::Health::default());
     let intake = delivery::intake::Intake::start(
         pool.clone(),
+        health.clone(),
         wakeup.clone(),
         write_lock.clone(),
         config.max_queued_event_bytes,
@@ -137,6 +139,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         config,
         location,
         pool,
+        health,
         setup_token: Mutex::new(setup_token),
         wakeup,
         metrics: Default::default(),
@@ -166,6 +169,8 @@ pub fn run(state: Data<AppState>, listener: TcpListener) -> std::io::Result<Serv
             .wrap(actix_web::middleware::Compress::default())
             .wrap(from_fn(web::compress::reads_only))
             .wrap(from_fn(web::guard::head_as_get))
+            // Outermost: a fault met anywhere (the guard's session lookup too) is reported.
+            .wrap(from_fn(web::observe_faults))
             .configure(web::configure)
     })
     // Slow or idle clients are cut off instead of holding a worker's connection.

@@ -177,7 +177,9 @@ impl Metrics {
     }
 
     /// The exposition text; `queue` is (due now, scheduled later), read from the database.
-    pub fn render(&self, queue: (i64, i64)) -> String {
+    /// The counters and gauges; the queue's depth when it could be read (not while the
+    /// database is down), and whether the database takes writes.
+    pub fn render(&self, queue: Option<(i64, i64)>, database_up: bool) -> String {
         let mut out = String::with_capacity(2048);
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(
@@ -250,14 +252,21 @@ impl Metrics {
         let _ = writeln!(out, "aethenox_attempt_duration_seconds_count {count}");
         let _ = writeln!(
             out,
-            "# HELP aethenox_queue_depth Pending deliveries: due now, or scheduled for a later retry.\n# TYPE aethenox_queue_depth gauge"
+            "# HELP aethenox_database_up 1 while the database takes writes, 0 while it cannot be reached or is full.\n# TYPE aethenox_database_up gauge\naethenox_database_up {}",
+            u8::from(database_up)
         );
-        let _ = writeln!(out, "aethenox_queue_depth{{state=\"due\"}} {}", queue.0);
-        let _ = writeln!(
-            out,
-            "aethenox_queue_depth{{state=\"scheduled\"}} {}",
-            queue.1
-        );
+        if let Some(queue) = queue {
+            let _ = writeln!(
+                out,
+                "# HELP aethenox_queue_depth Pending deliveries: due now, or scheduled for a later retry.\n# TYPE aethenox_queue_depth gauge"
+            );
+            let _ = writeln!(out, "aethenox_queue_depth{{state=\"due\"}} {}", queue.0);
+            let _ = writeln!(
+                out,
+                "aethenox_queue_depth{{state=\"scheduled\"}} {}",
+                queue.1
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP aethenox_attempts_in_flight Attempts being sent right now.\n# TYPE aethenox_attempts_in_flight gauge"
@@ -289,7 +298,7 @@ mod tests {
         m.attempt(Some(204), Duration::from_millis(3));
         m.attempt(Some(503), Duration::from_millis(40));
         m.attempt(None, Duration::from_secs(15));
-        let text = m.render((2, 5));
+        let text = m.render(Some((2, 5)), true);
         assert!(text.contains("aethenox_attempts_total{class=\"2xx\"} 1"));
         assert!(text.contains("aethenox_attempts_total{class=\"5xx\"} 1"));
         assert!(text.contains("aethenox_attempts_total{class=\"error\"} 1"));

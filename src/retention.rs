@@ -40,7 +40,10 @@ impl Pruner {
                 let every = state.config.prune_every;
                 let mut next = Instant::now() + every.min(Duration::from_secs(5));
                 while !flag.load(Ordering::Relaxed) {
-                    if Instant::now() >= next {
+                    // While the database is down there is nothing to prune; once it is back,
+                    // a pass that a fault cut short runs again within 5 s.
+                    if Instant::now() >= next && state.health.current().is_none() {
+                        let mut again = every;
                         match pass(&state, &flag) {
                             Ok(None) => {
                                 tracing::debug!("another instance is pruning the database")
@@ -59,9 +62,16 @@ impl Pruner {
                                 }
                                 state.metrics.pruned(report);
                             }
-                            Err(e) => tracing::error!(error = %e, "retention pass failed"),
+                            // A database fault is logged once, by the health state.
+                            Err(e) => match crate::error::fault_in(&e) {
+                                Some(fault) => {
+                                    state.health.fault(fault);
+                                    again = every.min(Duration::from_secs(5));
+                                }
+                                None => tracing::error!(error = %e, "retention pass failed"),
+                            },
                         }
-                        next = Instant::now() + every;
+                        next = Instant::now() + again;
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct AppState {
     pub config: Config,
     pub pool: db::DbPool,
+    /// Whether the database takes writes now (503s, `/healthz`, the banner, the metric).
+    pub health: std::sync::Arc<db::health::Health>,
     /// The token of the one-time /setup link while no administrator exists.
     pub setup_token: Mutex<Option<String>>,
     /// Wakes the delivery actor: something was published or an attempt finished.
@@ -45,7 +47,40 @@ pub struct AppState {
     pub clock: domain::time::Clock,
 }
 
+/// Free space below which an SQLite database's file system counts as full.
+const MIN_FREE_BYTES: u64 = 64 * 1024;
+
 impl AppState {
+    /// Whether the SQLite file's file system has no room left (never on PostgreSQL, whose
+    /// disk is not ours to look at).
+    pub fn file_system_full(&self) -> bool {
+        match &self.location {
+            db::Location::Sqlite(path) => {
+                db::space::available_bytes(path).is_some_and(|free| free < MIN_FREE_BYTES)
+            }
+            db::Location::Postgres(_) => false,
+        }
+    }
+
+    /// While the database is down, tries one small write: when it commits, the database is up
+    /// again (the health state says so, and logs how long it was down). Returns whether it is
+    /// up.
+    pub async fn probe_database(&self) -> bool {
+        if self.health.current().is_none() {
+            return true;
+        }
+        if self.file_system_full() {
+            return false;
+        }
+        let written = db::run(&self.pool, |conn| {
+            db::write_transaction(conn, crate::store::workspaces::probe)
+                .map_err(crate::error::AppError::from)
+        })
+        .await;
+        self.health.observe(&written, crate::error::AppError::fault);
+        written.is_ok()
+    }
+
     /// Where this server listens; the configured address until `run` knows better.
     pub fn local_addr(&self) -> std::net::SocketAddr {
         *self.local_addr.get_or_init(|| {

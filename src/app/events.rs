@@ -2,7 +2,7 @@
 //! (group-committed) transaction, and answered only once stored.
 
 use super::scope::Scope;
-use crate::delivery::intake::{NotQueued, Publish};
+use crate::delivery::intake::{NotQueued, NotStored, Publish};
 use crate::domain::{events, ids, time};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -66,7 +66,10 @@ pub async fn publish(
     let accepted = answer
         .await
         .map_err(|_| AppError::Internal(anyhow::anyhow!("the event writer stopped")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("storing the event: {e}")))?;
+        .map_err(|e| match e {
+            NotStored::Fault(fault) => AppError::Database(fault),
+            NotStored::Failed(e) => AppError::Internal(anyhow::anyhow!("storing the event: {e}")),
+        })?;
     if accepted.created {
         state
             .metrics

@@ -124,7 +124,13 @@ pub async fn current(state: &AppState, token: &str) -> Result<Option<SignedIn>, 
         if let Some((_, last_seen, _)) = &found
             && now - last_seen > touch_every
         {
-            store::sessions::touch(conn, &hash, now)?;
+            // Reading pages goes on while the disk is full: a touch that cannot be written
+            // waits for the next request.
+            if let Err(e) = store::sessions::touch(conn, &hash, now)
+                && crate::db::fault::of_error(&e) != Some(crate::db::fault::Fault::Full)
+            {
+                return Err(e.into());
+            }
         }
         Ok(found.map(|(user, _, workspace)| SignedIn {
             user,

@@ -34,16 +34,26 @@ impl Listener {
         let thread = std::thread::Builder::new()
             .name("pg-listen".into())
             .spawn(move || {
+                // While PostgreSQL is away, the first failed reconnect is logged, not each.
+                let mut failing = false;
                 while !flag.load(Ordering::Relaxed) {
                     match Connection::listen(&url, channel) {
                         Ok(conn) => {
+                            if failing {
+                                tracing::info!("listening on PostgreSQL again");
+                                failing = false;
+                            }
                             // Whatever was published while not listening is due now.
                             on_notify();
                             if let Err(e) = conn.wait_for_notifications(&flag, &on_notify) {
                                 tracing::warn!(error = %e, "lost the PostgreSQL LISTEN connection");
                             }
                         }
-                        Err(e) => tracing::warn!(error = %e, "could not LISTEN on PostgreSQL"),
+                        Err(e) if !failing => {
+                            tracing::warn!(error = %e, "could not LISTEN on PostgreSQL; retrying every second");
+                            failing = true;
+                        }
+                        Err(e) => tracing::debug!(error = %e, "could not LISTEN on PostgreSQL"),
                     }
                     if !flag.load(Ordering::Relaxed) {
                         std::thread::sleep(RECONNECT);

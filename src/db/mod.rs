@@ -3,6 +3,8 @@
 //! the same way, and the embedded migrations run before the pool serves anyone.
 
 pub mod conn;
+pub mod fault;
+pub mod health;
 pub mod listen;
 pub mod schema;
 pub mod space;

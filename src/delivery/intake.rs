@@ -2,6 +2,8 @@
 //! transaction (group commit), so concurrent publishers don't queue on SQLite's write lock one
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
+use crate::db::fault::Fault;
+use crate::db::health::Health;
 use crate::db::{DbPool, WriteLock};
 use crate::domain::filter::Filter;
 use crate::domain::workspace::WorkspaceId;
@@ -26,7 +28,27 @@ pub struct Publish {
     /// The event's `data`, for the webhooks' payload filters.
     pub data: serde_json::Value,
     pub created_at: i64,
-    pub reply: oneshot::Sender<Result<Accepted, String>>,
+    pub reply: oneshot::Sender<Result<Accepted, NotStored>>,
+}
+
+/// Why an event was not stored: the database cannot take it now, or anything else.
+#[derive(Debug, Clone)]
+pub enum NotStored {
+    Fault(Fault),
+    Failed(String),
+}
+
+impl NotStored {
+    fn of_pool(e: &diesel::r2d2::PoolError) -> NotStored {
+        NotStored::Fault(crate::db::fault::of_pool(e))
+    }
+
+    fn of_error(e: &diesel::result::Error) -> NotStored {
+        match crate::db::fault::of_error(e) {
+            Some(fault) => NotStored::Fault(fault),
+            None => NotStored::Failed(e.to_string()),
+        }
+    }
 }
 
 /// A webhook subscribed to an event type: its id and its stored payload filter.
@@ -94,6 +116,7 @@ pub struct Intake {
 impl Intake {
     pub fn start(
         pool: DbPool,
+        health: Arc<Health>,
         wakeup: Arc<Notify>,
         write_lock: WriteLock,
         max_queued_bytes: usize,
@@ -101,7 +124,7 @@ impl Intake {
         let (tx, rx) = mpsc::channel::<Queued>();
         std::thread::Builder::new()
             .name("intake".into())
-            .spawn(move || writer(pool, wakeup, write_lock, rx))?;
+            .spawn(move || writer(pool, health, wakeup, write_lock, rx))?;
         Ok(Intake {
             tx,
             budget: Arc::new(Semaphore::new(max_queued_bytes)),
@@ -204,7 +227,13 @@ fn store_batch(
     Ok(answers)
 }
 
-fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Receiver<Queued>) {
+fn writer(
+    pool: DbPool,
+    health: Arc<Health>,
+    wakeup: Arc<Notify>,
+    write_lock: WriteLock,
+    rx: mpsc::Receiver<Queued>,
+) {
     let filters = std::cell::RefCell::new(Filters::default());
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -215,17 +244,25 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Re
             }
         }
         let store = |batch: &[Queued]| {
-            pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-                crate::db::immediate(&mut conn, &write_lock, |c| {
-                    store_batch(c, batch, &mut filters.borrow_mut())
-                })
-                .map_err(|e| e.to_string())
-            })
+            let stored = pool
+                .get()
+                .map_err(|e| NotStored::of_pool(&e))
+                .and_then(|mut conn| {
+                    crate::db::immediate(&mut conn, &write_lock, |c| {
+                        store_batch(c, batch, &mut filters.borrow_mut())
+                    })
+                    .map_err(|e| NotStored::of_error(&e))
+                });
+            if let Err(NotStored::Fault(fault)) = &stored {
+                health.fault(*fault);
+            }
+            stored
         };
         let stored = store(&batch);
         // One event that cannot be stored (its workspace deleted a moment ago) must not fail
-        // the others of its batch: they are stored one by one, each answered for itself.
-        if stored.is_err() && batch.len() > 1 {
+        // the others of its batch: they are stored one by one, each answered for itself. (A
+        // database that cannot take writes fails them all alike, at once.)
+        if matches!(stored, Err(NotStored::Failed(_))) && batch.len() > 1 {
             for q in batch {
                 let one = store(std::slice::from_ref(&q));
                 if let Ok(answers) = &one
@@ -233,8 +270,11 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Re
                 {
                     wakeup.notify_one();
                 }
-                let answer = one.and_then(|mut a| a.pop().ok_or_else(|| "no answer".to_owned()));
-                if let Err(e) = &answer {
+                let answer = one.and_then(|mut a| {
+                    a.pop()
+                        .ok_or_else(|| NotStored::Failed("no answer".to_owned()))
+                });
+                if let Err(NotStored::Failed(e)) = &answer {
                     tracing::error!(error = %e, "storing a published event failed");
                 }
                 let _ = q.publish.reply.send(answer);
@@ -253,7 +293,10 @@ fn writer(pool: DbPool, wakeup: Arc<Notify>, write_lock: WriteLock, rx: mpsc::Re
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, events = batch.len(), "storing published events failed");
+                // A fault is logged once by the health state, not once per batch.
+                if let NotStored::Failed(message) = &e {
+                    tracing::error!(error = %message, events = batch.len(), "storing published events failed");
+                }
                 for q in batch {
                     let _ = q.publish.reply.send(Err(e.clone()));
                 }

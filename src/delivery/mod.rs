@@ -42,6 +42,10 @@ const CLAIM_COALESCE: Duration = Duration::from_millis(5);
 const WORKSPACES_RECOUNT: Duration = Duration::from_secs(2);
 /// The actor looks at the queue at least this often, even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// While the database is down: the health probe's period, and the wait between claims.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+const FAULT_BACKOFF_MIN: Duration = Duration::from_millis(100);
+const FAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Running delivery actor; stop it with `stop()` (also done on drop).
 pub struct DeliveryWorker {
@@ -238,8 +242,18 @@ async fn run(
         several: true,
         generation: u64::MAX,
     };
+    // While the database is down: when the health probe last wrote, and how long to wait
+    // before the next claim (doubling to a second, so recovery is seen within one).
+    let mut last_probe = Instant::now();
+    let mut backoff = FAULT_BACKOFF_MIN;
 
     while !stop.load(Ordering::SeqCst) {
+        if state.health.current().is_some() && last_probe.elapsed() >= PROBE_EVERY {
+            last_probe = Instant::now();
+            if state.probe_database().await {
+                backoff = FAULT_BACKOFF_MIN;
+            }
+        }
         let since = last_claim.elapsed();
         if since < coalesce {
             actix_web::rt::time::sleep(coalesce - since).await;
@@ -300,10 +314,18 @@ async fn run(
                 },
                 secrets,
             ) = match claimed {
-                Ok(c) => c,
+                Ok(c) => {
+                    backoff = FAULT_BACKOFF_MIN;
+                    c
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "claiming deliveries failed");
-                    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+                    // A fault is logged once, by the health state; anything else each time.
+                    match e.fault() {
+                        Some(fault) => state.health.fault(fault),
+                        None => tracing::error!(error = %e, "claiming deliveries failed"),
+                    }
+                    actix_web::rt::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(FAULT_BACKOFF_MAX);
                     continue;
                 }
             };

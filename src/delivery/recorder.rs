@@ -61,8 +61,16 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                     break;
                 }
                 Err(e) => {
-                    // Nothing is lost while this retries: the deliveries stay leased until written.
-                    tracing::error!(error = %e, "recording delivery outcomes failed; retrying");
+                    // Nothing is lost while this retries: the deliveries stay leased until
+                    // written (and if this process dies meanwhile, the leases run out and the
+                    // deliveries are attempted again). A fault is logged once, by the health
+                    // state.
+                    match e.fault() {
+                        Some(fault) => state.health.fault(fault),
+                        None => {
+                            tracing::error!(error = %e, "recording delivery outcomes failed; retrying")
+                        }
+                    }
                     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
                     // A delivery deleted with its webhook while it was being sent has nowhere to
                     // record its outcome; retrying it would hold up every outcome behind it.

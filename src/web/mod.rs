@@ -95,13 +95,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// 200 while the database takes writes; else 503 naming why, with `Retry-After` (what a load
+/// balancer or a watchdog acts on).
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    if crate::app::status::healthy(&state).await {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "database unavailable"}))
+    match crate::app::status::database_fault(&state).await {
+        None => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Some(fault) => HttpResponse::ServiceUnavailable()
+            .insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                fault.retry_after_secs(),
+            ))
+            .json(serde_json::json!({
+                "status": "unavailable",
+                "reason": fault.code(),
+                "message": fault.message(),
+            })),
     }
+}
+
+/// Reports the database faults that requests met (left on their error responses) to the
+/// health state, which logs the first and answers `/healthz` from it until the probe writes.
+pub async fn observe_faults(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    if let (Some(state), Some(fault)) = (
+        state,
+        res.response().extensions().get::<crate::db::fault::Fault>(),
+    ) {
+        state.health.fault(*fault);
+    }
+    Ok(res)
 }
 
 /// Prometheus text format; scraped with an instance API key (`Authorization: Bearer`): the

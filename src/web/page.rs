@@ -73,6 +73,8 @@ pub struct Layout {
     pub ws_name: Option<String>,
     /// The instance's operational webhooks (Settings → Operational webhooks).
     pub operational: bool,
+    /// Why the database cannot take writes now, said on every page until it can.
+    pub database: Option<&'static str>,
     /// Instance users: the workspace switcher and the Workspaces page.
     pub instance: bool,
     /// Instance admins: the instance's own settings (users, API keys, storage).
@@ -92,6 +94,8 @@ pub struct Ctx {
     pub client_ip: Option<String>,
     /// On a portal page: its session.
     pub portal: Option<PortalAuth>,
+    /// The database fault in force, if any (the banner).
+    pub database: Option<crate::db::fault::Fault>,
 }
 
 impl Ctx {
@@ -108,6 +112,16 @@ impl Ctx {
             nav_ws: String::new(),
             ws_name: None,
             operational: false,
+            database: self.database.map(|f| match f {
+                crate::db::fault::Fault::Full => {
+                    "The database's storage is full: nothing can be saved (webhooks, settings, \
+                     published events) until space is freed. Deliveries resume by themselves."
+                }
+                crate::db::fault::Fault::Unavailable => {
+                    "The database cannot be reached: changes cannot be saved and events are \
+                     not accepted until it is back. Deliveries resume by themselves."
+                }
+            }),
             instance,
             instance_admin: admin && instance,
             portal: self.portal.is_some(),
@@ -235,8 +249,15 @@ impl FromRequest for WsCtx {
             if let Some(hash) = session
                 && current.as_deref() != Some(scope.ws().as_str())
             {
-                crate::app::sessions::remember_workspace(&state, &hash, scope.ws().as_str())
-                    .await?;
+                let remembered =
+                    crate::app::sessions::remember_workspace(&state, &hash, scope.ws().as_str())
+                        .await;
+                // On a full disk the page is still shown; the browser's place is not kept.
+                if let Err(e) = remembered
+                    && e.fault() != Some(crate::db::fault::Fault::Full)
+                {
+                    return Err(e);
+                }
             }
             Ok(WsCtx { ctx, scope })
         })
@@ -287,6 +308,9 @@ impl FromRequest for Ctx {
             is_htmx: req.headers().contains_key("HX-Request"),
             client_ip: req.peer_addr().map(|a| a.ip().to_string()),
             portal: ext.get::<PortalAuth>().cloned(),
+            database: req
+                .app_data::<actix_web::web::Data<AppState>>()
+                .and_then(|s| s.health.current()),
         }))
     }
 }
