@@ -48,6 +48,12 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+impl crate::db::fault::HasFault for AppError {
+    fn fault(&self) -> Option<Fault> {
+        AppError::fault(self)
+    }
+}
+
 /// The database fault somewhere in an error's chain, if there is one.
 pub fn fault_in(e: &anyhow::Error) -> Option<Fault> {
     e.chain().find_map(|cause| {

@@ -44,6 +44,17 @@ impl Fault {
     }
 }
 
+/// Errors that may be a database fault.
+pub trait HasFault {
+    fn fault(&self) -> Option<Fault>;
+}
+
+impl HasFault for Error {
+    fn fault(&self) -> Option<Fault> {
+        of_error(self)
+    }
+}
+
 /// Words of the messages SQLite and PostgreSQL (and libpq) give for a full disk.
 const FULL: [&str; 4] = [
     "database or disk is full",

@@ -294,18 +294,35 @@ pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool (Diesel is blocking).
+/// A connection whose server went away is not handed out again: each stale one would fail
+/// once more after the server is back.
 pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
     T: Send + 'static,
-    E: From<diesel::r2d2::PoolError> + From<actix_web::error::BlockingError> + Send + 'static,
+    E: From<diesel::r2d2::PoolError>
+        + From<actix_web::error::BlockingError>
+        + fault::HasFault
+        + Send
+        + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
         let mut conn = pool.get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if let Err(e) = &result
+            && e.fault() == Some(fault::Fault::Unavailable)
+        {
+            discard(&mut conn);
+        }
+        result
     })
     .await?
+}
+
+/// Marks a connection so that the pool drops it when it comes back (see `has_broken`).
+pub fn discard(conn: &mut DbConn) {
+    on_backend!(conn, c => AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error());
 }
 
 #[cfg(test)]

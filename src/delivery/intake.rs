@@ -248,10 +248,15 @@ fn writer(
                 .get()
                 .map_err(|e| NotStored::of_pool(&e))
                 .and_then(|mut conn| {
-                    crate::db::immediate(&mut conn, &write_lock, |c| {
+                    let stored = crate::db::immediate(&mut conn, &write_lock, |c| {
                         store_batch(c, batch, &mut filters.borrow_mut())
                     })
-                    .map_err(|e| NotStored::of_error(&e))
+                    .map_err(|e| NotStored::of_error(&e));
+                    // A connection whose server went away is not used again.
+                    if let Err(NotStored::Fault(Fault::Unavailable)) = &stored {
+                        crate::db::discard(&mut conn);
+                    }
+                    stored
                 });
             if let Err(NotStored::Fault(fault)) = &stored {
                 health.fault(*fault);

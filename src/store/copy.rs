@@ -65,10 +65,11 @@ pub const TABLES: [&str; 17] = [
 
 /// The tables of `TABLES` that hold rows already (a target must have none).
 pub fn non_empty(to: &mut PgConnection) -> QueryResult<Vec<(&'static str, i64)>> {
-    // A migrated database has the default workspace, and nothing else.
+    // A migrated database has the default and the operational workspaces, and nothing else.
     let counts = [
         workspaces::table
             .filter(workspaces::id.ne(crate::domain::workspace::DEFAULT_ID))
+            .filter(workspaces::id.ne(crate::domain::workspace::OPERATIONAL_ID))
             .count()
             .get_result::<i64>(to)?,
         users::table.count().get_result::<i64>(to)?,

@@ -18,19 +18,23 @@ pub fn chromedriver_path() -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Browser tests may skip only on a developer machine without chromedriver; in CI they must run.
+/// Set to leave the browser tests out on a machine without Chromium; without it, a missing
+/// chromedriver (or axe-core) fails the tests, naming what to install, so that a run that did not
+/// test the browser never reads as passed.
+pub const SKIP_BROWSER_TESTS: &str = "AETHENOX_SKIP_BROWSER_TESTS";
+
+/// chromedriver's path; None only when the skip was asked for.
 pub fn require_chromedriver() -> Option<String> {
     match chromedriver_path() {
         Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but chromedriver is missing: apt-get install chromium chromium-driver"
-            )
-        }
-        None => {
-            eprintln!("SKIPPED: chromedriver not found (apt-get install chromium chromium-driver)");
+        None if std::env::var_os(SKIP_BROWSER_TESTS).is_some() => {
+            eprintln!("SKIPPED: chromedriver not found and {SKIP_BROWSER_TESTS} is set");
             None
         }
+        None => panic!(
+            "chromedriver not found: apt-get install chromium chromium-driver \
+             (or set {SKIP_BROWSER_TESTS}=1 to leave the browser tests out)"
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ mod crash;
 mod delivery;
 mod escaping;
 mod fairness;
+mod faults;
 mod filters;
 mod fuzz_smoke;
 mod headers;

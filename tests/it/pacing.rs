@@ -223,6 +223,11 @@ async fn a_rate_limit_starts_at_most_n_a_second_keeps_the_rest_pending_and_spare
     assert!(rx.count() > arrived);
 
     wait_for(15, "every event to arrive", || rx.count() == EVENTS + 1).await;
+    // An arrival is recorded once its answer is back: wait for the records too.
+    wait_for(15, "every attempt to be recorded", || {
+        attempt_times(&app, &events).len() >= EVENTS
+    })
+    .await;
     let times = attempt_times(&app, &events);
     assert_eq!(times.len(), EVENTS, "one attempt each");
     // Every calendar second allows N: no second of time holds more than two seconds' worth,

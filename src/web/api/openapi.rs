@@ -154,6 +154,17 @@ fn with_common_answers_and_links(doc: &mut serde_json::Value) {
                 responses["503"] =
                     answer("Too many list queries at once; retry after Retry-After seconds.");
             }
+            // Whatever needs the database may find it away or full.
+            if !path.ends_with("/openapi.json") && !path.ends_with("/filter-test") {
+                let database = "The database cannot be reached (database_unavailable) or its storage is full (storage_full): nothing was changed; retry after Retry-After seconds.";
+                match responses["503"]["description"].as_str() {
+                    Some(busy) => {
+                        let both = format!("{busy} Or: {database}");
+                        responses["503"]["description"] = both.into();
+                    }
+                    None => responses["503"] = answer(database),
+                }
+            }
         }
     }
     let link =
