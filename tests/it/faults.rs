@@ -106,6 +106,16 @@ async fn health(app: &TestApp) -> Resp {
     app.client().get("/healthz").await
 }
 
+/// A refusal that says `code` and when to retry, and `/healthz` saying the same.
+async fn refused_and_reported(app: &TestApp, refused: &Resp, code: &str) {
+    assert_eq!(refused.json()["error"]["code"], code, "{}", refused.body);
+    assert!(refused.header("retry-after").parse::<u64>().unwrap() > 0);
+    let h = health(app).await;
+    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{}", h.body);
+    assert_eq!(h.json()["reason"], code);
+    assert!(h.header("retry-after").parse::<u64>().unwrap() > 0);
+}
+
 /// Waits for every one of `ids` to have arrived at `rx` at least once.
 async fn all_arrive(rx: &Receiver, ids: &[String]) {
     wait_for(30, "every accepted event to arrive", || {
@@ -154,18 +164,9 @@ async fn sqlite_on_a_full_disk_answers_503_says_so_and_loses_nothing_accepted() 
     fs.fill();
     let (more, refused) = publish_until_refused(&api, "full", &big).await;
     accepted.extend(more);
-    assert_eq!(
-        refused.json()["error"]["code"],
-        "storage_full",
-        "{}",
-        refused.body
-    );
-    assert!(refused.header("retry-after").parse::<u64>().unwrap() > 0);
-    // Saying so: health, the metric, the pages (read as ever, with a banner), the API's writes.
-    let h = health(&app).await;
-    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{}", h.body);
-    assert_eq!(h.json()["reason"], "storage_full");
-    assert!(!h.header("retry-after").is_empty());
+    // Saying so: the refusal, health, the metric, the pages (read as ever, with a banner), the
+    // API's writes.
+    refused_and_reported(&app, &refused, "storage_full").await;
     let metrics = app
         .client()
         .get_with("/metrics", &[("Authorization", &format!("Bearer {key}"))])
@@ -323,16 +324,7 @@ async fn postgresql_going_away_answers_503_and_everything_accepted_arrives_after
     proxy.cut();
     let (more, refused) = publish_until_refused(&api, "during", &json!({})).await;
     accepted.extend(more);
-    assert_eq!(
-        refused.json()["error"]["code"],
-        "database_unavailable",
-        "{}",
-        refused.body
-    );
-    assert!(refused.header("retry-after").parse::<u64>().unwrap() > 0);
-    let h = health(&app).await;
-    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{}", h.body);
-    assert_eq!(h.json()["reason"], "database_unavailable");
+    refused_and_reported(&app, &refused, "database_unavailable").await;
     // Pages: the error page that says so.
     let page = admin.get("/webhooks").await;
     assert_eq!(

@@ -329,13 +329,7 @@ fn with_workspace_paths(doc: &mut serde_json::Value) {
                 });
             }
             // Links name the first release's operations, which take the same ids.
-            if let Some(responses) = op["responses"].as_object_mut() {
-                for answer in responses.values_mut() {
-                    if let Some(a) = answer.as_object_mut() {
-                        a.remove("links");
-                    }
-                }
-            }
+            super::resource::drop_links(op);
         }
         copies.push((format!("/api/v1/workspaces/{{workspace}}{rest}"), ops));
     }

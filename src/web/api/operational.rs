@@ -88,13 +88,7 @@ pub fn add_to(doc: &mut Value) {
             let error = json!({"$ref": "#/components/schemas/ErrorBody"});
             op["responses"]["403"] = json!({"description": "The API key has the support role; operational webhooks need an instance admin key.", "content": {"application/json": {"schema": error}}});
             op["responses"]["404"] = json!({"description": "Not found; to a workspace's key, these paths do not exist.", "content": {"application/json": {"schema": error}}});
-            if let Some(responses) = op["responses"].as_object_mut() {
-                for answer in responses.values_mut() {
-                    if let Some(a) = answer.as_object_mut() {
-                        a.remove("links");
-                    }
-                }
-            }
+            super::resource::drop_links(op);
         }
         copies.push((format!("/api/v1{PATH}{rest}"), ops));
     }

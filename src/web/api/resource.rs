@@ -51,3 +51,15 @@ pub struct DeliveryPath {
     )]
     id: String,
 }
+
+/// An operation of the document without the links of its answers (a copy of an operation
+/// under another path: the links name the original's operations).
+pub fn drop_links(op: &mut serde_json::Value) {
+    if let Some(responses) = op["responses"].as_object_mut() {
+        for answer in responses.values_mut() {
+            if let Some(a) = answer.as_object_mut() {
+                a.remove("links");
+            }
+        }
+    }
+}
