@@ -80,7 +80,7 @@ pub fn wire_url(url: &url::Url) -> String {
     }
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(443);
-    let path = &url[url::Position::BeforePath..];
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
     format!("http://{TLS_USER}@{host}:{port}{path}")
 }
 
@@ -405,7 +405,7 @@ mod tests {
     fn https_targets_go_to_awc_as_tls_at_host_and_port() {
         let url = |s: &str| url::Url::parse(s).unwrap();
         assert_eq!(
-            wire_url(&url("https://Example.com/hook?a=1")),
+            wire_url(&url("https://Example.com/hook?a=1#no")),
             "http://tls@example.com:443/hook?a=1"
         );
         assert_eq!(
