@@ -61,9 +61,9 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                     break;
                 }
                 Err(e) => {
-                    // Nothing is lost while this retries: the deliveries stay leased until
-                    // written (and if this process dies meanwhile, the leases run out and the
-                    // deliveries are attempted again). A fault is logged once, by the health
+                    // Nothing is lost while this retries: the outcomes stay here until written,
+                    // and a delivery whose lease runs out meanwhile (or whose process dies) is
+                    // attempted again: at least once. A fault is logged once, by the health
                     // state.
                     match e.fault() {
                         Some(fault) => state.health.fault(fault),
