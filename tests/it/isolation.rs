@@ -2,7 +2,9 @@
 //! and JSON alike, read from the source so a route added later is walked too) is called with
 //! workspace B's ids using each kind of credential of workspace A (a member's session, an
 //! admin key, a support key, a customer portal session of A), and must answer 404: never 403,
-//! never 200, never B's data. A portal session answers nothing outside A's Automation pages.
+//! never 200, never B's data. A portal session answers nothing outside A's Automation pages, and
+//! the operational webhooks' pages (`/operational/…`) and API (`/operational-webhooks`) answer
+//! nothing to anyone of a workspace.
 
 use crate::support::*;
 use aethenox_webhooks::domain::{self, workspace::WorkspaceId};
@@ -26,15 +28,20 @@ enum Mount {
     Root,
     /// `/p/{session}` only: a portal session's own (its accent); under `/w/…` nothing.
     PortalOnly,
+    /// `/operational`: the instance's operational webhooks, the same Automation pages again
+    /// (instance admins only; to anyone of a workspace, nothing).
+    Operational,
 }
 
 fn mounts_of(file: &str, path: &str) -> &'static [Mount] {
     match file {
         "portal.rs" if path == "/accent.css" => &[Mount::PortalOnly],
-        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "inboxes.rs" | "filters.rs" => {
-            &[Mount::Automation]
+        "webhooks.rs" | "deliveries.rs" | "manual.rs" | "filters.rs" => {
+            &[Mount::Automation, Mount::Operational]
         }
-        "audit.rs" | "members.rs" => &[Mount::Pages],
+        "inboxes.rs" => &[Mount::Automation],
+        "audit.rs" => &[Mount::Pages, Mount::Operational],
+        "members.rs" => &[Mount::Pages],
         "api/webhooks.rs" | "api/deliveries.rs" | "api/events.rs" | "api/audit.rs"
         | "api/portal.rs" => &[Mount::Api],
         // Mounted at the top only: under a workspace's path it must not exist either.
@@ -217,6 +224,10 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
         (Mount::Automation, "/webhooks/{id}/settings/reveal-headers"),
         (Mount::Automation, "/webhooks/{id}/retries/{bulk}"),
         (Mount::Pages, "/settings/api-keys/{id}/revoke"),
+        (Mount::Operational, "/webhooks/{id}/settings"),
+        (Mount::Operational, "/settings/audit"),
+        (Mount::ApiTop, "/operational-webhooks/{id}"),
+        (Mount::ApiTop, "/operational-webhooks/{id}/rotate-secret"),
     ] {
         assert!(
             routes.iter().any(|(m, _, p)| *m == mount && p == path),
@@ -249,7 +260,8 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
         // else at all (its own accent aside).
         let in_portal = match mount {
             Mount::Automation => path.contains('{'),
-            Mount::PortalOnly => false,
+            // The same paths under the portal's base are the Automation ones above.
+            Mount::PortalOnly | Mount::Operational => false,
             _ => true,
         };
         if in_portal {
@@ -301,6 +313,8 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
                 concrete.replace("{workspace}", "acct_b")
             )),
             Mount::Root => targets.push(concrete.replace("{workspace}", "acct_b")),
+            // A's member at the operational webhooks' pages, with B's ids.
+            Mount::Operational => targets.push(format!("/operational{concrete}")),
         }
         for target in targets {
             let answers = if let Some(api_path) = target.strip_prefix("/api/v1") {
@@ -332,7 +346,7 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
         }
     }
     eprintln!("isolation: {walked} requests");
-    assert!(walked >= 215, "walked {walked} requests");
+    assert!(walked >= 255, "walked {walked} requests");
     // The credentials were good all along: each still reaches A's own pages.
     assert_eq!(portal.get("/webhooks").await.status, StatusCode::OK);
     assert_eq!(portal.get("/accent.css").await.status, StatusCode::OK);
