@@ -94,9 +94,10 @@ pub fn wake_others(conn: &mut DbConn) -> QueryResult<()> {
     Ok(())
 }
 
-/// A delivery claimed for an attempt, with everything needed to send it
-/// (fields in the order `claim_due` selects them).
-#[derive(Debug, Clone, Queryable)]
+/// A delivery claimed for an attempt, with everything needed to send it (selected from the
+/// delivery joined with its webhook, event and workspace: `with_event_and_workspace!`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = deliveries)]
 pub struct Claimed {
     pub id: String,
     pub event_id: String,
@@ -105,12 +106,16 @@ pub struct Claimed {
     pub attempt_count: i32,
     pub manual_attempts: i32,
     pub is_test: bool,
+    #[diesel(select_expression = webhooks::url)]
     pub url: String,
+    #[diesel(select_expression = events::body)]
     pub body: Vec<u8>,
     pub workspace_id: String,
     /// How `X-Aethenox-Workspace` names the workspace: its uid, when it has one.
+    #[diesel(select_expression = workspaces::uid)]
     pub workspace_uid: Option<String>,
     /// The webhook's custom headers, sealed (None: none).
+    #[diesel(select_expression = webhooks::headers)]
     pub headers: Option<String>,
 }
 
@@ -299,44 +304,15 @@ fn lease_candidates(
     // the outcome is known, which halves the index updates of every delivery.
     let lease = diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
         .set(deliveries::lease_until.eq(Some(lease_until)));
-    let claimed = with_event_and_workspace!()
-        .filter(deliveries::id.eq_any(&ids))
-        .select(CLAIMED_COLUMNS);
     let jobs = crate::db::on_backend!(conn, c => {
         lease.execute(c)?;
-        claimed.load(c)
+        with_event_and_workspace!()
+            .filter(deliveries::id.eq_any(&ids))
+            .select(Claimed::as_select())
+            .load(c)
     })?;
     Ok(Claim { jobs, rate_held })
 }
-
-/// The columns of `Claimed`, in its order.
-const CLAIMED_COLUMNS: (
-    deliveries::id,
-    deliveries::event_id,
-    deliveries::webhook_id,
-    deliveries::event_type,
-    deliveries::attempt_count,
-    deliveries::manual_attempts,
-    deliveries::is_test,
-    webhooks::url,
-    events::body,
-    deliveries::workspace_id,
-    workspaces::uid,
-    webhooks::headers,
-) = (
-    deliveries::id,
-    deliveries::event_id,
-    deliveries::webhook_id,
-    deliveries::event_type,
-    deliveries::attempt_count,
-    deliveries::manual_attempts,
-    deliveries::is_test,
-    webhooks::url,
-    events::body,
-    deliveries::workspace_id,
-    workspaces::uid,
-    webhooks::headers,
-);
 
 /// One delivery of a workspace with what sending it needs, without claiming it (for attempts
 /// made by hand).
@@ -348,7 +324,7 @@ pub fn load_claimed(
     with_event_and_workspace!()
         .filter(deliveries::id.eq(id))
         .filter(deliveries::workspace_id.eq(ws.as_str()))
-        .select(CLAIMED_COLUMNS)
+        .select(Claimed::as_select())
         .first(conn)
 }
 
