@@ -8,6 +8,7 @@ pub mod health;
 pub mod listen;
 pub mod schema;
 pub mod space;
+pub mod stable_plans;
 
 use anyhow::Context;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -111,6 +112,7 @@ impl Manager {
                 Ok(DbConn::Pg(conn))
             }
             Location::Sqlite(path) => {
+                stable_plans::install();
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
@@ -184,6 +186,7 @@ fn prepare_sqlite(path: &Path) -> anyhow::Result<()> {
     let url = path
         .to_str()
         .context("the database path is not valid UTF-8")?;
+    stable_plans::install();
     let mut conn = SqliteConnection::establish(url)
         .with_context(|| format!("opening the database {}", path.display()))?;
     conn.batch_execute("PRAGMA busy_timeout = 5000;")
