@@ -47,6 +47,7 @@ pub async fn publish(
         .intake
         .publish(Publish {
             workspace: scope.ws().clone(),
+            workspace_uid: scope.workspace().uid.clone(),
             id,
             event_type,
             payload,

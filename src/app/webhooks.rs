@@ -369,6 +369,7 @@ pub async fn recover(
                     webhook_id: &id,
                     event_type,
                     is_test: false,
+                    lease_until: None,
                 })
                 .collect();
             store::deliveries::insert_many(conn, &rows, now)?;

@@ -2,15 +2,18 @@
 //! transaction (group commit), so concurrent publishers don't queue on SQLite's write lock one
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
+use super::handoff::{Fresh, Handoff};
 use crate::db::fault::Fault;
 use crate::db::health::Health;
 use crate::db::{DbPool, WriteLock};
 use crate::domain::filter::Filter;
 use crate::domain::workspace::WorkspaceId;
 use crate::domain::{ids, time};
+use crate::store::claims::Claimed;
+use crate::store::webhooks::Subscriber;
 use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::sync::mpsc;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
@@ -22,6 +25,8 @@ const QUEUED_OVERHEAD: usize = 256;
 /// An event to store, with where to send the answer.
 pub struct Publish {
     pub workspace: WorkspaceId,
+    /// The workspace's uid, when it has one (`X-Aethenox-Workspace` of its deliveries).
+    pub workspace_uid: Option<String>,
     pub id: String,
     pub event_type: String,
     pub payload: Vec<u8>,
@@ -50,9 +55,6 @@ impl NotStored {
         }
     }
 }
-
-/// A webhook subscribed to an event type: its id and its stored payload filter.
-type Subscriber = (String, Option<String>);
 
 /// The writer's payload filters, parsed once per webhook and kept while its stored text is the
 /// same (a change on any instance is seen at the next event, by its text).
@@ -111,7 +113,11 @@ pub enum NotQueued {
 pub struct Intake {
     tx: mpsc::Sender<Queued>,
     budget: Arc<Semaphore>,
+    /// The delivery actor's hand-off, while it runs.
+    handoff: Slot,
 }
+
+type Slot = Arc<RwLock<Option<Arc<Handoff>>>>;
 
 impl Intake {
     pub fn start(
@@ -122,13 +128,21 @@ impl Intake {
         max_queued_bytes: usize,
     ) -> std::io::Result<Intake> {
         let (tx, rx) = mpsc::channel::<Queued>();
+        let handoff = Slot::default();
+        let writer_handoff = handoff.clone();
         std::thread::Builder::new()
             .name("intake".into())
-            .spawn(move || writer(pool, health, wakeup, write_lock, rx))?;
+            .spawn(move || writer(pool, health, wakeup, write_lock, writer_handoff, rx))?;
         Ok(Intake {
             tx,
             budget: Arc::new(Semaphore::new(max_queued_bytes)),
+            handoff,
         })
+    }
+
+    /// Where fresh deliveries may go straight to (the delivery actor, once started), or none.
+    pub fn attach(&self, handoff: Option<Arc<Handoff>>) {
+        *self.handoff.write().unwrap_or_else(|p| p.into_inner()) = handoff;
     }
 
     /// Hands the event to the writer; the answer comes once it is committed.
@@ -148,13 +162,27 @@ impl Intake {
     }
 }
 
+/// What storing a batch did: each publisher's answer, and the deliveries stored leased to
+/// this process, to hand to the senders once the transaction commits.
+struct Stored {
+    answers: Vec<Accepted>,
+    straight: Vec<Claimed>,
+    /// The sealed signing secrets of the webhooks in `straight`.
+    sealed: HashMap<String, Vec<String>>,
+    /// Some delivery was stored without a lease: a claim has to take it.
+    queued: bool,
+}
+
 /// Stores a batch in a few statements whatever its size (one lookup of known ids, one insert
-/// of events, one of deliveries): on PostgreSQL each statement is a round trip.
+/// of events, one of deliveries): on PostgreSQL each statement is a round trip. With a
+/// `handoff` that has room, fresh deliveries are stored leased (see `handoff`); the room they
+/// took is given back if this fails.
 fn store_batch(
     conn: &mut crate::db::DbConn,
     batch: &[Queued],
     filters: &mut Filters,
-) -> diesel::QueryResult<Vec<Accepted>> {
+    handoff: Option<&Handoff>,
+) -> diesel::QueryResult<Stored> {
     let now = time::now_ms();
     // Event ids are the workspace's own: known ids are looked up per workspace, and answer
     // with their first acceptance (so does an id repeated within the batch).
@@ -180,6 +208,8 @@ fn store_batch(
     }
     let mut events: Vec<NewEvent> = Vec::new();
     let mut rows: Vec<NewDelivery> = Vec::new();
+    // For each row: the publish and the subscriber it is for.
+    let mut made: Vec<(&Publish, &Subscriber)> = Vec::new();
     let mut answers = Vec::with_capacity(batch.len());
     for p in batch.iter().map(|q| &q.publish) {
         if let Some(count) = known.get(&(&p.workspace, p.id.clone())) {
@@ -191,16 +221,18 @@ fn store_batch(
             continue;
         }
         let before = rows.len();
-        for (w, filter) in &subscribers[&(&p.workspace, p.event_type.as_str())] {
-            if filters.allows(w, filter.as_deref(), &p.data) {
+        for w in &subscribers[&(&p.workspace, p.event_type.as_str())] {
+            if filters.allows(&w.id, w.filter.as_deref(), &p.data) {
                 rows.push(NewDelivery {
                     workspace: &p.workspace,
                     id: ids::new_id("dlv"),
                     event_id: &p.id,
-                    webhook_id: w,
+                    webhook_id: &w.id,
                     event_type: &p.event_type,
                     is_test: false,
+                    lease_until: None,
                 });
+                made.push((p, w));
             }
         }
         let count = (rows.len() - before) as i32;
@@ -219,12 +251,91 @@ fn store_batch(
             created: true,
         });
     }
-    store::events::insert_many(conn, &events)?;
-    store::deliveries::insert_many(conn, &rows, now)?;
-    if !rows.is_empty() {
-        store::claims::wake_others(conn)?;
+    let straight = match handoff {
+        Some(h) => take_straight(h, &mut rows, &made, now),
+        None => Vec::new(),
+    };
+    let stored = (|| {
+        let sealed = if straight.is_empty() {
+            HashMap::new()
+        } else {
+            let mut ids: Vec<&str> = straight.iter().map(|j| j.webhook_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            store::webhooks::valid_secrets_for(conn, &ids, now)?
+        };
+        store::events::insert_many(conn, &events)?;
+        store::deliveries::insert_many(conn, &rows, now)?;
+        let queued = rows.iter().any(|r| r.lease_until.is_none());
+        if queued {
+            store::claims::wake_others(conn)?;
+        }
+        Ok((sealed, queued))
+    })();
+    match stored {
+        Ok((sealed, queued)) => Ok(Stored {
+            answers,
+            straight,
+            sealed,
+            queued,
+        }),
+        Err(e) => {
+            if let Some(h) = handoff {
+                h.cancel(&straight);
+            }
+            Err(e)
+        }
     }
-    Ok(answers)
+}
+
+/// Leases the rows that may go straight to a sender (not those of ordered or rate-limited
+/// webhooks, which a claim paces) and returns what sending them needs.
+fn take_straight(
+    handoff: &Handoff,
+    rows: &mut [NewDelivery<'_>],
+    made: &[(&Publish, &Subscriber)],
+    now: i64,
+) -> Vec<Claimed> {
+    let eligible: Vec<usize> = (0..rows.len())
+        .filter(|&i| !made[i].1.ordered && !made[i].1.rate_limited)
+        .collect();
+    if eligible.is_empty() || !handoff.is_clear() {
+        return Vec::new();
+    }
+    let fresh: Vec<Fresh> = eligible
+        .iter()
+        .map(|&i| Fresh {
+            id: &rows[i].id,
+            webhook_id: rows[i].webhook_id,
+            workspace_id: rows[i].workspace.as_str(),
+        })
+        .collect();
+    let taken = handoff.reserve(&fresh);
+    let lease_until = handoff.lease_until(now);
+    let mut straight = Vec::new();
+    for (&i, took) in eligible.iter().zip(taken) {
+        if !took {
+            continue;
+        }
+        let (p, w) = made[i];
+        rows[i].lease_until = Some(lease_until);
+        straight.push(Claimed {
+            id: rows[i].id.clone(),
+            event_id: p.id.clone(),
+            webhook_id: w.id.clone(),
+            event_type: p.event_type.clone(),
+            attempt_count: 0,
+            manual_attempts: 0,
+            is_test: false,
+            url: w.url.clone(),
+            body: p.payload.clone(),
+            workspace_id: p.workspace.as_str().to_owned(),
+            workspace_uid: p.workspace_uid.clone(),
+            headers: w.headers.clone(),
+            ordered: false,
+        });
+    }
+    straight
 }
 
 fn writer(
@@ -232,6 +343,7 @@ fn writer(
     health: Arc<Health>,
     wakeup: Arc<Notify>,
     write_lock: WriteLock,
+    handoff: Slot,
     rx: mpsc::Receiver<Queued>,
 ) {
     let filters = std::cell::RefCell::new(Filters::default());
@@ -243,25 +355,53 @@ fn writer(
                 Err(_) => break,
             }
         }
+        let handoff = handoff.read().unwrap_or_else(|p| p.into_inner()).clone();
         let store = |batch: &[Queued]| {
-            let stored = pool
-                .get()
-                .map_err(|e| NotStored::of_pool(&e))
-                .and_then(|mut conn| {
-                    let stored = crate::db::immediate(&mut conn, &write_lock, |c| {
-                        store_batch(c, batch, &mut filters.borrow_mut())
-                    })
-                    .map_err(|e| NotStored::of_error(&e));
-                    // A connection whose server went away is not used again.
-                    if let Err(NotStored::Fault(Fault::Unavailable)) = &stored {
-                        crate::db::discard(&mut conn);
+            let mut conn = pool.get().map_err(|e| NotStored::of_pool(&e))?;
+            let mut straight = None;
+            let stored = crate::db::immediate(&mut conn, &write_lock, |c| {
+                let mut stored =
+                    store_batch(c, batch, &mut filters.borrow_mut(), handoff.as_deref())?;
+                // Kept out here so that a failed commit gives their room back too.
+                straight = Some((
+                    std::mem::take(&mut stored.straight),
+                    std::mem::take(&mut stored.sealed),
+                ));
+                Ok::<_, diesel::result::Error>(stored)
+            })
+            .map_err(|e| NotStored::of_error(&e));
+            match (&stored, &handoff) {
+                (Ok(_), Some(h)) => {
+                    let (jobs, sealed) = straight.take().unwrap_or_default();
+                    let unsent = h.dispatch(jobs, &sealed);
+                    if !unsent.is_empty() {
+                        // The actor stopped meanwhile: back to the queue.
+                        let _ = store::claims::release(&mut conn, &unsent);
                     }
-                    stored
-                });
-            if let Err(NotStored::Fault(fault)) = &stored {
-                health.fault(*fault);
+                }
+                (Err(_), Some(h)) => {
+                    if let Some((jobs, _)) = straight.take() {
+                        h.cancel(&jobs);
+                    }
+                }
+                _ => {}
+            }
+            // A connection whose server went away is not used again.
+            if let Err(NotStored::Fault(Fault::Unavailable)) = &stored {
+                crate::db::discard(&mut conn);
             }
             stored
+        };
+        let store = |batch: &[Queued]| {
+            let stored = store(batch);
+            match &stored {
+                Err(NotStored::Fault(fault)) => health.fault(*fault),
+                // Woken after the commit: even if a publisher has hung up by now, what was
+                // stored is delivered at once.
+                Ok(s) if s.queued => wakeup.notify_one(),
+                _ => {}
+            }
+            stored.map(|s| s.answers)
         };
         let stored = store(&batch);
         // One event that cannot be stored (its workspace deleted a moment ago) must not fail
@@ -269,13 +409,7 @@ fn writer(
         // database that cannot take writes fails them all alike, at once.)
         if matches!(stored, Err(NotStored::Failed(_))) && batch.len() > 1 {
             for q in batch {
-                let one = store(std::slice::from_ref(&q));
-                if let Ok(answers) = &one
-                    && answers.iter().any(|a| a.created && a.deliveries > 0)
-                {
-                    wakeup.notify_one();
-                }
-                let answer = one.and_then(|mut a| {
+                let answer = store(std::slice::from_ref(&q)).and_then(|mut a| {
                     a.pop()
                         .ok_or_else(|| NotStored::Failed("no answer".to_owned()))
                 });
@@ -288,11 +422,6 @@ fn writer(
         }
         match stored {
             Ok(answers) => {
-                // Woken after the commit: even if a publisher has hung up by now, what was
-                // stored is delivered at once.
-                if answers.iter().any(|a| a.created && a.deliveries > 0) {
-                    wakeup.notify_one();
-                }
                 for (q, a) in batch.into_iter().zip(answers) {
                     let _ = q.publish.reply.send(Ok(a));
                 }

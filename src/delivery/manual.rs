@@ -197,6 +197,7 @@ pub async fn send_test(
                     webhook_id: &webhook_id,
                     event_type: &event_type,
                     is_test: true,
+                    lease_until: None,
                 }],
                 now,
             )?;

@@ -7,6 +7,7 @@
 //! something is published (the API wakes the actor) and an outcome is written as soon as it is
 //! known, so batching adds no latency at low load.
 
+pub mod handoff;
 pub mod intake;
 pub mod manual;
 mod outcome;
@@ -55,6 +56,9 @@ pub struct DeliveryWorker {
     wakeup: Arc<Notify>,
     /// On PostgreSQL: woken by events published through any instance.
     listener: Option<crate::db::listen::Listener>,
+    /// Fresh deliveries from this process's intake, straight to the senders.
+    handoff: Arc<handoff::Handoff>,
+    state: Data<AppState>,
 }
 
 /// A claimed delivery with the secrets to sign it, on its way to a sender thread.
@@ -71,22 +75,34 @@ impl DeliveryWorker {
         let threads = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 4);
+        let (job_txs, job_rxs): (Vec<_>, Vec<_>) = (0..threads)
+            .map(|_| mpsc::unbounded_channel::<Job>())
+            .unzip();
+        let handoff = Arc::new(handoff::Handoff::new(
+            in_flight.clone(),
+            job_txs.clone(),
+            &state.config,
+            state.secrets.clone(),
+        ));
         let mut senders = Vec::new();
-        let mut job_txs = Vec::new();
-        for i in 0..threads {
-            let (job_tx, job_rx) = mpsc::unbounded_channel::<Job>();
-            job_txs.push(job_tx);
-            let (state, in_flight, outcomes) = (state.clone(), in_flight.clone(), outcomes.clone());
+        for (i, job_rx) in job_rxs.into_iter().enumerate() {
+            let (state, in_flight, outcomes, handoff) = (
+                state.clone(),
+                in_flight.clone(),
+                outcomes.clone(),
+                handoff.clone(),
+            );
             senders.push(
                 std::thread::Builder::new()
                     .name(format!("delivery-send-{i}"))
                     .spawn(move || {
                         actix_web::rt::System::new()
-                            .block_on(sender(state, job_rx, outcomes, in_flight));
+                            .block_on(sender(state, job_rx, outcomes, in_flight, handoff));
                     })?,
             );
         }
         drop(outcomes);
+        state.intake.attach(Some(handoff.clone()));
         let listener = match &state.location {
             crate::db::Location::Postgres(url) => {
                 let wakeup = wakeup.clone();
@@ -99,11 +115,18 @@ impl DeliveryWorker {
             crate::db::Location::Sqlite(_) => None,
         };
         let flag = stop.clone();
+        let (run_state, run_handoff) = (state.clone(), handoff.clone());
         let dispatcher = std::thread::Builder::new()
             .name("delivery".into())
             .spawn(move || {
-                actix_web::rt::System::new()
-                    .block_on(run(state, flag, job_txs, outcome_rx, in_flight));
+                actix_web::rt::System::new().block_on(run(
+                    run_state,
+                    flag,
+                    job_txs,
+                    outcome_rx,
+                    in_flight,
+                    run_handoff,
+                ));
             })?;
         Ok(DeliveryWorker {
             dispatcher: Some(dispatcher),
@@ -111,6 +134,8 @@ impl DeliveryWorker {
             stop,
             wakeup,
             listener,
+            handoff,
+            state,
         })
     }
 
@@ -121,6 +146,9 @@ impl DeliveryWorker {
 
     fn shutdown(&mut self) {
         self.listener.take();
+        // The intake hands nothing more over; what it stores from now on waits in the queue.
+        self.state.intake.attach(None);
+        self.handoff.close();
         self.stop.store(true, Ordering::SeqCst);
         self.wakeup.notify_one();
         if let Some(t) = self.dispatcher.take() {
@@ -160,18 +188,26 @@ fn count(counts: &mut HashMap<String, usize>, key: &str, up: bool) {
 }
 
 impl InFlight {
-    fn start(&mut self, job: &Claimed) {
+    fn start(&mut self, id: &str, webhook: &str, workspace: &str) {
         self.total += 1;
-        count(&mut self.per_webhook, &job.webhook_id, true);
-        count(&mut self.per_workspace, &job.workspace_id, true);
-        self.ids.insert(job.id.clone());
+        count(&mut self.per_webhook, webhook, true);
+        count(&mut self.per_workspace, workspace, true);
+        self.ids.insert(id.to_owned());
     }
 
-    fn finish(&mut self, job: &Claimed) {
+    fn finish(&mut self, id: &str, webhook: &str, workspace: &str) {
         self.total -= 1;
-        count(&mut self.per_webhook, &job.webhook_id, false);
-        count(&mut self.per_workspace, &job.workspace_id, false);
-        self.ids.remove(&job.id);
+        count(&mut self.per_webhook, webhook, false);
+        count(&mut self.per_workspace, workspace, false);
+        self.ids.remove(id);
+    }
+
+    /// Whether a claim that took fewer than it asked for left anything due waiting for room:
+    /// not when no webhook or workspace is at its cap and there is room in all.
+    fn none_at_cap(&self, max: usize, per_webhook: usize, per_workspace: usize) -> bool {
+        self.total < max
+            && self.per_webhook.values().all(|n| *n < per_webhook)
+            && self.per_workspace.values().all(|n| *n < per_workspace)
     }
 }
 
@@ -206,6 +242,7 @@ async fn run(
     senders: Vec<mpsc::UnboundedSender<Job>>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     in_flight: Arc<Mutex<InFlight>>,
+    handoff: Arc<handoff::Handoff>,
 ) {
     let config = state.config.clone();
     // One process on SQLite: every lease is a leftover of its own last run. Instances sharing
@@ -281,15 +318,18 @@ async fn run(
         let mut full_batch = false;
         let now = time::now_ms();
         rate_held.retain(|_, until| *until > now);
-        if free > 0 {
+        let per_webhook = config.max_per_endpoint;
+        let per_workspace = if workspaces.several {
+            config.max_per_workspace
+        } else {
+            config.max_in_flight
+        };
+        if free == 0 {
+            // Whatever is due waits for room: finished attempts wake the dispatcher.
+            handoff.set_clear(false);
+        } else {
             let want = free.min(CLAIM_BATCH);
             let held: Vec<String> = rate_held.keys().cloned().collect();
-            let per_webhook = config.max_per_endpoint;
-            let per_workspace = if workspaces.several {
-                config.max_per_workspace
-            } else {
-                config.max_in_flight
-            };
             let write_lock = state.write_lock.clone();
             let claimed = db(&state, move |conn| {
                 crate::db::immediate(conn, &write_lock, |conn| {
@@ -344,13 +384,24 @@ async fn run(
                     (id, open)
                 })
                 .collect();
+            let taken = jobs.len();
             for job in jobs {
                 let secrets = secrets.get(&job.webhook_id).cloned().unwrap_or_default();
-                lock(&in_flight).start(&job);
-                state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+                lock(&in_flight).start(&job.id, &job.webhook_id, &job.workspace_id);
                 let _ = senders[next_sender % senders.len()].send((job, secrets));
                 next_sender = next_sender.wrapping_add(1);
             }
+            // Everything due that this claim could see was taken, and nothing is held back by
+            // a cap or a rate limit: fresh deliveries may go straight to the senders.
+            handoff.set_clear(
+                taken < want
+                    && rate_held.is_empty()
+                    && lock(&in_flight).none_at_cap(
+                        config.max_in_flight,
+                        per_webhook,
+                        per_workspace,
+                    ),
+            );
         }
         if full_batch {
             continue;
@@ -410,6 +461,7 @@ async fn sender(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     outcomes: mpsc::UnboundedSender<Outcome>,
     in_flight: Arc<Mutex<InFlight>>,
+    handoff: Arc<handoff::Handoff>,
 ) {
     let config = &state.config;
     let client = Rc::new(send::client(
@@ -418,11 +470,13 @@ async fn sender(
         config.max_in_flight,
     ));
     while let Some((job, secrets)) = jobs.recv().await {
-        let (state, client, outcomes, in_flight) = (
+        state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        let (state, client, outcomes, in_flight, handoff) = (
             state.clone(),
             client.clone(),
             outcomes.clone(),
             in_flight.clone(),
+            handoff.clone(),
         );
         actix_web::rt::spawn(async move {
             let config = &state.config;
@@ -451,9 +505,12 @@ async fn sender(
                 After::Unchanged => 0,
             };
             let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
-            lock(&in_flight).finish(&job);
+            lock(&in_flight).finish(&job.id, &job.webhook_id, &job.workspace_id);
             m.in_flight.fetch_sub(1, Ordering::Relaxed);
-            state.wakeup.notify_one();
+            // Room for what waits in the queue; when nothing does, the dispatcher sleeps on.
+            if !handoff.is_clear() {
+                state.wakeup.notify_one();
+            }
         });
     }
 }

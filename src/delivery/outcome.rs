@@ -52,6 +52,7 @@ pub(super) fn outcome(job: &Claimed, sent: send::Sent, after: After, trigger: &s
         webhook_id: job.webhook_id.clone(),
         gone: sent.status == Some(410),
         affects_health: !job.is_test,
+        ordered: job.ordered,
         after,
         attempt: NewAttempt {
             delivery_id: job.id.clone(),

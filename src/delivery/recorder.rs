@@ -28,6 +28,11 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                 Err(_) => break,
             }
         }
+        // A retry time this batch writes may be sooner than what the dispatcher sleeps for, and
+        // an ordered webhook's next delivery may go once this one is recorded.
+        let retries = batch
+            .iter()
+            .any(|o| o.ordered || matches!(o.after, store::After::RetryAt(_)));
         let mut batch = Arc::new(batch);
         loop {
             let outcomes = batch.clone();
@@ -80,8 +85,9 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                 }
             }
         }
-        // New retry times may be sooner than what the dispatcher sleeps for.
-        state.wakeup.notify_one();
+        if retries {
+            state.wakeup.notify_one();
+        }
     }
 }
 

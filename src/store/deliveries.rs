@@ -21,6 +21,8 @@ pub struct NewDelivery<'a> {
     pub webhook_id: &'a str,
     pub event_type: &'a str,
     pub is_test: bool,
+    /// Stored already leased (handed straight to a sender of this process).
+    pub lease_until: Option<i64>,
 }
 
 pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> QueryResult<()> {
@@ -37,13 +39,14 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
                 deliveries::attempt_count.eq(0),
                 deliveries::next_attempt_at.eq(Some(now)),
                 deliveries::is_test.eq(d.is_test),
+                deliveries::lease_until.eq(d.lease_until),
                 deliveries::created_at.eq(now),
                 deliveries::updated_at.eq(now),
             )
         })
         .collect();
-    // SQLite caps bound parameters per statement; 11 per row.
-    for chunk in values.chunks(2700) {
+    // SQLite caps bound parameters per statement; 12 per row.
+    for chunk in values.chunks(2500) {
         let insert = diesel::insert_into(deliveries::table).values(chunk);
         crate::db::on_backend!(conn, c => insert.execute(c))?;
     }
@@ -103,6 +106,8 @@ pub struct Outcome {
     pub gone: bool,
     /// Test deliveries say nothing about the webhook's health.
     pub affects_health: bool,
+    /// Of an ordered webhook: once it is recorded, the webhook's next delivery may go.
+    pub ordered: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -404,18 +404,39 @@ pub fn rotate_secret(
         .map(|_| ())
 }
 
-/// The workspace's enabled webhooks subscribed to `event_type`: id and payload filter.
+/// An enabled webhook subscribed to an event type, as the intake needs it: whom a new event
+/// makes a delivery for (`filter`), and what sending it at once needs.
+#[derive(Debug, Clone, Queryable)]
+pub struct Subscriber {
+    pub id: String,
+    /// The stored payload filter (None: every event).
+    pub filter: Option<String>,
+    pub url: String,
+    /// Sealed custom headers (None: none).
+    pub headers: Option<String>,
+    pub ordered: bool,
+    pub rate_limited: bool,
+}
+
+/// The workspace's enabled webhooks subscribed to `event_type`.
 pub fn subscribed(
     conn: &mut DbConn,
     ws: &WorkspaceId,
     event_type: &str,
-) -> QueryResult<Vec<(String, Option<String>)>> {
+) -> QueryResult<Vec<Subscriber>> {
     let query = webhook_events::table
         .inner_join(webhooks::table)
         .filter(webhooks::workspace_id.eq(ws.as_str()))
         .filter(webhook_events::event_type.eq(event_type))
         .filter(webhooks::enabled.eq(true))
-        .select((webhooks::id, webhooks::filter));
+        .select((
+            webhooks::id,
+            webhooks::filter,
+            webhooks::url,
+            webhooks::headers,
+            webhooks::ordered,
+            webhooks::rate_limit.is_not_null(),
+        ));
     // On the publishing path: run on the backend's own connection and statement cache.
     crate::db::on_backend!(conn, c => query.load(c))
 }
@@ -439,9 +460,34 @@ pub fn valid_secrets_for(
             webhook_secrets::secret,
             webhook_secrets::expires_at,
         ));
-    // On the delivery path: run on the backend's own connection and statement cache.
-    let rows: Vec<(String, String, Option<i64>)> =
-        crate::db::on_backend!(conn, c => query.load(c))?;
+    // On the delivery path: run on the backend's own connection and statement cache. SQLite
+    // writes `IN (?, ?, …)` for the list, a statement that is compiled on every use; one cached
+    // statement per webhook costs less there (in-process, no round trips).
+    let rows: Vec<(String, String, Option<i64>)> = match conn {
+        DbConn::Pg(c) => query.load(c)?,
+        DbConn::Sqlite(c) => {
+            let mut rows = Vec::new();
+            for id in ids {
+                rows.extend(
+                    webhook_secrets::table
+                        .filter(webhook_secrets::webhook_id.eq(*id))
+                        .filter(
+                            webhook_secrets::expires_at
+                                .is_null()
+                                .or(webhook_secrets::expires_at.gt(now)),
+                        )
+                        .order(webhook_secrets::id.desc())
+                        .select((
+                            webhook_secrets::webhook_id,
+                            webhook_secrets::secret,
+                            webhook_secrets::expires_at,
+                        ))
+                        .load::<(String, String, Option<i64>)>(c)?,
+                );
+            }
+            rows
+        }
+    };
     let mut map: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
     for (id, secret, exp) in rows {
         map.entry(id).or_default().push((secret, exp));

@@ -117,6 +117,9 @@ pub struct Claimed {
     /// The webhook's custom headers, sealed (None: none).
     #[diesel(select_expression = webhooks::headers)]
     pub headers: Option<String>,
+    /// Whether its webhook is ordered (recording the outcome lets the next one go).
+    #[diesel(select_expression = webhooks::ordered)]
+    pub ordered: bool,
 }
 
 impl Claimed {
