@@ -38,7 +38,10 @@ pub fn install() {
         // for the life of the process.
         let rc = unsafe { libsqlite3_sys::sqlite3_auto_extension(Some(stable_plans)) };
         if rc != libsqlite3_sys::SQLITE_OK {
-            tracing::warn!(code = rc, "SQLite's query planner stability guarantee is not on");
+            tracing::warn!(
+                code = rc,
+                "SQLite's query planner stability guarantee is not on"
+            );
         }
     });
 }
@@ -61,7 +64,10 @@ mod tests {
         .bind::<diesel::sql_types::Text, _>(status)
         .load(conn)
         .unwrap();
-        rows.into_iter().map(|r| r.detail).collect::<Vec<_>>().join("; ")
+        rows.into_iter()
+            .map(|r| r.detail)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! took it: if this process dies before the attempt is recorded, the delivery is claimed again
 //! when the lease runs out (at start-up, on SQLite), as a claimed one would be.
 
-use super::{InFlight, Job, lock};
+use super::in_flight::{InFlight, Job, lock};
 use crate::domain::crypto::SecretBox;
 use crate::store::claims::Claimed;
 use std::collections::HashMap;
@@ -48,6 +48,7 @@ impl Handoff {
         in_flight: Arc<Mutex<InFlight>>,
         senders: Vec<mpsc::UnboundedSender<Job>>,
         config: &crate::config::Config,
+        lease_ms: i64,
         secrets: SecretBox,
     ) -> Handoff {
         Handoff {
@@ -58,7 +59,7 @@ impl Handoff {
             max_in_flight: config.max_in_flight,
             per_webhook: config.max_per_endpoint,
             per_workspace: config.max_per_workspace,
-            lease_ms: super::lease_ms(config),
+            lease_ms,
             secrets,
         }
     }
@@ -111,7 +112,11 @@ impl Handoff {
     /// from `sealed` (once per webhook). Returns the ids of those that could not be handed over
     /// (the actor has stopped): their room is given back, their leases are the caller's to
     /// release.
-    pub fn dispatch(&self, jobs: Vec<Claimed>, sealed: &HashMap<String, Vec<String>>) -> Vec<String> {
+    pub fn dispatch(
+        &self,
+        jobs: Vec<Claimed>,
+        sealed: &HashMap<String, Vec<String>>,
+    ) -> Vec<String> {
         let mut opened: HashMap<&str, Vec<String>> = HashMap::new();
         for (id, list) in sealed {
             let open = self.secrets.open_all(list).unwrap_or_else(|e| {
@@ -123,7 +128,10 @@ impl Handoff {
         let senders = self.senders.read().unwrap_or_else(|p| p.into_inner());
         let mut unsent = Vec::new();
         for job in jobs {
-            let secrets = opened.get(job.webhook_id.as_str()).cloned().unwrap_or_default();
+            let secrets = opened
+                .get(job.webhook_id.as_str())
+                .cloned()
+                .unwrap_or_default();
             let refused = if senders.is_empty() {
                 Some(job)
             } else {

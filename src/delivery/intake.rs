@@ -13,8 +13,8 @@ use crate::store::claims::Claimed;
 use crate::store::webhooks::Subscriber;
 use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
 use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Most events stored in one transaction.

@@ -8,6 +8,7 @@
 //! known, so batching adds no latency at low load.
 
 pub mod handoff;
+mod in_flight;
 pub mod intake;
 pub mod manual;
 mod outcome;
@@ -17,11 +18,12 @@ mod wire;
 
 use crate::domain::time;
 use crate::state::AppState;
-use crate::store::claims::{self, Claimed};
+use crate::store::claims;
 use crate::store::deliveries::{After, Outcome};
 use actix_web::web::Data;
+use in_flight::{InFlight, Job, lock};
 use outcome::{decide, log_attempt, outcome};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,9 +63,6 @@ pub struct DeliveryWorker {
     state: Data<AppState>,
 }
 
-/// A claimed delivery with the secrets to sign it, on its way to a sender thread.
-type Job = (Claimed, Vec<String>);
-
 impl DeliveryWorker {
     /// One dispatcher thread claims and records; sender threads (one per core, at most 4),
     /// each with its own runtime and HTTP client, send.
@@ -82,6 +81,7 @@ impl DeliveryWorker {
             in_flight.clone(),
             job_txs.clone(),
             &state.config,
+            lease_ms(&state.config),
             state.secrets.clone(),
         ));
         let mut senders = Vec::new();
@@ -164,55 +164,6 @@ impl Drop for DeliveryWorker {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// Attempts in flight, in all, per webhook and per workspace.
-#[derive(Default)]
-struct InFlight {
-    total: usize,
-    per_webhook: HashMap<String, usize>,
-    per_workspace: HashMap<String, usize>,
-    ids: HashSet<String>,
-}
-
-/// One more (or one fewer) in `counts` under `key`; keys at zero are dropped.
-fn count(counts: &mut HashMap<String, usize>, key: &str, up: bool) {
-    if up {
-        *counts.entry(key.to_owned()).or_default() += 1;
-    } else if let Some(n) = counts.get_mut(key) {
-        *n -= 1;
-        if *n == 0 {
-            counts.remove(key);
-        }
-    }
-}
-
-impl InFlight {
-    fn start(&mut self, id: &str, webhook: &str, workspace: &str) {
-        self.total += 1;
-        count(&mut self.per_webhook, webhook, true);
-        count(&mut self.per_workspace, workspace, true);
-        self.ids.insert(id.to_owned());
-    }
-
-    fn finish(&mut self, id: &str, webhook: &str, workspace: &str) {
-        self.total -= 1;
-        count(&mut self.per_webhook, webhook, false);
-        count(&mut self.per_workspace, workspace, false);
-        self.ids.remove(id);
-    }
-
-    /// Whether a claim that took fewer than it asked for left anything due waiting for room:
-    /// not when no webhook or workspace is at its cap and there is room in all.
-    fn none_at_cap(&self, max: usize, per_webhook: usize, per_workspace: usize) -> bool {
-        self.total < max
-            && self.per_webhook.values().all(|n| *n < per_webhook)
-            && self.per_workspace.values().all(|n| *n < per_workspace)
-    }
-}
-
-fn lock(m: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn db<T: Send + 'static>(

@@ -131,7 +131,12 @@ pub fn emit(conn: &mut DbConn, occurred: &[Occurrence], now: i64) -> QueryResult
                 .into_iter()
                 // Stored filters were checked when saved; one that no longer parses lets
                 // everything through rather than lose an event.
-                .map(|w| (w.id, w.filter.and_then(|f| Filter::parse_text(&f).ok().flatten())))
+                .map(|w| {
+                    (
+                        w.id,
+                        w.filter.and_then(|f| Filter::parse_text(&f).ok().flatten()),
+                    )
+                })
                 .collect();
             subscribers.insert(o.event_type, found);
         }

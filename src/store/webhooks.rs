@@ -447,41 +447,25 @@ pub fn valid_secrets_for(
     ids: &[&str],
     now: i64,
 ) -> QueryResult<HashMap<String, Vec<String>>> {
-    let query = webhook_secrets::table
-        .filter(webhook_secrets::webhook_id.eq_any(ids))
-        .filter(
-            webhook_secrets::expires_at
-                .is_null()
-                .or(webhook_secrets::expires_at.gt(now)),
-        )
-        .order((webhook_secrets::webhook_id, webhook_secrets::id.desc()))
-        .select((
-            webhook_secrets::webhook_id,
-            webhook_secrets::secret,
-            webhook_secrets::expires_at,
-        ));
+    use webhook_secrets as s;
+    let valid = s::expires_at.is_null().or(s::expires_at.gt(now));
+    let columns = (s::webhook_id, s::secret, s::expires_at);
+    let newest_first = s::table.order(s::id.desc());
     // On the delivery path: run on the backend's own connection and statement cache. SQLite
-    // writes `IN (?, ?, …)` for the list, a statement that is compiled on every use; one cached
+    // writes `IN (?, ?, …)` for a list, a statement compiled anew on every use; one cached
     // statement per webhook costs less there (in-process, no round trips).
     let rows: Vec<(String, String, Option<i64>)> = match conn {
-        DbConn::Pg(c) => query.load(c)?,
+        DbConn::Pg(c) => newest_first
+            .filter(s::webhook_id.eq_any(ids))
+            .filter(valid)
+            .select(columns)
+            .load(c)?,
         DbConn::Sqlite(c) => {
             let mut rows = Vec::new();
             for id in ids {
+                let one = newest_first.filter(s::webhook_id.eq(*id)).filter(valid);
                 rows.extend(
-                    webhook_secrets::table
-                        .filter(webhook_secrets::webhook_id.eq(*id))
-                        .filter(
-                            webhook_secrets::expires_at
-                                .is_null()
-                                .or(webhook_secrets::expires_at.gt(now)),
-                        )
-                        .order(webhook_secrets::id.desc())
-                        .select((
-                            webhook_secrets::webhook_id,
-                            webhook_secrets::secret,
-                            webhook_secrets::expires_at,
-                        ))
+                    one.select(columns)
                         .load::<(String, String, Option<i64>)>(c)?,
                 );
             }

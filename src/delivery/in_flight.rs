@@ -1,0 +1,58 @@
+//! What the delivery actor has in flight, shared by the dispatcher, the senders and the
+//! intake's hand-off (which counts what it hands over as the dispatcher counts what it claims).
+
+use crate::store::claims::Claimed;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// A claimed delivery with the secrets to sign it, on its way to a sender thread.
+pub(super) type Job = (Claimed, Vec<String>);
+
+/// Attempts in flight, in all, per webhook and per workspace.
+#[derive(Default)]
+pub(super) struct InFlight {
+    pub(super) total: usize,
+    pub(super) per_webhook: HashMap<String, usize>,
+    pub(super) per_workspace: HashMap<String, usize>,
+    pub(super) ids: HashSet<String>,
+}
+
+/// One more (or one fewer) in `counts` under `key`; keys at zero are dropped.
+fn count(counts: &mut HashMap<String, usize>, key: &str, up: bool) {
+    if up {
+        *counts.entry(key.to_owned()).or_default() += 1;
+    } else if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
+impl InFlight {
+    pub(super) fn start(&mut self, id: &str, webhook: &str, workspace: &str) {
+        self.total += 1;
+        count(&mut self.per_webhook, webhook, true);
+        count(&mut self.per_workspace, workspace, true);
+        self.ids.insert(id.to_owned());
+    }
+
+    pub(super) fn finish(&mut self, id: &str, webhook: &str, workspace: &str) {
+        self.total -= 1;
+        count(&mut self.per_webhook, webhook, false);
+        count(&mut self.per_workspace, workspace, false);
+        self.ids.remove(id);
+    }
+
+    /// Whether a claim that took fewer than it asked for left anything due waiting for room:
+    /// not when no webhook or workspace is at its cap and there is room in all.
+    pub(super) fn none_at_cap(&self, max: usize, per_webhook: usize, per_workspace: usize) -> bool {
+        self.total < max
+            && self.per_webhook.values().all(|n| *n < per_webhook)
+            && self.per_workspace.values().all(|n| *n < per_workspace)
+    }
+}
+
+pub(super) fn lock(m: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
