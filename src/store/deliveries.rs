@@ -25,10 +25,13 @@ pub struct NewDelivery<'a> {
     pub lease_until: Option<i64>,
 }
 
+/// Stores many deliveries: in a few statements on PostgreSQL (each is a round trip), one cached
+/// statement per delivery on SQLite (in-process, where a multi-row statement of a new size is
+/// compiled anew each batch: 10% of every delivery's instructions, BENCHMARKS.md).
 pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> QueryResult<()> {
-    let values: Vec<_> = rows
-        .iter()
-        .map(|d| {
+    macro_rules! values {
+        ($d:expr) => {{
+            let d: &NewDelivery<'_> = $d;
             (
                 deliveries::id.eq(d.id.as_str()),
                 deliveries::workspace_id.eq(d.workspace.as_str()),
@@ -43,14 +46,26 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewDelivery<'_>], now: i64) -> Que
                 deliveries::created_at.eq(now),
                 deliveries::updated_at.eq(now),
             )
-        })
-        .collect();
-    // SQLite caps bound parameters per statement; 12 per row.
-    for chunk in values.chunks(2500) {
-        let insert = diesel::insert_into(deliveries::table).values(chunk);
-        crate::db::on_backend!(conn, c => insert.execute(c))?;
+        }};
     }
-    Ok(())
+    match conn {
+        DbConn::Sqlite(c) => rows.iter().try_for_each(|d| {
+            diesel::insert_into(deliveries::table)
+                .values(values!(d))
+                .execute(c)
+                .map(|_| ())
+        }),
+        DbConn::Pg(c) => {
+            let values: Vec<_> = rows.iter().map(|d| values!(d)).collect();
+            // 12 parameters a row, below PostgreSQL's limit per statement.
+            for chunk in values.chunks(2500) {
+                diesel::insert_into(deliveries::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// (due now, scheduled later) pending deliveries, for /metrics.
@@ -71,6 +86,7 @@ pub fn queue_depth(conn: &mut DbConn, now: i64) -> QueryResult<(i64, i64)> {
 /// One attempt as sent and as answered.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = attempts)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewAttempt {
     pub delivery_id: String,
     pub attempted_at: i64,
@@ -215,10 +231,20 @@ pub fn record(
 ) -> QueryResult<Vec<(String, String)>> {
     let disabled = record_health(conn, outcomes, now, disable_after_ms, disable_after_text)?;
     let rows: Vec<&NewAttempt> = outcomes.iter().map(|o| &o.attempt).collect();
-    for chunk in rows.chunks(500) {
-        let insert = diesel::insert_into(attempts::table)
-            .values(chunk.iter().map(|a| (*a).clone()).collect::<Vec<_>>());
-        crate::db::on_backend!(conn, c => insert.execute(c))?;
+    match &mut *conn {
+        // One cached statement a row (its shape never changes: `None` is bound as NULL).
+        DbConn::Sqlite(c) => {
+            for a in &rows {
+                diesel::insert_into(attempts::table).values(*a).execute(c)?;
+            }
+        }
+        DbConn::Pg(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(attempts::table)
+                    .values(chunk.to_vec())
+                    .execute(c)?;
+            }
+        }
     }
     let once = {
         let mut ids: Vec<&str> = outcomes
