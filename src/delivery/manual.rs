@@ -130,7 +130,7 @@ async fn attempt(
     let write_lock = state.write_lock.clone();
     crate::db::run(&state.pool, move |conn| {
         crate::db::immediate(conn, &write_lock, |conn| {
-            store::record(
+            crate::store::outcomes::record(
                 conn,
                 std::slice::from_ref(&record),
                 time::now_ms(),

@@ -41,7 +41,13 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
             let written = crate::db::run(&state.pool, move |conn| {
                 crate::db::immediate(conn, &write_lock, |conn| {
                     let now = time::now_ms();
-                    let disabled = store::record(conn, &outcomes, now, disable_after_ms, &text)?;
+                    let disabled = crate::store::outcomes::record(
+                        conn,
+                        &outcomes,
+                        now,
+                        disable_after_ms,
+                        &text,
+                    )?;
                     // Told in the same transaction as what causes them: none is lost.
                     let occurred = operational::occurrences(conn, &outcomes, &disabled)?;
                     let made = operational::emit(conn, &occurred, now)?;

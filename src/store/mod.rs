@@ -9,6 +9,7 @@ pub mod delivery_log;
 pub mod events;
 pub mod inboxes;
 pub mod operational;
+pub mod outcomes;
 pub mod portal;
 pub mod queue;
 pub mod retention;

@@ -23,7 +23,13 @@ Needs Debian's wrk and nginx. Everything runs on 127.0.0.1 and stops by itself. 
   2. latency: a paced client posts 500 events/s for --seconds to one webhook; the time from
      acceptance (the event's created_at) to arrival at nginx ($msec in its access log);
   3. the server's peak RSS (VmHWM), per instance;
-  4. database statements per delivery during saturation (aethenox_db_statements_total).
+  4. database statements per delivery during saturation (aethenox_db_statements_total), and the
+     CPU time per delivery of the servers and (with --database-url) of PostgreSQL's processes,
+     from /proc, over the same window as the rate.
+
+For a fixed offered load below saturation (the two-instance comparison, issue 21):
+    python3 tests/bench/load.py --saturation 0 --paced 1500 --fanout 1 --rate 200 \
+        --database-url postgres://root@127.0.0.1:5432/postgres --instances 2
 """
 import argparse, http.client, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.parse
 
@@ -34,6 +40,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--binary", default="target/release/aethenox-webhooks")
 p.add_argument("--fanout", type=int, default=4)
 p.add_argument("--seconds", type=int, default=20)
+p.add_argument("--saturation", type=int, default=1, help="0 to skip the saturation phase")
 p.add_argument("--rate", type=int, default=500)
 p.add_argument("--connections", type=int, default=16)
 p.add_argument("--max-per-endpoint", type=int, default=64)
@@ -107,6 +114,48 @@ def succeeded():
     return metric(metrics(), 'aethenox_deliveries_total{outcome="succeeded"}')
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """User + system CPU time of these processes so far (those gone since are left out)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / TICK
+
+
+def postgres_pids():
+    if not args.database_url:
+        return []
+    out = subprocess.run(["ps", "-C", "postgres", "-o", "pid="], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def sample(start):
+    """(seconds, deliveries succeeded, statements, servers' CPU s, PostgreSQL's CPU s)."""
+    m = metrics()
+    return (time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}'),
+            metric(m, "aethenox_db_statements_total"), cpu_seconds([s.pid for s in servers]),
+            cpu_seconds(postgres_pids()))
+
+
+def per_delivery(mid):
+    """Statements and CPU per delivery between the first and last of `mid` (the middle of a run)."""
+    done = mid[-1][1] - mid[0][1]
+    if len(mid) < 2 or done <= 0:
+        return
+    line = f"  per delivery: servers' CPU {(mid[-1][3] - mid[0][3]) / done * 1e6:.0f} µs"
+    if args.database_url:
+        line += (f", PostgreSQL's CPU {(mid[-1][4] - mid[0][4]) / done * 1e6:.0f} µs, "
+                 f"statements {(mid[-1][2] - mid[0][2]) / done:.2f}")
+    print(line)
+
+
 try:
     binary = os.path.abspath(args.binary)
     # The receiver: nginx answering 204, logging when each delivery arrived.
@@ -161,17 +210,17 @@ try:
         f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f'wrk.headers["Authorization"] = "Bearer {KEY}"\nwrk.body = {json.dumps(body)}\n')
     per = max(1, args.connections // len(PORTS))
-    wrks = [subprocess.Popen(["wrk", "-t1", f"-c{per}", f"-d{args.seconds}s", "-s", lua,
+    wrks = [] if not args.saturation else [subprocess.Popen(["wrk", "-t1", f"-c{per}", f"-d{args.seconds}s", "-s", lua,
                               f"http://127.0.0.1:{port}/api/v1/events"], stdout=subprocess.PIPE, text=True)
             for port in PORTS]
     start = time.monotonic()
     samples = []
     while any(w.poll() is None for w in wrks):
-        m = metrics()
-        samples.append((time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}'),
-                        metric(m, "aethenox_db_statements_total")))
+        samples.append(sample(start))
         time.sleep(1)
     wrk_outs = [w.stdout.read() for w in wrks]
+    if not args.saturation:
+        samples = []
     accepted = metric(metrics(), "aethenox_events_accepted_total")
     expected = accepted * args.fanout
     while True:
@@ -185,13 +234,12 @@ try:
     sustained = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
     rps = sum(float(next((l for l in out.splitlines() if "Requests/sec" in l), "0 0").split()[-1]) for out in wrk_outs)
     where = f"PostgreSQL, {len(PORTS)} instance(s)" if args.database_url else "SQLite"
-    print(f"saturation ({where}): {accepted:.0f} events accepted in {args.seconds} s ({rps:.0f} events/s by wrk), "
+    if args.saturation:
+        print(f"saturation ({where}): {accepted:.0f} events accepted in {args.seconds} s ({rps:.0f} events/s by wrk), "
           f"fan-out {args.fanout}")
-    print(f"  deliveries/s sustained during the load: {sustained:.0f}")
-    if len(mid) >= 2 and mid[-1][1] > mid[0][1]:
-        per_delivery = (mid[-1][2] - mid[0][2]) / (mid[-1][1] - mid[0][1])
-        print(f"  database statements per delivery (publishing included): {per_delivery:.2f}")
-    print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
+        print(f"  deliveries/s sustained during the load: {sustained:.0f}")
+        per_delivery(mid)
+        print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
 
     # 1b. Paced: wrk's delay() spaces each connection's requests to offer about --paced deliveries/s.
     if args.paced:
@@ -208,10 +256,9 @@ try:
         start = time.monotonic()
         samples, backlog = [], 0
         while any(w.poll() is None for w in wrks):
-            m = metrics()
-            samples.append((time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}')))
+            samples.append(sample(start))
             # The queue is shared: every instance reports the same depth.
-            backlog = max(backlog, metric(m, 'aethenox_queue_depth{state="due"}', max))
+            backlog = max(backlog, metric(metrics(), 'aethenox_queue_depth{state="due"}', max))
             time.sleep(1)
         for w in wrks:
             w.stdout.read()
@@ -220,6 +267,7 @@ try:
         rate = (mid[-1][1] - mid[0][1]) / (mid[-1][0] - mid[0][0]) if len(mid) >= 2 else float("nan")
         print(f"paced: {offered:.0f} deliveries/s offered; {rate:.0f} deliveries/s delivered; "
               f"largest due backlog {backlog:.0f}")
+        per_delivery(mid)
         expected = metric(metrics(), "aethenox_events_accepted_total") * args.fanout
         while succeeded() < expected:
             time.sleep(0.05)
@@ -230,6 +278,7 @@ try:
     n = args.rate * args.seconds
     t0 = time.monotonic()
     late = 0
+    sent_at = {}
     for i in range(n):
         due = t0 + i / args.rate
         now = time.monotonic()
@@ -238,6 +287,7 @@ try:
         elif now - due > 0.05:
             late += 1
         conn = conns[i % len(conns)]
+        sent_at[f"lat-{i}"] = time.time() * 1000
         conn.request("POST", "/api/v1/events", body=json.dumps({"type": "call.missed", "id": f"lat-{i}", "data": {"call_id": i}}),
                      headers=headers)
         r = conn.getresponse()
@@ -268,6 +318,9 @@ try:
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
     print(f"latency: {n} events at {n / elapsed:.0f}/s ({late} sent late by the client); {len(lat)} arrived")
     print(f"  acceptance to arrival: p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max {lat[-1]:.1f} ms")
+    # From the moment the client sent the request (nginx logs whole milliseconds).
+    lat = sorted(arrivals[e] - sent_at[e] for e in arrivals)
+    print(f"  publish to arrival: p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max {lat[-1]:.1f} ms")
 
     # 3. Memory.
     for n, server in enumerate(servers):
