@@ -22,6 +22,8 @@ pub struct Metrics {
     duration_sum_micros: AtomicU64,
     duration_count: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Deliveries the intake handed straight to a sender (stored leased; no claim read them).
+    pub deliveries_straight: AtomicU64,
     pub webhooks_auto_disabled: AtomicU64,
     /// What retention removed, in all: deliveries, attempts, events, audit entries.
     pub pruned: [AtomicU64; 4],
@@ -275,6 +277,11 @@ impl Metrics {
             out,
             "aethenox_attempts_in_flight {}",
             self.in_flight.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP aethenox_deliveries_straight_total Deliveries sent without a claim: stored leased by the intake while nothing waited.\n# TYPE aethenox_deliveries_straight_total counter\naethenox_deliveries_straight_total {}",
+            self.deliveries_straight.load(Relaxed)
         );
         let statements = crate::db::STATEMENTS.load(Relaxed);
         if statements > 0 {

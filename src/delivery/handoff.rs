@@ -136,7 +136,7 @@ impl Handoff {
                 Some(job)
             } else {
                 let i = self.next.fetch_add(1, Ordering::Relaxed) % senders.len();
-                senders[i].send((job, secrets)).err().map(|e| e.0.0)
+                senders[i].send((job, secrets, true)).err().map(|e| e.0.0)
             };
             if let Some(job) = refused {
                 self.cancel(std::slice::from_ref(&job));

@@ -5,8 +5,9 @@ use crate::store::claims::Claimed;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-/// A claimed delivery with the secrets to sign it, on its way to a sender thread.
-pub(super) type Job = (Claimed, Vec<String>);
+/// A claimed delivery with the secrets to sign it, on its way to a sender thread, and whether
+/// the intake handed it over straight (no claim).
+pub(super) type Job = (Claimed, Vec<String>, bool);
 
 /// Attempts in flight, in all, per webhook and per workspace.
 #[derive(Default)]

@@ -339,7 +339,7 @@ async fn run(
             for job in jobs {
                 let secrets = secrets.get(&job.webhook_id).cloned().unwrap_or_default();
                 lock(&in_flight).start(&job.id, &job.webhook_id, &job.workspace_id);
-                let _ = senders[next_sender % senders.len()].send((job, secrets));
+                let _ = senders[next_sender % senders.len()].send((job, secrets, false));
                 next_sender = next_sender.wrapping_add(1);
             }
             // Everything due that this claim could see was taken, and nothing is held back by
@@ -420,8 +420,14 @@ async fn sender(
         config.request_timeout,
         config.max_in_flight,
     ));
-    while let Some((job, secrets)) = jobs.recv().await {
+    while let Some((job, secrets, straight)) = jobs.recv().await {
         state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        if straight {
+            state
+                .metrics
+                .deliveries_straight
+                .fetch_add(1, Ordering::Relaxed);
+        }
         let (state, client, outcomes, in_flight, handoff) = (
             state.clone(),
             client.clone(),

@@ -29,6 +29,7 @@ mod receivers;
 mod reference;
 mod retention;
 mod service;
+mod straight;
 mod support;
 mod team;
 mod upgrade;
