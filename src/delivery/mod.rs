@@ -3,9 +3,9 @@
 //! It runs on a thread of its own with its own actix runtime (awc is not `Send`). The
 //! deliveries table is the queue: rows are claimed in batches with a lease, sent outside any
 //! transaction, and their outcomes written back in batches by one recorder task, so the
-//! database work grows with batches, not with requests. When idle, a claim happens as soon as
-//! something is published (the API wakes the actor) and an outcome is written as soon as it is
-//! known, so batching adds no latency at low load.
+//! database work grows with batches, not with requests. While nothing waits in the queue, a
+//! fresh delivery is stored leased and handed straight to a sender (`handoff`), so at low load
+//! there is no claim to wait for; an outcome is written as soon as it is known.
 
 pub mod handoff;
 mod in_flight;
@@ -102,7 +102,6 @@ impl DeliveryWorker {
             );
         }
         drop(outcomes);
-        state.intake.attach(Some(handoff.clone()));
         let listener = match &state.location {
             crate::db::Location::Postgres(url) => {
                 let wakeup = wakeup.clone();
@@ -128,6 +127,8 @@ impl DeliveryWorker {
                     run_handoff,
                 ));
             })?;
+        // Started: from now on fresh deliveries may go straight to the senders.
+        state.intake.attach(Some(handoff.clone()));
         Ok(DeliveryWorker {
             dispatcher: Some(dispatcher),
             senders,
