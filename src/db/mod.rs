@@ -112,7 +112,6 @@ impl Manager {
                 Ok(DbConn::Pg(conn))
             }
             Location::Sqlite(path) => {
-                stable_plans::install();
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
@@ -186,6 +185,7 @@ fn prepare_sqlite(path: &Path) -> anyhow::Result<()> {
     let url = path
         .to_str()
         .context("the database path is not valid UTF-8")?;
+    // Before the first connection: every one opened from now on (the pool's too) has it.
     stable_plans::install();
     let mut conn = SqliteConnection::establish(url)
         .with_context(|| format!("opening the database {}", path.display()))?;

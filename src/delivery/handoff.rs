@@ -10,7 +10,7 @@
 //! took it: if this process dies before the attempt is recorded, the delivery is claimed again
 //! when the lease runs out (at start-up, on SQLite), as a claimed one would be.
 
-use super::in_flight::{InFlight, Job, lock};
+use super::in_flight::{InFlight, Job, lock, open_secrets};
 use crate::domain::crypto::SecretBox;
 use crate::store::claims::Claimed;
 use std::collections::HashMap;
@@ -84,12 +84,11 @@ impl Handoff {
     pub fn reserve(&self, fresh: &[Fresh<'_>]) -> Vec<bool> {
         let mut taken = Vec::with_capacity(fresh.len());
         let mut f = lock(&self.in_flight);
-        let per_workspace = self.per_workspace;
         for d in fresh {
             let room = self.is_clear()
                 && f.total < self.max_in_flight
                 && f.per_webhook.get(d.webhook_id).copied().unwrap_or(0) < self.per_webhook
-                && f.per_workspace.get(d.workspace_id).copied().unwrap_or(0) < per_workspace;
+                && f.per_workspace.get(d.workspace_id).copied().unwrap_or(0) < self.per_workspace;
             if room {
                 f.start(d.id, d.webhook_id, d.workspace_id);
             } else {
@@ -100,8 +99,8 @@ impl Handoff {
         taken
     }
 
-    /// Gives back the room of deliveries reserved but not stored (their transaction failed).
-    pub fn cancel(&self, jobs: &[Claimed]) {
+    /// Gives back the room of deliveries reserved but not handed over.
+    fn cancel(&self, jobs: &[Claimed]) {
         let mut f = lock(&self.in_flight);
         for job in jobs {
             f.finish(&job.id, &job.webhook_id, &job.workspace_id);
@@ -109,29 +108,14 @@ impl Handoff {
     }
 
     /// Sends stored, leased deliveries to the senders, each with its webhook's secrets opened
-    /// from `sealed` (once per webhook). Returns the ids of those that could not be handed over
-    /// (the actor has stopped): their room is given back, their leases are the caller's to
-    /// release.
-    pub fn dispatch(
-        &self,
-        jobs: Vec<Claimed>,
-        sealed: &HashMap<String, Vec<String>>,
-    ) -> Vec<String> {
-        let mut opened: HashMap<&str, Vec<String>> = HashMap::new();
-        for (id, list) in sealed {
-            let open = self.secrets.open_all(list).unwrap_or_else(|e| {
-                tracing::error!(webhook_id = %id, error = %e, "a signing secret does not open");
-                Vec::new()
-            });
-            opened.insert(id, open);
-        }
+    /// from `sealed`. Returns the ids of those that could not be handed over (the actor has
+    /// stopped): their room is given back, their leases are the caller's to release.
+    fn dispatch(&self, jobs: Vec<Claimed>, sealed: HashMap<String, Vec<String>>) -> Vec<String> {
+        let opened = open_secrets(&self.secrets, sealed);
         let senders = self.senders.read().unwrap_or_else(|p| p.into_inner());
         let mut unsent = Vec::new();
         for job in jobs {
-            let secrets = opened
-                .get(job.webhook_id.as_str())
-                .cloned()
-                .unwrap_or_default();
+            let secrets = opened.get(&job.webhook_id).cloned().unwrap_or_default();
             let refused = if senders.is_empty() {
                 Some(job)
             } else {
@@ -154,5 +138,131 @@ impl Handoff {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+}
+
+/// Deliveries `Handoff::reserve` gave room to, with their webhooks' sealed secrets, until they
+/// are handed over. Dropped before that (the transaction storing them failed, or did not
+/// commit), they give their room back.
+pub struct Reserved {
+    handoff: Arc<Handoff>,
+    jobs: Vec<Claimed>,
+    /// Sealed signing secrets by webhook (`set_secrets`).
+    sealed: HashMap<String, Vec<String>>,
+}
+
+impl Reserved {
+    pub fn new(handoff: Arc<Handoff>, jobs: Vec<Claimed>) -> Reserved {
+        Reserved {
+            handoff,
+            jobs,
+            sealed: HashMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// The webhooks whose secrets sending them needs, each once.
+    pub fn webhook_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.jobs.iter().map(|j| j.webhook_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub fn set_secrets(&mut self, sealed: HashMap<String, Vec<String>>) {
+        self.sealed = sealed;
+    }
+
+    /// Hands them to the senders (once stored). Returns the ids of those that could not be
+    /// handed over (the actor has stopped), whose leases the caller releases.
+    pub fn hand_over(mut self) -> Vec<String> {
+        let jobs = std::mem::take(&mut self.jobs);
+        let sealed = std::mem::take(&mut self.sealed);
+        self.handoff.dispatch(jobs, sealed)
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.handoff.cancel(&self.jobs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str) -> Claimed {
+        Claimed {
+            id: id.into(),
+            event_id: "evt".into(),
+            webhook_id: "wh".into(),
+            event_type: "message.sent".into(),
+            attempt_count: 0,
+            manual_attempts: 0,
+            is_test: false,
+            url: "https://example.com/".into(),
+            body: Vec::new(),
+            workspace_id: "ws".into(),
+            workspace_uid: None,
+            headers: None,
+            ordered: false,
+        }
+    }
+
+    fn fresh(id: &str) -> Fresh<'_> {
+        Fresh {
+            id,
+            webhook_id: "wh",
+            workspace_id: "ws",
+        }
+    }
+
+    #[test]
+    fn room_is_taken_while_clear_and_given_back_unless_handed_over() {
+        let mut config = crate::config::Config::with_data_dir("/nonexistent");
+        config.max_per_endpoint = 1;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let secrets = SecretBox::new([7; 32]);
+        let h = Arc::new(Handoff::new(
+            in_flight.clone(),
+            vec![tx],
+            &config,
+            1000,
+            secrets,
+        ));
+
+        // Not clear until a claim says so: nothing goes straight, nothing is counted.
+        assert_eq!(h.reserve(&[fresh("a")]), [false]);
+        h.set_clear(true);
+        // The webhook's cap: one goes, the next waits, and the queue is no longer clear.
+        assert_eq!(h.reserve(&[fresh("a"), fresh("b")]), [true, false]);
+        assert!(!h.is_clear());
+        assert_eq!(lock(&in_flight).total, 1);
+
+        // Not stored (dropped): the room comes back.
+        drop(Reserved::new(h.clone(), vec![job("a")]));
+        assert_eq!(lock(&in_flight).total, 0);
+
+        // Handed over: the room stays taken until the attempt finishes, and the sender gets it.
+        h.set_clear(true);
+        assert_eq!(h.reserve(&[fresh("c")]), [true]);
+        assert!(
+            Reserved::new(h.clone(), vec![job("c")])
+                .hand_over()
+                .is_empty()
+        );
+        assert_eq!(lock(&in_flight).total, 1);
+        let (sent, _, straight) = rx.try_recv().expect("handed to the sender");
+        assert_eq!((sent.id.as_str(), straight), ("c", true));
+
+        // The actor stopped: not handed over, room given back, the id returned for release.
+        h.close();
+        assert_eq!(Reserved::new(h.clone(), vec![job("c")]).hand_over(), ["c"]);
+        assert_eq!(lock(&in_flight).total, 0);
     }
 }

@@ -1,6 +1,7 @@
 //! What the delivery actor has in flight, shared by the dispatcher, the senders and the
 //! intake's hand-off (which counts what it hands over as the dispatcher counts what it claims).
 
+use crate::domain::crypto::SecretBox;
 use crate::store::claims::Claimed;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -52,6 +53,25 @@ impl InFlight {
             && self.per_webhook.values().all(|n| *n < per_webhook)
             && self.per_workspace.values().all(|n| *n < per_workspace)
     }
+}
+
+/// Each webhook's sealed signing secrets opened (once per webhook). A secret that does not open
+/// leaves its webhook's attempts without one, which fails them with a clear error rather than
+/// unsigned.
+pub(super) fn open_secrets(
+    secrets: &SecretBox,
+    sealed: HashMap<String, Vec<String>>,
+) -> HashMap<String, Vec<String>> {
+    sealed
+        .into_iter()
+        .map(|(id, sealed)| {
+            let open = secrets.open_all(&sealed).unwrap_or_else(|e| {
+                tracing::error!(webhook_id = %id, error = %e, "a signing secret does not open");
+                Vec::new()
+            });
+            (id, open)
+        })
+        .collect()
 }
 
 pub(super) fn lock(m: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {

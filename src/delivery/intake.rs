@@ -2,7 +2,7 @@
 //! transaction (group commit), so concurrent publishers don't queue on SQLite's write lock one
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
-use super::handoff::{Fresh, Handoff};
+use super::handoff::{Fresh, Handoff, Reserved};
 use crate::db::fault::Fault;
 use crate::db::health::Health;
 use crate::db::{DbPool, WriteLock};
@@ -166,9 +166,7 @@ impl Intake {
 /// this process, to hand to the senders once the transaction commits.
 struct Stored {
     answers: Vec<Accepted>,
-    straight: Vec<Claimed>,
-    /// The sealed signing secrets of the webhooks in `straight`.
-    sealed: HashMap<String, Vec<String>>,
+    straight: Option<Reserved>,
     /// Some delivery was stored without a lease: a claim has to take it.
     queued: bool,
 }
@@ -176,12 +174,12 @@ struct Stored {
 /// Stores a batch in a few statements whatever its size (one lookup of known ids, one insert
 /// of events, one of deliveries): on PostgreSQL each statement is a round trip. With a
 /// `handoff` that has room, fresh deliveries are stored leased (see `handoff`); the room they
-/// took is given back if this fails.
+/// took is given back if this fails or does not commit (`Reserved` dropped).
 fn store_batch(
     conn: &mut crate::db::DbConn,
     batch: &[Queued],
     filters: &mut Filters,
-    handoff: Option<&Handoff>,
+    handoff: Option<&Arc<Handoff>>,
 ) -> diesel::QueryResult<Stored> {
     let now = time::now_ms();
     // Event ids are the workspace's own: known ids are looked up per workspace, and answer
@@ -251,56 +249,40 @@ fn store_batch(
             created: true,
         });
     }
-    let straight = match handoff {
-        Some(h) => take_straight(h, &mut rows, &made, now),
-        None => Vec::new(),
-    };
-    let stored = (|| {
-        let sealed = if straight.is_empty() {
-            HashMap::new()
-        } else {
-            let mut ids: Vec<&str> = straight.iter().map(|j| j.webhook_id.as_str()).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            store::webhooks::valid_secrets_for(conn, &ids, now)?
-        };
-        store::events::insert_many(conn, &events)?;
-        store::deliveries::insert_many(conn, &rows, now)?;
-        let queued = rows.iter().any(|r| r.lease_until.is_none());
-        if queued {
-            store::claims::wake_others(conn)?;
-        }
-        Ok((sealed, queued))
-    })();
-    match stored {
-        Ok((sealed, queued)) => Ok(Stored {
-            answers,
-            straight,
-            sealed,
-            queued,
-        }),
-        Err(e) => {
-            if let Some(h) = handoff {
-                h.cancel(&straight);
-            }
-            Err(e)
-        }
+    let mut straight = handoff.map(|h| take_straight(h, &mut rows, &made, now));
+    if let Some(s) = straight.as_mut().filter(|s| !s.is_empty()) {
+        s.set_secrets(store::webhooks::valid_secrets_for(
+            conn,
+            &s.webhook_ids(),
+            now,
+        )?);
     }
+    store::events::insert_many(conn, &events)?;
+    store::deliveries::insert_many(conn, &rows, now)?;
+    let queued = rows.iter().any(|r| r.lease_until.is_none());
+    if queued {
+        store::claims::wake_others(conn)?;
+    }
+    Ok(Stored {
+        answers,
+        straight,
+        queued,
+    })
 }
 
 /// Leases the rows that may go straight to a sender (not those of ordered or rate-limited
 /// webhooks, which a claim paces) and returns what sending them needs.
 fn take_straight(
-    handoff: &Handoff,
+    handoff: &Arc<Handoff>,
     rows: &mut [NewDelivery<'_>],
     made: &[(&Publish, &Subscriber)],
     now: i64,
-) -> Vec<Claimed> {
+) -> Reserved {
     let eligible: Vec<usize> = (0..rows.len())
         .filter(|&i| !made[i].1.ordered && !made[i].1.rate_limited)
         .collect();
     if eligible.is_empty() || !handoff.is_clear() {
-        return Vec::new();
+        return Reserved::new(handoff.clone(), Vec::new());
     }
     let fresh: Vec<Fresh> = eligible
         .iter()
@@ -335,7 +317,7 @@ fn take_straight(
             ordered: false,
         });
     }
-    straight
+    Reserved::new(handoff.clone(), straight)
 }
 
 fn writer(
@@ -358,33 +340,18 @@ fn writer(
         let handoff = handoff.read().unwrap_or_else(|p| p.into_inner()).clone();
         let store = |batch: &[Queued]| {
             let mut conn = pool.get().map_err(|e| NotStored::of_pool(&e))?;
-            let mut straight = None;
-            let stored = crate::db::immediate(&mut conn, &write_lock, |c| {
-                let mut stored =
-                    store_batch(c, batch, &mut filters.borrow_mut(), handoff.as_deref())?;
-                // Kept out here so that a failed commit gives their room back too.
-                straight = Some((
-                    std::mem::take(&mut stored.straight),
-                    std::mem::take(&mut stored.sealed),
-                ));
-                Ok::<_, diesel::result::Error>(stored)
+            let mut stored = crate::db::immediate(&mut conn, &write_lock, |c| {
+                store_batch(c, batch, &mut filters.borrow_mut(), handoff.as_ref())
             })
             .map_err(|e| NotStored::of_error(&e));
-            match (&stored, &handoff) {
-                (Ok(_), Some(h)) => {
-                    let (jobs, sealed) = straight.take().unwrap_or_default();
-                    let unsent = h.dispatch(jobs, &sealed);
-                    if !unsent.is_empty() {
-                        // The actor stopped meanwhile: back to the queue.
-                        let _ = store::claims::release(&mut conn, &unsent);
-                    }
+            if let Ok(s) = &mut stored
+                && let Some(straight) = s.straight.take()
+            {
+                let unsent = straight.hand_over();
+                if !unsent.is_empty() {
+                    // The actor stopped meanwhile: back to the queue.
+                    let _ = store::claims::release(&mut conn, &unsent);
                 }
-                (Err(_), Some(h)) => {
-                    if let Some((jobs, _)) = straight.take() {
-                        h.cancel(&jobs);
-                    }
-                }
-                _ => {}
             }
             // A connection whose server went away is not used again.
             if let Err(NotStored::Fault(Fault::Unavailable)) = &stored {

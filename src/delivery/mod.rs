@@ -324,18 +324,7 @@ async fn run(
             full_batch = jobs.len() == want;
             let reopens = crate::domain::pacing::reopens_at(now);
             rate_held.extend(held.into_iter().map(|w| (w, reopens)));
-            // Opened once per webhook per batch; a secret that does not open leaves the
-            // attempt without one, which fails it with a clear error rather than unsigned.
-            let secrets: std::collections::HashMap<String, Vec<String>> = secrets
-                .into_iter()
-                .map(|(id, sealed)| {
-                    let open = state.secrets.open_all(&sealed).unwrap_or_else(|e| {
-                        tracing::error!(webhook_id = %id, error = %e, "a signing secret does not open");
-                        Vec::new()
-                    });
-                    (id, open)
-                })
-                .collect();
+            let secrets = in_flight::open_secrets(&state.secrets, secrets);
             let taken = jobs.len();
             for job in jobs {
                 let secrets = secrets.get(&job.webhook_id).cloned().unwrap_or_default();

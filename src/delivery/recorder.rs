@@ -30,7 +30,7 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
         }
         // A retry time this batch writes may be sooner than what the dispatcher sleeps for, and
         // an ordered webhook's next delivery may go once this one is recorded.
-        let retries = batch
+        let wake = batch
             .iter()
             .any(|o| o.ordered || matches!(o.after, store::After::RetryAt(_)));
         let mut batch = Arc::new(batch);
@@ -91,7 +91,7 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
                 }
             }
         }
-        if retries {
+        if wake {
             state.wakeup.notify_one();
         }
     }

@@ -136,9 +136,9 @@ def postgres_pids():
     return [int(x) for x in out.split()]
 
 
-def sample(start):
-    """(seconds, deliveries succeeded, statements, servers' CPU s, PostgreSQL's CPU s)."""
-    m = metrics()
+def sample(start, m):
+    """(seconds, deliveries succeeded, statements, servers' CPU s, PostgreSQL's CPU s), from the
+    instances' metrics `m` and /proc."""
     return (time.monotonic() - start, metric(m, 'aethenox_deliveries_total{outcome="succeeded"}'),
             metric(m, "aethenox_db_statements_total"), cpu_seconds([s.pid for s in servers]),
             cpu_seconds(postgres_pids()))
@@ -216,7 +216,7 @@ try:
     start = time.monotonic()
     samples = []
     while any(w.poll() is None for w in wrks):
-        samples.append(sample(start))
+        samples.append(sample(start, metrics()))
         time.sleep(1)
     wrk_outs = [w.stdout.read() for w in wrks]
     if not args.saturation:
@@ -256,9 +256,10 @@ try:
         start = time.monotonic()
         samples, backlog = [], 0
         while any(w.poll() is None for w in wrks):
-            samples.append(sample(start))
+            m = metrics()
+            samples.append(sample(start, m))
             # The queue is shared: every instance reports the same depth.
-            backlog = max(backlog, metric(metrics(), 'aethenox_queue_depth{state="due"}', max))
+            backlog = max(backlog, metric(m, 'aethenox_queue_depth{state="due"}', max))
             time.sleep(1)
         for w in wrks:
             w.stdout.read()

@@ -46,14 +46,9 @@ impl Instance {
 
     /// Attempts this process made, from its own /metrics.
     async fn attempts(&self, api_key: &str) -> u64 {
-        let mut res = awc::Client::default()
-            .get(format!("{}/metrics", self.base()))
-            .bearer_auth(api_key)
-            .send()
+        metrics_text(self.base(), api_key)
             .await
-            .unwrap();
-        let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-        body.lines()
+            .lines()
             .filter(|l| l.starts_with("aethenox_attempts_total{"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()

@@ -8,14 +8,9 @@ use serde_json::json;
 
 /// `aethenox_deliveries_straight_total` of this app.
 async fn straight(app: &TestApp, key: &str) -> u64 {
-    let mut res = awc::Client::default()
-        .get(format!("{}/metrics", app.base))
-        .bearer_auth(key)
-        .send()
+    metrics_text(&app.base, key)
         .await
-        .unwrap();
-    let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix("aethenox_deliveries_straight_total "))
         .and_then(|n| n.parse().ok())
         .expect("the metric is there")

@@ -317,6 +317,17 @@ fn client() -> awc::Client {
         .finish()
 }
 
+/// The `/metrics` text of the server at `base`, read with `api_key`.
+pub async fn metrics_text(base: &str, api_key: &str) -> String {
+    let mut res = awc::Client::default()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(api_key)
+        .send()
+        .await
+        .unwrap();
+    String::from_utf8(res.body().await.unwrap().to_vec()).unwrap()
+}
+
 /// Waits for `check` to hold, polling, failing after `secs` seconds with `what`.
 pub async fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
