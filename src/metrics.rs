@@ -287,7 +287,7 @@ impl Metrics {
         if statements > 0 {
             let _ = writeln!(
                 out,
-                "# HELP aethenox_db_statements_total Statements this process ran on PostgreSQL.\n# TYPE aethenox_db_statements_total counter\naethenox_db_statements_total {statements}",
+                "# HELP aethenox_db_statements_total Statements this process ran on PostgreSQL (BEGIN and COMMIT included).\n# TYPE aethenox_db_statements_total counter\naethenox_db_statements_total {statements}",
             );
         }
         out
