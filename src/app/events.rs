@@ -33,6 +33,7 @@ pub async fn publish(
     if !data.is_object() {
         return Err(AppError::validation("data", "data must be a JSON object"));
     }
+    let generated_id = id.is_none();
     let id = match id {
         Some(id) => {
             events::check_event_id(&id).map_err(|m| AppError::validation("id", m))?;
@@ -49,6 +50,7 @@ pub async fn publish(
             workspace: scope.ws().clone(),
             workspace_uid: scope.workspace().uid.clone(),
             id,
+            generated_id,
             event_type,
             payload,
             data,

@@ -147,33 +147,22 @@ impl Handoff {
 pub struct Reserved {
     handoff: Arc<Handoff>,
     jobs: Vec<Claimed>,
-    /// Sealed signing secrets by webhook (`set_secrets`).
+    /// Sealed signing secrets by webhook.
     sealed: HashMap<String, Vec<String>>,
 }
 
 impl Reserved {
-    pub fn new(handoff: Arc<Handoff>, jobs: Vec<Claimed>) -> Reserved {
+    /// `jobs` with the sealed secrets of their webhooks (by webhook id).
+    pub fn new(
+        handoff: Arc<Handoff>,
+        jobs: Vec<Claimed>,
+        sealed: HashMap<String, Vec<String>>,
+    ) -> Reserved {
         Reserved {
             handoff,
             jobs,
-            sealed: HashMap::new(),
+            sealed,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
-    }
-
-    /// The webhooks whose secrets sending them needs, each once.
-    pub fn webhook_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self.jobs.iter().map(|j| j.webhook_id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    }
-
-    pub fn set_secrets(&mut self, sealed: HashMap<String, Vec<String>>) {
-        self.sealed = sealed;
     }
 
     /// Hands them to the senders (once stored). Returns the ids of those that could not be
@@ -245,14 +234,14 @@ mod tests {
         assert_eq!(lock(&in_flight).total, 1);
 
         // Not stored (dropped): the room comes back.
-        drop(Reserved::new(h.clone(), vec![job("a")]));
+        drop(Reserved::new(h.clone(), vec![job("a")], HashMap::new()));
         assert_eq!(lock(&in_flight).total, 0);
 
         // Handed over: the room stays taken until the attempt finishes, and the sender gets it.
         h.set_clear(true);
         assert_eq!(h.reserve(&[fresh("c")]), [true]);
         assert!(
-            Reserved::new(h.clone(), vec![job("c")])
+            Reserved::new(h.clone(), vec![job("c")], HashMap::new())
                 .hand_over()
                 .is_empty()
         );
@@ -262,7 +251,10 @@ mod tests {
 
         // The actor stopped: not handed over, room given back, the id returned for release.
         h.close();
-        assert_eq!(Reserved::new(h.clone(), vec![job("c")]).hand_over(), ["c"]);
+        assert_eq!(
+            Reserved::new(h.clone(), vec![job("c")], HashMap::new()).hand_over(),
+            ["c"]
+        );
         assert_eq!(lock(&in_flight).total, 0);
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::filter::Filter;
 use crate::domain::workspace::WorkspaceId;
 use crate::domain::{ids, time};
 use crate::store::claims::Claimed;
-use crate::store::webhooks::Subscriber;
+use crate::store::subscribers::Subscriber;
 use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -28,6 +28,8 @@ pub struct Publish {
     /// The workspace's uid, when it has one (`X-Aethenox-Workspace` of its deliveries).
     pub workspace_uid: Option<String>,
     pub id: String,
+    /// The id was made here (no publisher gave it), so no stored event can have it.
+    pub generated_id: bool,
     pub event_type: String,
     pub payload: Vec<u8>,
     /// The event's `data`, for the webhooks' payload filters.
@@ -183,9 +185,10 @@ fn store_batch(
 ) -> diesel::QueryResult<Stored> {
     let now = time::now_ms();
     // Event ids are the workspace's own: known ids are looked up per workspace, and answer
-    // with their first acceptance (so does an id repeated within the batch).
+    // with their first acceptance (so does an id repeated within the batch). An id made here
+    // cannot be known: a batch of those needs no lookup.
     let mut by_workspace: HashMap<&WorkspaceId, Vec<&str>> = HashMap::new();
-    for p in batch.iter().map(|q| &q.publish) {
+    for p in batch.iter().map(|q| &q.publish).filter(|p| !p.generated_id) {
         by_workspace.entry(&p.workspace).or_default().push(&p.id);
     }
     let mut known: HashMap<(&WorkspaceId, String), i32> = HashMap::new();
@@ -200,7 +203,7 @@ fn store_batch(
         if !known.contains_key(&(&p.workspace, p.id.clone())) && !subscribers.contains_key(&key) {
             subscribers.insert(
                 key,
-                store::webhooks::subscribed(conn, &p.workspace, &p.event_type)?,
+                store::subscribers::subscribed(conn, &p.workspace, &p.event_type, now)?,
             );
         }
     }
@@ -249,14 +252,7 @@ fn store_batch(
             created: true,
         });
     }
-    let mut straight = handoff.map(|h| take_straight(h, &mut rows, &made, now));
-    if let Some(s) = straight.as_mut().filter(|s| !s.is_empty()) {
-        s.set_secrets(store::webhooks::valid_secrets_for(
-            conn,
-            &s.webhook_ids(),
-            now,
-        )?);
-    }
+    let straight = handoff.map(|h| take_straight(h, &mut rows, &made, now));
     store::events::insert_many(conn, &events)?;
     store::deliveries::insert_many(conn, &rows, now)?;
     let queued = rows.iter().any(|r| r.lease_until.is_none());
@@ -282,7 +278,7 @@ fn take_straight(
         .filter(|&i| !made[i].1.ordered && !made[i].1.rate_limited)
         .collect();
     if eligible.is_empty() || !handoff.is_clear() {
-        return Reserved::new(handoff.clone(), Vec::new());
+        return Reserved::new(handoff.clone(), Vec::new(), HashMap::new());
     }
     let fresh: Vec<Fresh> = eligible
         .iter()
@@ -295,11 +291,15 @@ fn take_straight(
     let taken = handoff.reserve(&fresh);
     let lease_until = handoff.lease_until(now);
     let mut straight = Vec::new();
+    let mut sealed = HashMap::new();
     for (&i, took) in eligible.iter().zip(taken) {
         if !took {
             continue;
         }
         let (p, w) = made[i];
+        sealed
+            .entry(w.id.clone())
+            .or_insert_with(|| w.secrets.clone());
         rows[i].lease_until = Some(lease_until);
         straight.push(Claimed {
             id: rows[i].id.clone(),
@@ -317,7 +317,7 @@ fn take_straight(
             ordered: false,
         });
     }
-    Reserved::new(handoff.clone(), straight)
+    Reserved::new(handoff.clone(), straight, sealed)
 }
 
 fn writer(

@@ -294,7 +294,7 @@ async fn run(
                     };
                     let claim = claims::claim_due(conn, now, want, &room, now + lease_ms)?;
                     let ids: Vec<&str> = claim.jobs.iter().map(|j| j.webhook_id.as_str()).collect();
-                    let secrets = crate::store::webhooks::valid_secrets_for(conn, &ids, now)?;
+                    let secrets = crate::store::subscribers::valid_secrets_for(conn, &ids, now)?;
                     Ok((claim, secrets))
                 })
             })

@@ -16,6 +16,7 @@ pub mod retention;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_attempts;
+pub mod subscribers;
 pub mod users;
 pub mod webhooks;
 pub mod workspaces;

@@ -127,7 +127,7 @@ pub fn emit(conn: &mut DbConn, occurred: &[Occurrence], now: i64) -> QueryResult
     let mut subscribers: HashMap<&str, Vec<(String, Option<Filter>)>> = HashMap::new();
     for o in occurred {
         if !subscribers.contains_key(o.event_type) {
-            let found = super::webhooks::subscribed(conn, &ops, o.event_type)?
+            let found = super::subscribers::subscribed(conn, &ops, o.event_type, now)?
                 .into_iter()
                 // Stored filters were checked when saved; one that no longer parses lets
                 // everything through rather than lose an event.

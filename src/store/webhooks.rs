@@ -323,7 +323,7 @@ pub fn current_secret(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> QueryRes
 /// Every secret a receiver may still be checking against at `now`: the current one first,
 /// then rotated-out ones still inside their grace period, newest first.
 pub fn valid_secrets(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Vec<String>> {
-    Ok(valid_secrets_for(conn, &[id], now)?
+    Ok(super::subscribers::valid_secrets_for(conn, &[id], now)?
         .remove(id)
         .unwrap_or_default())
 }
@@ -402,86 +402,4 @@ pub fn rotate_secret(
         .set(webhooks::updated_at.eq(now))
         .execute(conn)
         .map(|_| ())
-}
-
-/// An enabled webhook subscribed to an event type, as the intake needs it: whom a new event
-/// makes a delivery for (`filter`), and what sending it at once needs.
-#[derive(Debug, Clone, Queryable)]
-pub struct Subscriber {
-    pub id: String,
-    /// The stored payload filter (None: every event).
-    pub filter: Option<String>,
-    pub url: String,
-    /// Sealed custom headers (None: none).
-    pub headers: Option<String>,
-    pub ordered: bool,
-    pub rate_limited: bool,
-}
-
-/// The workspace's enabled webhooks subscribed to `event_type`.
-pub fn subscribed(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    event_type: &str,
-) -> QueryResult<Vec<Subscriber>> {
-    let query = webhook_events::table
-        .inner_join(webhooks::table)
-        .filter(webhooks::workspace_id.eq(ws.as_str()))
-        .filter(webhook_events::event_type.eq(event_type))
-        .filter(webhooks::enabled.eq(true))
-        .select((
-            webhooks::id,
-            webhooks::filter,
-            webhooks::url,
-            webhooks::headers,
-            webhooks::ordered,
-            webhooks::rate_limit.is_not_null(),
-        ));
-    // On the publishing path: run on the backend's own connection and statement cache.
-    crate::db::on_backend!(conn, c => query.load(c))
-}
-
-/// `valid_secrets` for many webhooks at once.
-pub fn valid_secrets_for(
-    conn: &mut DbConn,
-    ids: &[&str],
-    now: i64,
-) -> QueryResult<HashMap<String, Vec<String>>> {
-    use webhook_secrets as s;
-    let valid = s::expires_at.is_null().or(s::expires_at.gt(now));
-    let columns = (s::webhook_id, s::secret, s::expires_at);
-    let newest_first = s::table.order(s::id.desc());
-    // On the delivery path: run on the backend's own connection and statement cache. SQLite
-    // writes `IN (?, ?, …)` for a list, a statement compiled anew on every use; one cached
-    // statement per webhook costs less there (in-process, no round trips).
-    let rows: Vec<(String, String, Option<i64>)> = match conn {
-        DbConn::Pg(c) => newest_first
-            .filter(s::webhook_id.eq_any(ids))
-            .filter(valid)
-            .select(columns)
-            .load(c)?,
-        DbConn::Sqlite(c) => {
-            let mut rows = Vec::new();
-            for id in ids {
-                let one = newest_first.filter(s::webhook_id.eq(*id)).filter(valid);
-                rows.extend(
-                    one.select(columns)
-                        .load::<(String, String, Option<i64>)>(c)?,
-                );
-            }
-            rows
-        }
-    };
-    let mut map: HashMap<String, Vec<(String, Option<i64>)>> = HashMap::new();
-    for (id, secret, exp) in rows {
-        map.entry(id).or_default().push((secret, exp));
-    }
-    Ok(map
-        .into_iter()
-        .map(|(id, mut list)| {
-            // The current secret (no expiry) first, then the rest newest first.
-            list.sort_by_key(|(_, exp)| exp.is_some());
-            (id, list.into_iter().map(|(s, _)| s).collect())
-        })
-        .collect())
 }
