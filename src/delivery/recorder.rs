@@ -6,7 +6,7 @@ use crate::domain::time;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::deliveries::{self as store, Outcome};
-use crate::store::operational;
+use crate::store::{operational, pg_batch};
 use actix_web::web::Data;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -39,6 +39,14 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
             let text = disable_text.clone();
             let write_lock = state.write_lock.clone();
             let written = crate::db::run(&state.pool, move |conn| {
+                // On PostgreSQL a batch of successes is one statement, with no transaction
+                // around it: nothing can be disabled and no operational event follows.
+                if let crate::db::DbConn::Pg(c) = &mut *conn
+                    && pg_batch::all_healthy(&outcomes)
+                {
+                    pg_batch::record_successes(c, &outcomes, time::now_ms())?;
+                    return Ok((Vec::new(), 0));
+                }
                 crate::db::immediate(conn, &write_lock, |conn| {
                     let now = time::now_ms();
                     let disabled = crate::store::outcomes::record(

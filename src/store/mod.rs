@@ -10,6 +10,7 @@ pub mod events;
 pub mod inboxes;
 pub mod operational;
 pub mod outcomes;
+pub mod pg_batch;
 pub mod portal;
 pub mod queue;
 pub mod retention;

@@ -208,6 +208,33 @@ fn new_state(after: After) -> (Option<&'static str>, Option<i64>) {
     }
 }
 
+/// The columns an outcome writes on its delivery beyond its attempt's own, one array each (for
+/// PostgreSQL's `unnest`).
+pub(super) struct NewStates {
+    pub manual: Vec<i32>,
+    pub classes: Vec<i32>,
+    pub statuses: Vec<Option<&'static str>>,
+    pub next: Vec<Option<i64>>,
+}
+
+impl NewStates {
+    pub fn of(outcomes: &[Outcome]) -> NewStates {
+        let (statuses, next) = outcomes.iter().map(|o| new_state(o.after)).unzip();
+        NewStates {
+            manual: outcomes
+                .iter()
+                .map(|o| i32::from(o.attempt.trigger != "automatic"))
+                .collect(),
+            classes: outcomes
+                .iter()
+                .map(|o| o.attempt.status_code.map_or(0, |c| c / 100))
+                .collect(),
+            statuses,
+            next,
+        }
+    }
+}
+
 /// PostgreSQL: the per-row updates of `record` as one statement (each statement is a round
 /// trip to the server; SQLite, in-process, runs them row by row).
 /// Writes each outcome onto its delivery: the attempt counted, the lease released, the last
@@ -218,26 +245,17 @@ pub(super) fn pg_update(
     outcomes: &[Outcome],
     now: i64,
 ) -> QueryResult<usize> {
-    let mut ids = Vec::with_capacity(outcomes.len());
-    let mut manual = Vec::with_capacity(outcomes.len());
-    let mut codes: Vec<Option<i32>> = Vec::with_capacity(outcomes.len());
-    let mut classes = Vec::with_capacity(outcomes.len());
-    let mut durations = Vec::with_capacity(outcomes.len());
-    let mut errors: Vec<Option<String>> = Vec::with_capacity(outcomes.len());
-    let mut statuses: Vec<Option<&str>> = Vec::with_capacity(outcomes.len());
-    let mut next: Vec<Option<i64>> = Vec::with_capacity(outcomes.len());
-    for o in outcomes {
-        let a = &o.attempt;
-        ids.push(a.delivery_id.as_str());
-        manual.push(i32::from(a.trigger != "automatic"));
-        codes.push(a.status_code);
-        classes.push(a.status_code.map_or(0, |c| c / 100));
-        durations.push(a.duration_ms);
-        errors.push(a.error.clone());
-        let (status, at) = new_state(o.after);
-        statuses.push(status);
-        next.push(at);
-    }
+    let ids: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o.attempt.delivery_id.as_str())
+        .collect();
+    let codes: Vec<Option<i32>> = outcomes.iter().map(|o| o.attempt.status_code).collect();
+    let durations: Vec<i32> = outcomes.iter().map(|o| o.attempt.duration_ms).collect();
+    let errors: Vec<Option<&str>> = outcomes
+        .iter()
+        .map(|o| o.attempt.error.as_deref())
+        .collect();
+    let state = NewStates::of(outcomes);
     diesel::sql_query(
         "UPDATE deliveries AS d SET \
            attempt_count = d.attempt_count + 1, \
@@ -255,13 +273,13 @@ pub(super) fn pg_update(
          WHERE d.id = v.id",
     )
     .bind::<Array<Text>, _>(&ids)
-    .bind::<Array<Integer>, _>(&manual)
+    .bind::<Array<Integer>, _>(&state.manual)
     .bind::<Array<Nullable<Integer>>, _>(&codes)
-    .bind::<Array<Integer>, _>(&classes)
+    .bind::<Array<Integer>, _>(&state.classes)
     .bind::<Array<Integer>, _>(&durations)
     .bind::<Array<Nullable<Text>>, _>(&errors)
-    .bind::<Array<Nullable<Text>>, _>(&statuses)
-    .bind::<Array<Nullable<BigInt>>, _>(&next)
+    .bind::<Array<Nullable<Text>>, _>(&state.statuses)
+    .bind::<Array<Nullable<BigInt>>, _>(&state.next)
     .bind::<BigInt, _>(now)
     .execute(conn)
 }

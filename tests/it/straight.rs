@@ -77,3 +77,69 @@ async fn fresh_deliveries_go_straight_while_nothing_waits_and_queue_behind_a_cap
         res.body
     );
 }
+
+/// A success after failures, as recorded (on PostgreSQL a batch of successes is written in one
+/// statement of its own, `store/pg_batch.rs`): the attempt in full, the delivery's new state,
+/// and the webhook's run of failures cleared.
+#[actix_rt::test]
+async fn a_success_after_failures_is_recorded_in_full_and_clears_the_run_of_failures() {
+    use aethenox_webhooks::store;
+    let app = TestApp::delivering(|c| {
+        c.retry_schedule = vec![std::time::Duration::from_millis(200); 5];
+    })
+    .await;
+    let rx = Receiver::start().await;
+    rx.script([
+        Reply::status(500).body("down"),
+        Reply::status(201).header("x-receipt", "r-1").body("taken"),
+    ]);
+    let (webhook_id, _) = app.webhook(&rx.url("/w"), &["contact.created"]);
+    let api = app.api(&app.api_key());
+    let res = api
+        .post("/events", json!({"type": "contact.created", "data": {}}))
+        .await;
+    let event_id = res.json()["id"].as_str().unwrap().to_owned();
+    let webhook = || store::webhooks::get(&mut app.conn(), &dws(), &webhook_id).unwrap();
+    let delivery = || app.deliveries_of(&event_id).pop();
+    wait_for(10, "the failure recorded", || {
+        delivery().is_some_and(|d| d.attempt_count == 1)
+    })
+    .await;
+    assert!(webhook().failing_since.is_some());
+    wait_for(10, "the success recorded", || {
+        delivery().is_some_and(|d| d.status == "succeeded")
+    })
+    .await;
+    let d = delivery().unwrap();
+    assert_eq!(
+        (
+            d.attempt_count,
+            d.manual_attempts,
+            d.last_status_code,
+            d.last_status_class
+        ),
+        (2, 0, Some(201), Some(2))
+    );
+    assert_eq!(
+        (d.lease_until, d.next_attempt_at, d.last_error),
+        (None, None, None)
+    );
+    assert!(d.last_duration_ms.is_some());
+    assert_eq!(webhook().failing_since, None, "the run of failures is over");
+    let attempts = app.attempts(&d.id);
+    assert_eq!(attempts.len(), 2);
+    let a = &attempts[1];
+    assert_eq!(
+        (a.status_code, a.trigger.as_str()),
+        (Some(201), "automatic")
+    );
+    assert_eq!(a.response_body.as_deref(), Some(&b"taken"[..]));
+    assert!(a.response_headers.as_deref().unwrap().contains("r-1"));
+    assert!(
+        a.request_headers.contains("webhook-signature"),
+        "{}",
+        a.request_headers
+    );
+    assert_eq!((a.error.as_deref(), a.error_class.as_deref()), (None, None));
+    assert!(!a.response_truncated);
+}
