@@ -6,6 +6,7 @@ pub mod conn;
 pub mod fault;
 pub mod health;
 pub mod listen;
+pub mod prepared;
 pub mod schema;
 pub mod space;
 pub mod stable_plans;

@@ -256,7 +256,7 @@ pub(super) fn pg_update(
         .map(|o| o.attempt.error.as_deref())
         .collect();
     let state = NewStates::of(outcomes);
-    diesel::sql_query(
+    crate::db::prepared::Prepared::new(
         "UPDATE deliveries AS d SET \
            attempt_count = d.attempt_count + 1, \
            manual_attempts = d.manual_attempts + v.manual, \

@@ -6,6 +6,7 @@
 
 use super::deliveries::{NewAttempt, NewDelivery, Outcome, PENDING};
 use super::events::NewEvent;
+use crate::db::prepared::Prepared;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Binary, Bool, Integer, Nullable, Text};
@@ -20,7 +21,7 @@ pub fn insert_published(
     if events.is_empty() && rows.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    Prepared::new(
         "WITH e AS ( \
            INSERT INTO events (workspace_id, id, event_type, body, delivery_count, created_at) \
            SELECT * FROM unnest($1, $2, $3, $4, $5, $6) \
@@ -84,7 +85,7 @@ pub fn record_successes(
     healthy.dedup();
     let attempts: Vec<&NewAttempt> = outcomes.iter().map(|o| &o.attempt).collect();
     let state = super::outcomes::NewStates::of(outcomes);
-    diesel::sql_query(
+    Prepared::new(
         "WITH h AS ( \
            UPDATE webhooks SET failing_since = NULL \
            WHERE id = ANY($1) AND failing_since IS NOT NULL RETURNING 1 \
