@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 
 /// Most outcomes written in one transaction.
 const RECORD_BATCH: usize = 1024;
+/// How long a batch that found company waits for more before it is written.
+const RECORD_LINGER: Duration = Duration::from_millis(5);
 
 pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome>) {
     let config = &state.config;
@@ -30,9 +32,26 @@ pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedRecei
         }
         // A retry time this batch writes may be sooner than what the dispatcher sleeps for, and
         // an ordered webhook's next delivery may go once this one is recorded.
-        let wake = batch
-            .iter()
-            .any(|o| o.ordered || matches!(o.after, store::After::RetryAt(_)));
+        let urgent = |o: &Outcome| o.ordered || matches!(o.after, store::After::RetryAt(_));
+        // Under load, a little company for the batch: each written batch costs the same
+        // whatever its size, and its deliveries stay leased (nothing is sent twice) until then.
+        if batch.len() > 1 && !batch.iter().any(urgent) {
+            let until = actix_web::rt::time::Instant::now() + RECORD_LINGER;
+            while batch.len() < RECORD_BATCH {
+                let left = until.saturating_duration_since(actix_web::rt::time::Instant::now());
+                match actix_web::rt::time::timeout(left, rx.recv()).await {
+                    Ok(Some(o)) => {
+                        let done = urgent(&o);
+                        batch.push(o);
+                        if done {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let wake = batch.iter().any(urgent);
         let mut batch = Arc::new(batch);
         loop {
             let outcomes = batch.clone();
