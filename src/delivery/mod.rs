@@ -303,6 +303,7 @@ async fn run(
                 claims::Claim {
                     jobs,
                     rate_held: held,
+                    left_behind,
                 },
                 secrets,
             ) = match claimed {
@@ -332,10 +333,13 @@ async fn run(
                 let _ = senders[next_sender % senders.len()].send((job, secrets, false));
                 next_sender = next_sender.wrapping_add(1);
             }
-            // Everything due that this claim could see was taken, and nothing is held back by
-            // a cap or a rate limit: fresh deliveries may go straight to the senders.
+            // Everything due was taken (not merely all the room the caps left when the claim
+            // began: room that frees meanwhile must not let fresh deliveries pass a backlog),
+            // and nothing is held back by a cap or a rate limit: fresh deliveries may go
+            // straight to the senders.
             handoff.set_clear(
                 taken < want
+                    && !left_behind
                     && rate_held.is_empty()
                     && lock(&in_flight).none_at_cap(
                         config.max_in_flight,

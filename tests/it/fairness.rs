@@ -104,3 +104,65 @@ async fn a_single_workspace_installation_has_every_slot_to_itself() {
     rx.release();
     wait_for(20, "the rest", || rx.count() == 10).await;
 }
+
+/// A claim says whether it left anything due behind. Only a claim that took everything due
+/// lets fresh deliveries go straight to the senders: one that merely filled the room its caps
+/// left must not, or room freed meanwhile lets fresh events pass the backlog while the
+/// dispatcher sleeps (a backlog drained four times slower that way, BENCHMARKS.md).
+#[actix_rt::test]
+async fn a_claim_says_whether_it_left_anything_due_behind() {
+    use aethenox_webhooks::store::{self, claims};
+    use std::collections::HashMap;
+    let app = TestApp::spawn().await;
+    let (webhook_id, _) = app.webhook("https://example.com/h", &["message.sent"]);
+    // Due an hour from now, so the app's own actor leaves them alone.
+    let later = aethenox_webhooks::domain::time::now_ms() + 3_600_000;
+    let ws = dws();
+    let mut conn = app.conn();
+    let event = store::events::NewEvent {
+        workspace: &ws,
+        id: "evt_left_behind",
+        event_type: "message.sent",
+        body: b"{}",
+        delivery_count: 5,
+        created_at: later,
+    };
+    store::events::insert(&mut conn, &event).unwrap();
+    let rows: Vec<_> = (0..5)
+        .map(|i| store::deliveries::NewDelivery {
+            workspace: &ws,
+            id: format!("dlv_left_behind_{i}"),
+            event_id: "evt_left_behind",
+            webhook_id: &webhook_id,
+            event_type: "message.sent",
+            is_test: false,
+            lease_until: None,
+        })
+        .collect();
+    store::deliveries::insert_many(&mut conn, &rows, later).unwrap();
+    let idle = HashMap::new();
+    let busy = HashMap::from([(webhook_id.clone(), 2)]);
+    let room = |per_webhook, webhooks| claims::Room {
+        per_webhook,
+        per_workspace: 64,
+        webhooks,
+        workspaces: &idle,
+        rate_held: &[],
+    };
+    let mut claim = |room: claims::Room<'_>| {
+        claims::claim_due(&mut conn, later, 10, &room, later + 60_000).unwrap()
+    };
+
+    let first = claim(room(2, &idle));
+    assert_eq!(first.jobs.len(), 2, "the webhook's cap");
+    assert!(first.left_behind, "three wait behind the cap");
+    let capped = claim(room(2, &busy));
+    assert!(capped.jobs.is_empty());
+    assert!(
+        capped.left_behind,
+        "the webhook at its cap is not even read"
+    );
+    let rest = claim(room(10, &idle));
+    assert_eq!(rest.jobs.len(), 3);
+    assert!(!rest.left_behind, "everything due was taken");
+}

@@ -156,6 +156,9 @@ fn full(counts: &HashMap<String, usize>, cap: usize) -> Vec<String> {
 pub struct Claim {
     pub jobs: Vec<Claimed>,
     pub rate_held: Vec<String>,
+    /// Something due may have been left unclaimed: the read was cut short, rows of webhooks or
+    /// workspaces at their caps were not read, or the fair pick took fewer than it read.
+    pub left_behind: bool,
 }
 
 /// Most of the newest pending deliveries read beside the oldest due on SQLite.
@@ -176,6 +179,7 @@ pub fn claim_due(
     let mut full_webhooks = full(room.webhooks, room.per_webhook);
     full_webhooks.extend(room.rate_held.iter().cloned());
     let full_workspaces = full(room.workspaces, room.per_workspace);
+    let excluded = !full_webhooks.is_empty() || !full_workspaces.is_empty();
     // Room to skip over a busy webhook's backlog within one claim.
     let reach = (limit * 4).min(4096) as i64;
     if let DbConn::Pg(c) = conn {
@@ -183,11 +187,13 @@ pub fn claim_due(
             c,
             now,
             reach.max(FRESH),
-            room.per_webhook as i64,
+            // One more than a webhook may take: one left over shows that something waits.
+            room.per_webhook as i64 + 1,
             &full_webhooks,
             &full_workspaces,
         )?;
-        return lease_candidates(conn, found, now, limit, room, lease_until);
+        let unread = excluded || found.len() as i64 >= reach.max(FRESH);
+        return lease_candidates(conn, found, unread, now, limit, room, lease_until);
     }
     let due = || {
         let mut q = deliveries::table
@@ -225,6 +231,7 @@ pub fn claim_due(
         .order(deliveries::next_attempt_at.asc())
         .limit(reach)
         .load(c)?;
+    let unread = excluded || candidates.len() as i64 == reach;
     // Only a backlog longer than what was read can hide a fresh delivery from it.
     if candidates.len() as i64 == reach {
         let mut seen: std::collections::HashSet<String> =
@@ -244,7 +251,7 @@ pub fn claim_due(
             .into_iter()
             .filter(|d| !full_webhooks.contains(&d.1)),
     );
-    lease_candidates(conn, candidates, now, limit, room, lease_until)
+    lease_candidates(conn, candidates, unread, now, limit, room, lease_until)
 }
 
 /// Takes up to `limit` of `candidates` fairly, leases them, counts them in their webhooks'
@@ -252,6 +259,7 @@ pub fn claim_due(
 fn lease_candidates(
     conn: &mut DbConn,
     candidates: Vec<Due>,
+    unread: bool,
     now: i64,
     limit: usize,
     room: &Room<'_>,
@@ -277,6 +285,7 @@ fn lease_candidates(
         .collect();
     let Picked { mut ids, rate_held } = fair_pick(&candidates, limit, room, &rate);
     let rate_held = rate_held.into_iter().map(str::to_owned).collect();
+    let left_behind = unread || ids.len() < candidates.len();
     // Instances sharing PostgreSQL: keep only the rows this transaction could lock and that
     // are still claimable (another instance may have leased some since they were read).
     let locked;
@@ -288,6 +297,7 @@ fn lease_candidates(
         return Ok(Claim {
             jobs: Vec::new(),
             rate_held,
+            left_behind,
         });
     }
     if !windows.is_empty() {
@@ -314,7 +324,11 @@ fn lease_candidates(
             .select(Claimed::as_select())
             .load(c)
     })?;
-    Ok(Claim { jobs, rate_held })
+    Ok(Claim {
+        jobs,
+        rate_held,
+        left_behind,
+    })
 }
 
 /// One delivery of a workspace with what sending it needs, without claiming it (for attempts
