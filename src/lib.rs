@@ -124,6 +124,7 @@ pub fn build_state(config: Config) -> anyhow::Result<Data<AppState>> {
         wakeup.clone(),
         write_lock.clone(),
         config.max_queued_event_bytes,
+        location.is_postgres(),
     )?;
     let passwords =
         limits::PasswordWork::new(config.max_password_hashes, config.password_hash_wait);

@@ -15,10 +15,13 @@ use crate::store::{self, deliveries::NewDelivery, events::NewEvent};
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Most events stored in one transaction.
 const BATCH: usize = 512;
+/// How long a batch waits for company under load, on PostgreSQL.
+const LINGER: Duration = Duration::from_millis(2);
 /// What an event costs the queue besides its payload.
 const QUEUED_OVERHEAD: usize = 256;
 
@@ -128,13 +131,17 @@ impl Intake {
         wakeup: Arc<Notify>,
         write_lock: WriteLock,
         max_queued_bytes: usize,
+        on_postgres: bool,
     ) -> std::io::Result<Intake> {
         let (tx, rx) = mpsc::channel::<Queued>();
         let handoff = Slot::default();
         let writer_handoff = handoff.clone();
         std::thread::Builder::new()
             .name("intake".into())
-            .spawn(move || writer(pool, health, wakeup, write_lock, writer_handoff, rx))?;
+            .spawn(move || {
+                let linger = on_postgres.then_some(LINGER);
+                writer(pool, health, wakeup, write_lock, writer_handoff, rx, linger)
+            })?;
         Ok(Intake {
             tx,
             budget: Arc::new(Semaphore::new(max_queued_bytes)),
@@ -336,8 +343,10 @@ fn writer(
     write_lock: WriteLock,
     handoff: Slot,
     rx: mpsc::Receiver<Queued>,
+    linger: Option<Duration>,
 ) {
     let filters = std::cell::RefCell::new(Filters::default());
+    let mut last_len = 0;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -346,6 +355,21 @@ fn writer(
                 Err(_) => break,
             }
         }
+        // Under load (the last batch held more than one event) on PostgreSQL, where a batch
+        // costs the same round trips and commit whatever its size, a batch waits up to
+        // `LINGER` for company. At a fixed load a second instance halves every batch, and that
+        // cost per delivery is what limits the instances one database carries (BENCHMARKS.md,
+        // issue 21). At light load nothing waits.
+        if let Some(linger) = linger.filter(|_| last_len > 1) {
+            let until = Instant::now() + linger;
+            while batch.len() < BATCH {
+                match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+        }
+        last_len = batch.len();
         let handoff = handoff.read().unwrap_or_else(|p| p.into_inner()).clone();
         let store = |batch: &[Queued]| {
             let mut conn = pool.get().map_err(|e| NotStored::of_pool(&e))?;
