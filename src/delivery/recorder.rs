@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 /// Most outcomes written in one transaction.
 const RECORD_BATCH: usize = 1024;
 /// How long a batch that found company waits for more before it is written.
-const RECORD_LINGER: Duration = Duration::from_millis(20);
+const RECORD_LINGER: Duration = Duration::from_millis(5);
 
 pub(super) async fn recorder(state: Data<AppState>, mut rx: mpsc::UnboundedReceiver<Outcome>) {
     let config = &state.config;
