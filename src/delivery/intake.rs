@@ -2,6 +2,7 @@
 //! transaction (group commit), so concurrent publishers don't queue on SQLite's write lock one
 //! by one. A publisher is answered only after the commit of its event and deliveries.
 
+use super::arrivals::Arrivals;
 use super::handoff::{Fresh, Handoff, Reserved};
 use crate::db::fault::Fault;
 use crate::db::health::Health;
@@ -104,6 +105,8 @@ pub struct Accepted {
 struct Queued {
     publish: Publish,
     _budget: OwnedSemaphorePermit,
+    /// When it was published.
+    at: Instant,
 }
 
 /// Why an event was not queued.
@@ -166,6 +169,7 @@ impl Intake {
             .send(Queued {
                 publish,
                 _budget: budget,
+                at: Instant::now(),
             })
             .map_err(|_| NotQueued::Stopped)
     }
@@ -347,11 +351,16 @@ fn writer(
 ) {
     let filters = std::cell::RefCell::new(Filters::default());
     let mut last_len = 0;
+    let mut arrivals = Arrivals::default();
     while let Ok(first) = rx.recv() {
+        arrivals.see(first.at);
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match rx.try_recv() {
-                Ok(p) => batch.push(p),
+                Ok(q) => {
+                    arrivals.see(q.at);
+                    batch.push(q)
+                }
                 Err(_) => break,
             }
         }
@@ -359,12 +368,16 @@ fn writer(
         // costs the same round trips and commit whatever its size, a batch waits up to
         // `LINGER` for company. At a fixed load a second instance halves every batch, and that
         // cost per delivery is what limits the instances one database carries (BENCHMARKS.md,
-        // issue 21). At light load nothing waits.
+        // issue 21). At light load nothing waits, nor past a pause in arrivals.
         if let Some(linger) = linger.filter(|_| last_len > 1) {
             let until = Instant::now() + linger;
             while batch.len() < BATCH {
-                match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                    Ok(p) => batch.push(p),
+                let deadline = arrivals.likely_until().map_or(until, |l| l.min(until));
+                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(q) => {
+                        arrivals.see(q.at);
+                        batch.push(q)
+                    }
                     Err(_) => break,
                 }
             }

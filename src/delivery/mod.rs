@@ -7,6 +7,7 @@
 //! fresh delivery is stored leased and handed straight to a sender (`handoff`), so at low load
 //! there is no claim to wait for; an outcome is written as soon as it is known.
 
+mod arrivals;
 pub mod handoff;
 mod in_flight;
 pub mod intake;
