@@ -24,7 +24,9 @@ pub struct Window {
 impl Window {
     /// How many more attempts may start at `now_ms` under `per_second`.
     pub fn room(self, per_second: i32, now_ms: i64) -> usize {
-        let used = if self.start == window_of(now_ms) {
+        // A window newer than `now_ms` (another instance's claim that began later committed
+        // first) is the one that counts: an older second must not reopen it.
+        let used = if self.start >= window_of(now_ms) {
             self.used
         } else {
             0
@@ -40,7 +42,8 @@ impl Window {
 
     /// The window after `taken` more attempts started at `now_ms`.
     pub fn after(self, taken: usize, now_ms: i64) -> Window {
-        let start = window_of(now_ms);
+        // Never moved back to an older second (see `room`).
+        let start = window_of(now_ms).max(self.start);
         let used = if self.start == start { self.used } else { 0 };
         Window {
             start,
@@ -123,6 +126,30 @@ mod tests {
                 used: 9
             }
             .used_up(10, 5_500)
+        );
+    }
+
+    #[test]
+    fn a_claim_that_began_in_an_older_second_counts_against_the_newer_window() {
+        // Another instance, whose claim began at 6,002, took 4 of 4 and committed first; this
+        // claim began at 5,999.
+        let stored = Window {
+            start: 6_000,
+            used: 4,
+        };
+        assert_eq!(stored.room(4, 5_999), 0, "the newer window is full");
+        assert_eq!(stored.after(0, 5_999), stored, "and is not moved back");
+        let half = Window {
+            start: 6_000,
+            used: 2,
+        };
+        assert_eq!(half.room(4, 5_999), 2);
+        assert_eq!(
+            half.after(2, 5_999),
+            Window {
+                start: 6_000,
+                used: 4
+            }
         );
     }
 
