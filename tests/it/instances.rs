@@ -448,6 +448,11 @@ async fn a_rate_limit_holds_across_instances() {
     // Whichever instance claims, together they keep to N a second (both wake on every
     // publish; that both claim here is likely, not asserted): no second holds
     // more than two seconds' worth, and four seconds' worth take three seconds after the first.
+    // An attempt arrives before it is recorded (the recorder writes outcomes in batches).
+    wait_for(20, "every attempt recorded", || {
+        query_i64(&db, "SELECT count(*) AS n FROM attempts") == ids.len() as i64
+    })
+    .await;
     let first = query_i64(&db, "SELECT min(attempted_at) AS n FROM attempts");
     let last = query_i64(&db, "SELECT max(attempted_at) AS n FROM attempts");
     assert!(
