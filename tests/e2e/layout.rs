@@ -137,6 +137,11 @@ async fn signed_in_on_a_phone(chromedriver: &str) -> (TestApp, Receiver, Vec<Str
     let driver = Driver::start(chromedriver).await;
     driver.viewport(390, 844, true).await;
     sign_in(&driver, &app, "/webhooks").await;
+    // `/webhooks` is the first release's path: wait for its redirect to land too, or a page
+    // the test opens next can be replaced by it (seen once under CI's load).
+    driver
+        .wait_for_url(|u| u.ends_with("/w/default/webhooks"))
+        .await;
     (app, rx, pages, driver)
 }
 
