@@ -46,8 +46,7 @@ impl InFlight {
         self.ids.remove(id);
     }
 
-    /// Whether a claim that took fewer than it asked for left anything due waiting for room:
-    /// not when no webhook or workspace is at its cap and there is room in all.
+    /// Whether there is room in all and no webhook or workspace is at its cap.
     pub(super) fn none_at_cap(&self, max: usize, per_webhook: usize, per_workspace: usize) -> bool {
         self.total < max
             && self.per_webhook.values().all(|n| *n < per_webhook)

@@ -38,14 +38,7 @@ pub fn record(
             }
         }
     }
-    let once = {
-        let mut ids: Vec<&str> = outcomes
-            .iter()
-            .map(|o| o.attempt.delivery_id.as_str())
-            .collect();
-        ids.sort_unstable();
-        ids.windows(2).all(|w| w[0] != w[1])
-    };
+    let once = each_delivery_once(outcomes);
     let row_by_row = match conn {
         DbConn::Pg(c) if once => {
             pg_update(c, outcomes, now)?;
@@ -96,6 +89,41 @@ pub fn record(
     });
     Ok(disabled)
 }
+
+/// Whether no delivery appears twice in `outcomes` (one statement can write them all).
+pub(super) fn each_delivery_once(outcomes: &[Outcome]) -> bool {
+    let mut ids: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o.attempt.delivery_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.windows(2).all(|w| w[0] != w[1])
+}
+
+/// PostgreSQL: the start of an `UPDATE` writing each outcome onto its delivery `d` from `v`
+/// (columns id, manual, code, class, duration, error, status, next: one row per outcome), the
+/// time bound as parameter `$now`: the attempt counted, the lease released, the last response
+/// noted, and the new status and next attempt (kept as they are where `v.status` is NULL).
+macro_rules! pg_set_outcomes {
+    ($now:literal) => {
+        concat!(
+            "UPDATE deliveries AS d SET \
+               attempt_count = d.attempt_count + 1, \
+               manual_attempts = d.manual_attempts + v.manual, \
+               lease_until = NULL, \
+               last_status_code = v.code, \
+               last_status_class = v.class, \
+               last_duration_ms = v.duration, \
+               last_error = v.error, \
+               updated_at = ",
+            $now,
+            ", \
+               status = COALESCE(v.status, d.status), \
+               next_attempt_at = CASE WHEN v.status IS NULL THEN d.next_attempt_at ELSE v.next END "
+        )
+    };
+}
+pub(super) use pg_set_outcomes;
 
 /// The health part of `record`, one webhook at a time in id order.
 fn record_health(
@@ -235,11 +263,8 @@ impl NewStates {
     }
 }
 
-/// PostgreSQL: the per-row updates of `record` as one statement (each statement is a round
-/// trip to the server; SQLite, in-process, runs them row by row).
-/// Writes each outcome onto its delivery: the attempt counted, the lease released, the last
-/// response noted, and the new status and next attempt (kept as they are for `Unchanged`).
-/// Each delivery must appear once in `outcomes`.
+/// PostgreSQL: the per-row updates of `record` as one statement (`pg_set_outcomes`). Each
+/// delivery must appear once in `outcomes`.
 pub(super) fn pg_update(
     conn: &mut PgConnection,
     outcomes: &[Outcome],
@@ -256,22 +281,12 @@ pub(super) fn pg_update(
         .map(|o| o.attempt.error.as_deref())
         .collect();
     let state = NewStates::of(outcomes);
-    crate::db::prepared::Prepared::new(
-        "UPDATE deliveries AS d SET \
-           attempt_count = d.attempt_count + 1, \
-           manual_attempts = d.manual_attempts + v.manual, \
-           lease_until = NULL, \
-           last_status_code = v.code, \
-           last_status_class = v.class, \
-           last_duration_ms = v.duration, \
-           last_error = v.error, \
-           updated_at = $9, \
-           status = COALESCE(v.status, d.status), \
-           next_attempt_at = CASE WHEN v.status IS NULL THEN d.next_attempt_at ELSE v.next END \
-         FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) \
+    crate::db::prepared::Prepared::new(concat!(
+        pg_set_outcomes!("$9"),
+        "FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) \
            AS v(id, manual, code, class, duration, error, status, next) \
-         WHERE d.id = v.id",
-    )
+         WHERE d.id = v.id"
+    ))
     .bind::<Array<Text>, _>(&ids)
     .bind::<Array<Integer>, _>(&state.manual)
     .bind::<Array<Nullable<Integer>>, _>(&codes)

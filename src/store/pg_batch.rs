@@ -59,12 +59,7 @@ pub fn all_healthy(outcomes: &[Outcome]) -> bool {
     let healthy = outcomes
         .iter()
         .all(|o| !o.affects_health || o.after == super::deliveries::After::Succeeded);
-    let mut ids: Vec<&str> = outcomes
-        .iter()
-        .map(|o| o.attempt.delivery_id.as_str())
-        .collect();
-    ids.sort_unstable();
-    healthy && ids.windows(2).all(|w| w[0] != w[1])
+    healthy && super::outcomes::each_delivery_once(outcomes)
 }
 
 /// Records a batch that `all_healthy` allows in one statement: the webhooks' runs of failures
@@ -85,7 +80,7 @@ pub fn record_successes(
     healthy.dedup();
     let attempts: Vec<&NewAttempt> = outcomes.iter().map(|o| &o.attempt).collect();
     let state = super::outcomes::NewStates::of(outcomes);
-    Prepared::new(
+    Prepared::new(concat!(
         "WITH h AS ( \
            UPDATE webhooks SET failing_since = NULL \
            WHERE id = ANY($1) AND failing_since IS NOT NULL RETURNING 1 \
@@ -94,22 +89,12 @@ pub fn record_successes(
              error_class, error, request_headers, response_headers, response_body, \
              response_truncated, trigger, triggered_by) \
            SELECT * FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ) \
-         UPDATE deliveries AS d SET \
-           attempt_count = d.attempt_count + 1, \
-           manual_attempts = d.manual_attempts + v.manual, \
-           lease_until = NULL, \
-           last_status_code = v.code, \
-           last_status_class = v.class, \
-           last_duration_ms = v.duration, \
-           last_error = v.error, \
-           updated_at = $14, \
-           status = COALESCE(v.status, d.status), \
-           next_attempt_at = CASE WHEN v.status IS NULL THEN d.next_attempt_at ELSE v.next END \
-         FROM unnest($2, $15, $5, $16, $4, $7, $17, $18) \
+         ) ",
+        super::outcomes::pg_set_outcomes!("$14"),
+        "FROM unnest($2, $15, $5, $16, $4, $7, $17, $18) \
            AS v(id, manual, code, class, duration, error, status, next) \
-         WHERE d.id = v.id AND (SELECT count(*) FROM h) >= 0",
-    )
+         WHERE d.id = v.id AND (SELECT count(*) FROM h) >= 0"
+    ))
     .bind::<Array<Text>, _>(&healthy)
     .bind::<Array<Text>, _>(column(&attempts, |a| a.delivery_id.as_str()))
     .bind::<Array<BigInt>, _>(column(&attempts, |a| a.attempted_at))
