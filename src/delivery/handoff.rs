@@ -32,6 +32,9 @@ pub struct Handoff {
     /// gives a lone workspace all of `--max-in-flight`, counting the workspaces every few
     /// seconds; going straight never assumes it is still alone).
     per_workspace: usize,
+    /// Room of one workspace in the dispatcher's claims just now (`--max-in-flight` while
+    /// there is only one): what `claim_could_take` and `finished` count against.
+    claim_per_workspace: AtomicUsize,
     lease_ms: i64,
     secrets: SecretBox,
 }
@@ -59,6 +62,7 @@ impl Handoff {
             max_in_flight: config.max_in_flight,
             per_webhook: config.max_per_endpoint,
             per_workspace: config.max_per_workspace,
+            claim_per_workspace: AtomicUsize::new(config.max_per_workspace),
             lease_ms,
             secrets,
         }
@@ -71,6 +75,38 @@ impl Handoff {
 
     pub fn is_clear(&self) -> bool {
         self.clear.load(Ordering::SeqCst)
+    }
+
+    /// The dispatcher's room of one workspace for its next claims.
+    pub(super) fn set_claim_per_workspace(&self, n: usize) {
+        self.claim_per_workspace.store(n, Ordering::Relaxed);
+    }
+
+    /// Whether a claim now could take any of `queued` (stored without a lease, as (webhook,
+    /// workspace)): false when each one's webhook or workspace, or the whole, is at its cap.
+    /// Those wait for room, and the attempt that frees it wakes the dispatcher (`finished`),
+    /// so waking it now would only make it read a backlog it cannot take from.
+    pub fn claim_could_take(&self, queued: &[(String, String)]) -> bool {
+        let f = lock(&self.in_flight);
+        let per_workspace = self.claim_per_workspace.load(Ordering::Relaxed);
+        f.total < self.max_in_flight
+            && queued.iter().any(|(webhook, workspace)| {
+                f.per_webhook.get(webhook).copied().unwrap_or(0) < self.per_webhook
+                    && f.per_workspace.get(workspace).copied().unwrap_or(0) < per_workspace
+            })
+    }
+
+    /// Counts an attempt as finished. Returns whether the dispatcher should look at the queue:
+    /// something due waits (not clear), or this freed room where there was none (rows the
+    /// intake stored for a full webhook or workspace did not wake it).
+    pub(super) fn finished(&self, job: &Claimed) -> bool {
+        let mut f = lock(&self.in_flight);
+        let was_full = f.total >= self.max_in_flight
+            || f.per_webhook.get(&job.webhook_id).copied().unwrap_or(0) >= self.per_webhook
+            || f.per_workspace.get(&job.workspace_id).copied().unwrap_or(0)
+                >= self.claim_per_workspace.load(Ordering::Relaxed);
+        f.finish(&job.id, &job.webhook_id, &job.workspace_id);
+        was_full || !self.is_clear()
     }
 
     /// Until when a delivery leased now is this process's.
@@ -255,6 +291,43 @@ mod tests {
             Reserved::new(h.clone(), vec![job("c")], HashMap::new()).hand_over(),
             ["c"]
         );
+        assert_eq!(lock(&in_flight).total, 0);
+    }
+
+    #[test]
+    fn rows_no_claim_could_take_wait_for_the_attempt_that_frees_their_room() {
+        let mut config = crate::config::Config::with_data_dir("/nonexistent");
+        config.max_per_endpoint = 2;
+        config.max_per_workspace = 1;
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let h = Handoff::new(
+            in_flight.clone(),
+            Vec::new(),
+            &config,
+            1000,
+            SecretBox::new([7; 32]),
+        );
+        let queued = |webhook: &str, ws: &str| vec![(webhook.to_owned(), ws.to_owned())];
+        h.set_clear(true);
+        assert!(h.claim_could_take(&queued("wh", "ws")));
+        lock(&in_flight).start("a", "wh", "ws");
+        // The workspace is at its cap: a claim could take nothing of it, but another's rows.
+        assert!(!h.claim_could_take(&queued("wh", "ws")));
+        assert!(h.claim_could_take(&queued("other", "elsewhere")));
+        // The dispatcher gives a lone workspace more room: then a claim could.
+        h.set_claim_per_workspace(4);
+        assert!(h.claim_could_take(&queued("wh", "ws")));
+        h.set_claim_per_workspace(1);
+        // The attempt that frees room where there was none wakes the dispatcher, even while
+        // the queue is clear; one that frees room where there was some does not.
+        assert!(h.finished(&job("a")));
+        lock(&in_flight).start("b", "wh", "ws");
+        h.set_claim_per_workspace(4);
+        assert!(!h.finished(&job("b")));
+        // While something waits (not clear), every finished attempt does.
+        lock(&in_flight).start("c", "wh", "ws");
+        h.set_clear(false);
+        assert!(h.finished(&job("c")));
         assert_eq!(lock(&in_flight).total, 0);
     }
 }

@@ -87,18 +87,13 @@ impl DeliveryWorker {
         ));
         let mut senders = Vec::new();
         for (i, job_rx) in job_rxs.into_iter().enumerate() {
-            let (state, in_flight, outcomes, handoff) = (
-                state.clone(),
-                in_flight.clone(),
-                outcomes.clone(),
-                handoff.clone(),
-            );
+            let (state, outcomes, handoff) = (state.clone(), outcomes.clone(), handoff.clone());
             senders.push(
                 std::thread::Builder::new()
                     .name(format!("delivery-send-{i}"))
                     .spawn(move || {
                         actix_web::rt::System::new()
-                            .block_on(sender(state, job_rx, outcomes, in_flight, handoff));
+                            .block_on(sender(state, job_rx, outcomes, handoff));
                     })?,
             );
         }
@@ -277,6 +272,7 @@ async fn run(
         } else {
             config.max_in_flight
         };
+        handoff.set_claim_per_workspace(per_workspace);
         if free == 0 {
             // Whatever is due waits for room: finished attempts wake the dispatcher.
             handoff.set_clear(false);
@@ -406,7 +402,6 @@ async fn sender(
     state: Data<AppState>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     outcomes: mpsc::UnboundedSender<Outcome>,
-    in_flight: Arc<Mutex<InFlight>>,
     handoff: Arc<handoff::Handoff>,
 ) {
     let config = &state.config;
@@ -423,11 +418,10 @@ async fn sender(
                 .deliveries_straight
                 .fetch_add(1, Ordering::Relaxed);
         }
-        let (state, client, outcomes, in_flight, handoff) = (
+        let (state, client, outcomes, handoff) = (
             state.clone(),
             client.clone(),
             outcomes.clone(),
-            in_flight.clone(),
             handoff.clone(),
         );
         actix_web::rt::spawn(async move {
@@ -457,10 +451,10 @@ async fn sender(
                 After::Unchanged => 0,
             };
             let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
-            lock(&in_flight).finish(&job.id, &job.webhook_id, &job.workspace_id);
+            let wake = handoff.finished(&job);
             m.in_flight.fetch_sub(1, Ordering::Relaxed);
             // Room for what waits in the queue; when nothing does, the dispatcher sleeps on.
-            if !handoff.is_clear() {
+            if wake {
                 state.wakeup.notify_one();
             }
         });
