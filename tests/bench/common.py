@@ -43,6 +43,8 @@ def sign_in(conn, email, password):
                  headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"aethenox_csrf={csrf}"})
     r = conn.getresponse()
     r.read()
+    if not r.headers.get_all("Set-Cookie"):
+        raise SystemExit(f"signing in as {email} failed: {r.status}")
     cookies = {c.split(";")[0].split("=", 1)[0]: c.split(";")[0].split("=", 1)[1] for c in r.headers.get_all("Set-Cookie")}
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 

@@ -12,7 +12,9 @@ servers on fresh SQLite files, alternately measured in each run:
 and reports, per run:
   1. publishing: wrk -c16 posts message.received for --seconds into one workspace of `many`
      (/api/v1/workspaces/acct_05000/events) and into `one` (/api/v1/events): events/s accepted
-     and their ratio (the target: at least 0.95);
+     and their ratio (the target: at least 0.95), and the deliveries made meanwhile (from
+     /metrics) and their ratio: an installation whose deliveries fall behind has more CPU left
+     to accept events, so the first ratio alone can flatter it;
   2. the Workspaces page (/workspaces, 100 rows with their counts) and the switcher's search
      (/workspaces?q=…) on `many`, signed in: median and max of 15 requests.
 """
@@ -68,7 +70,21 @@ def hooks(port, key, prefix):
              {"url": f"http://127.0.0.1:{SINK}/w{i}", "events": ["message.received"]}, conn)
 
 
+def delivered(port, key):
+    """Deliveries that succeeded so far (from /metrics)."""
+    text = call(port, key, "GET", "/metrics").decode()
+    return int(next(l for l in text.splitlines()
+                    if l.startswith('aethenox_deliveries_total{outcome="succeeded"}')).split()[-1])
+
+
 def publish_rate(port, key, path):
+    """Events/s accepted while wrk posts for --seconds, and deliveries/s made meanwhile."""
+    before, t = delivered(port, key), time.monotonic()
+    accepted = post_for(port, key, path)
+    return accepted, (delivered(port, key) - before) / (time.monotonic() - t)
+
+
+def post_for(port, key, path):
     lua = os.path.join(work, f"post-{port}.lua")
     body = json.dumps({"type": "message.received", "data": {"channel": "whatsapp", "body": "Hi! Is my order on its way?"}})
     with open(lua, "w") as f:
@@ -115,8 +131,10 @@ try:
         one = publish_rate(ONE, one_key, "/api/v1/events")
         page = page_times(MANY, "/workspaces")
         search = page_times(MANY, f"/workspaces?q={target}")
+        (many, many_sent), (one, one_sent) = many, one
         print(f"run {run}: publishing {many:.0f} events/s into one of {args.workspaces} workspaces, "
               f"{one:.0f} into a single-workspace installation (ratio {many / one:.3f}); "
+              f"deliveries/s meanwhile {many_sent:.0f} and {one_sent:.0f} (ratio {many_sent / one_sent:.3f}); "
               f"Workspaces page {page[0]:.1f} ms (max {page[1]:.1f}), switcher search {search[0]:.1f} ms "
               f"(max {search[1]:.1f})")
 finally:
