@@ -10,7 +10,7 @@
 //! took it: if this process dies before the attempt is recorded, the delivery is claimed again
 //! when the lease runs out (at start-up, on SQLite), as a claimed one would be.
 
-use super::in_flight::{InFlight, Job, lock, open_secrets};
+use super::in_flight::{Caps, InFlight, Job, lock, open_secrets};
 use crate::domain::crypto::SecretBox;
 use crate::store::claims::Claimed;
 use std::collections::HashMap;
@@ -87,26 +87,33 @@ impl Handoff {
     /// Those wait for room, and the attempt that frees it wakes the dispatcher (`finished`),
     /// so waking it now would only make it read a backlog it cannot take from.
     pub fn claim_could_take(&self, queued: &[(String, String)]) -> bool {
+        let caps = self.claim_caps();
         let f = lock(&self.in_flight);
-        let per_workspace = self.claim_per_workspace.load(Ordering::Relaxed);
-        f.total < self.max_in_flight
-            && queued.iter().any(|(webhook, workspace)| {
-                f.per_webhook.get(webhook).copied().unwrap_or(0) < self.per_webhook
-                    && f.per_workspace.get(workspace).copied().unwrap_or(0) < per_workspace
-            })
+        queued
+            .iter()
+            .any(|(webhook, workspace)| f.claim_room(caps, webhook, workspace))
     }
 
-    /// Counts an attempt as finished. Returns whether the dispatcher should look at the queue:
-    /// something due waits (not clear), or this freed room where there was none (rows the
-    /// intake stored for a full webhook or workspace did not wake it).
-    pub(super) fn finished(&self, job: &Claimed) -> bool {
+    /// The dispatcher's caps on attempts in flight just now.
+    fn claim_caps(&self) -> Caps {
+        Caps {
+            max: self.max_in_flight,
+            per_webhook: self.per_webhook,
+            per_workspace: self.claim_per_workspace.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts an attempt as finished and starts the next job waiting for room, if one may
+    /// start (returned, counted in flight). Also returns whether the dispatcher should look at
+    /// the queue: something due waits (not clear), or this freed room for claims where there
+    /// was none (rows the intake stored for a full webhook or workspace did not wake it).
+    pub(super) fn finished(&self, job: &Claimed, now: i64) -> (bool, Option<Job>) {
+        let caps = self.claim_caps();
         let mut f = lock(&self.in_flight);
-        let was_full = f.total >= self.max_in_flight
-            || f.per_webhook.get(&job.webhook_id).copied().unwrap_or(0) >= self.per_webhook
-            || f.per_workspace.get(&job.workspace_id).copied().unwrap_or(0)
-                >= self.claim_per_workspace.load(Ordering::Relaxed);
+        let was_full = !f.claim_room(caps, &job.webhook_id, &job.workspace_id);
         f.finish(&job.id, &job.webhook_id, &job.workspace_id);
-        was_full || !self.is_clear()
+        let next = f.start_waiting(caps, now);
+        (was_full || !self.is_clear(), next)
     }
 
     /// Until when a delivery leased now is this process's.
@@ -235,6 +242,7 @@ mod tests {
             workspace_uid: None,
             headers: None,
             ordered: false,
+            paced: false,
         }
     }
 
@@ -297,7 +305,7 @@ mod tests {
     #[test]
     fn rows_no_claim_could_take_wait_for_the_attempt_that_frees_their_room() {
         let mut config = crate::config::Config::with_data_dir("/nonexistent");
-        config.max_per_endpoint = 2;
+        config.max_per_endpoint = 4;
         config.max_per_workspace = 1;
         let in_flight = Arc::new(Mutex::new(InFlight::default()));
         let h = Handoff::new(
@@ -310,8 +318,14 @@ mod tests {
         let queued = |webhook: &str, ws: &str| vec![(webhook.to_owned(), ws.to_owned())];
         h.set_clear(true);
         assert!(h.claim_could_take(&queued("wh", "ws")));
+        // One in flight (the workspace's cap) and the rest of `AHEAD` times the cap waiting:
+        // claims have taken all they may, but could take another workspace's rows.
         lock(&in_flight).start("a", "wh", "ws");
-        // The workspace is at its cap: a claim could take nothing of it, but another's rows.
+        for _ in 1..super::super::in_flight::AHEAD {
+            lock(&in_flight)
+                .waiting
+                .push((job("b"), Vec::new(), false), 10);
+        }
         assert!(!h.claim_could_take(&queued("wh", "ws")));
         assert!(h.claim_could_take(&queued("other", "elsewhere")));
         // The dispatcher gives a lone workspace more room: then a claim could.
@@ -319,15 +333,47 @@ mod tests {
         assert!(h.claim_could_take(&queued("wh", "ws")));
         h.set_claim_per_workspace(1);
         // The attempt that frees room where there was none wakes the dispatcher, even while
-        // the queue is clear; one that frees room where there was some does not.
-        assert!(h.finished(&job("a")));
-        lock(&in_flight).start("b", "wh", "ws");
-        h.set_claim_per_workspace(4);
-        assert!(!h.finished(&job("b")));
-        // While something waits (not clear), every finished attempt does.
+        // the queue is clear, and a waiting job starts in its place.
+        let (wake, next) = h.finished(&job("a"), 10);
+        assert!(wake);
+        assert_eq!(next.map(|j| j.0.id).as_deref(), Some("b"));
+        assert_eq!(lock(&in_flight).total, 1);
+        // Those that free room where there was some do not wake it; the waiting start in turn.
+        while lock(&in_flight).waiting.len() > 0 {
+            let (wake, next) = h.finished(&job("b"), 10);
+            assert!(!wake && next.is_some());
+        }
+        let (wake, next) = h.finished(&job("b"), 10);
+        assert!(!wake && next.is_none());
+        assert_eq!(lock(&in_flight).total, 0);
+        // While something waits in the database (not clear), every finished attempt does.
         lock(&in_flight).start("c", "wh", "ws");
         h.set_clear(false);
-        assert!(h.finished(&job("c")));
+        assert!(h.finished(&job("c"), 10).0);
         assert_eq!(lock(&in_flight).total, 0);
+    }
+
+    #[test]
+    fn a_job_that_waited_past_its_time_to_start_is_left_for_a_claim() {
+        let config = crate::config::Config::with_data_dir("/nonexistent");
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let h = Handoff::new(
+            in_flight.clone(),
+            Vec::new(),
+            &config,
+            1000,
+            SecretBox::new([7; 32]),
+        );
+        h.set_claim_per_workspace(1);
+        lock(&in_flight).start("a", "wh", "ws");
+        lock(&in_flight)
+            .waiting
+            .push((job("late"), Vec::new(), false), 5);
+        lock(&in_flight)
+            .waiting
+            .push((job("on-time"), Vec::new(), false), 20);
+        let (_, next) = h.finished(&job("a"), 10);
+        assert_eq!(next.map(|j| j.0.id).as_deref(), Some("on-time"));
+        assert_eq!(lock(&in_flight).waiting.len(), 0);
     }
 }

@@ -346,6 +346,7 @@ fn take_straight(
             workspace_uid: p.workspace_uid.clone(),
             headers: w.headers.clone(),
             ordered: false,
+            paced: false,
         });
     }
     Reserved::new(handoff.clone(), straight, sealed)

@@ -255,12 +255,13 @@ async fn run(
                 generation,
             };
         }
-        let (free, busy, busy_workspaces) = {
+        // Claims count what is in flight and what waits in memory for room, against
+        // `AHEAD` times the caps (`in_flight::Waiting`).
+        let (free, (busy, busy_workspaces)) = {
             let f = lock(&in_flight);
             (
-                config.max_in_flight.saturating_sub(f.total),
-                f.per_webhook.clone(),
-                f.per_workspace.clone(),
+                (config.max_in_flight * in_flight::AHEAD).saturating_sub(f.total + f.waiting.len()),
+                f.claimed(),
             )
         };
         let mut full_batch = false;
@@ -273,6 +274,11 @@ async fn run(
             config.max_in_flight
         };
         handoff.set_claim_per_workspace(per_workspace);
+        let caps = in_flight::Caps {
+            max: config.max_in_flight,
+            per_webhook,
+            per_workspace,
+        };
         if free == 0 {
             // Whatever is due waits for room: finished attempts wake the dispatcher.
             handoff.set_clear(false);
@@ -288,6 +294,7 @@ async fn run(
                         webhooks: &busy,
                         workspaces: &busy_workspaces,
                         rate_held: &held,
+                        ahead: caps.ahead(),
                     };
                     let claim = claims::claim_due(conn, now, want, &room, now + lease_ms)?;
                     let ids: Vec<&str> = claim.jobs.iter().map(|j| j.webhook_id.as_str()).collect();
@@ -324,11 +331,30 @@ async fn run(
             rate_held.extend(held.into_iter().map(|w| (w, reopens)));
             let secrets = in_flight::open_secrets(&state.secrets, secrets);
             let taken = jobs.len();
+            // A job that waits must start while its lease still covers a whole attempt.
+            let start_by = now + lease_ms - config.request_timeout.as_millis() as i64 - 5_000;
+            let mut unstartable = Vec::new();
             for job in jobs {
                 let secrets = secrets.get(&job.webhook_id).cloned().unwrap_or_default();
-                lock(&in_flight).start(&job.id, &job.webhook_id, &job.workspace_id);
-                let _ = senders[next_sender % senders.len()].send((job, secrets, false));
-                next_sender = next_sender.wrapping_add(1);
+                let mut f = lock(&in_flight);
+                if f.may_start(caps, &job.webhook_id, &job.workspace_id) {
+                    f.start(&job.id, &job.webhook_id, &job.workspace_id);
+                    drop(f);
+                    let _ = senders[next_sender % senders.len()].send((job, secrets, false));
+                    next_sender = next_sender.wrapping_add(1);
+                } else if job.paced {
+                    // Counted in this second's rate window: it starts now or not at all (only
+                    // when every slot in all is taken).
+                    unstartable.push(job.id);
+                } else {
+                    f.waiting.push((job, secrets, false), start_by);
+                }
+            }
+            if !unstartable.is_empty() {
+                let released = db(&state, move |conn| claims::release(conn, &unstartable)).await;
+                if let Err(e) = released {
+                    tracing::error!(error = %e, "giving back deliveries claimed without room failed");
+                }
             }
             // Everything due was taken (not merely all the room the caps left when the claim
             // began: room that frees meanwhile must not let fresh deliveries pass a backlog),
@@ -367,7 +393,9 @@ async fn run(
         }
     }
 
-    // Shutting down: no more claims; give attempts in flight a bounded time to finish.
+    // Shutting down: no more claims, nothing more starts from the jobs waiting for room (their
+    // leases are given back below); give attempts in flight a bounded time to finish.
+    let waited = lock(&in_flight).waiting.drain();
     let grace = config.request_timeout.min(Duration::from_secs(30)) + Duration::from_secs(1);
     let deadline = Instant::now() + grace;
     while lock(&in_flight).total > 0 && Instant::now() < deadline {
@@ -376,7 +404,8 @@ async fn run(
             _ = actix_web::rt::time::sleep(Duration::from_millis(20)) => {}
         }
     }
-    let unfinished: Vec<String> = lock(&in_flight).ids.drain().collect();
+    let mut unfinished: Vec<String> = lock(&in_flight).ids.drain().collect();
+    unfinished.extend(waited);
     // Closing the job queues ends the sender threads; what they still hold is abandoned.
     drop(senders);
     // Outcomes already known are written before the remaining leases are given back.
@@ -430,32 +459,39 @@ async fn sender(
                 allow_private: config.allow_private_targets,
                 local: state.local_addr(),
             };
-            let custom = send::custom_headers(&state.secrets, &job);
-            let sent = send::send(
-                &client,
-                &job,
-                &secrets,
-                &custom,
-                policy,
-                config.request_timeout,
-            )
-            .await;
-            let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
-            log_attempt(&job, &sent, after);
             let m = &state.metrics;
-            m.attempt(sent.status, sent.duration);
-            match after {
-                After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
-                After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
-                After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
-                After::Unchanged => 0,
-            };
-            let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
-            let wake = handoff.finished(&job);
-            m.in_flight.fetch_sub(1, Ordering::Relaxed);
-            // Room for what waits in the queue; when nothing does, the dispatcher sleeps on.
-            if wake {
-                state.wakeup.notify_one();
+            // One attempt, then the next job that waited for the room it leaves, if any.
+            let mut next = Some((job, secrets));
+            while let Some((job, secrets)) = next.take() {
+                let custom = send::custom_headers(&state.secrets, &job);
+                let sent = send::send(
+                    &client,
+                    &job,
+                    &secrets,
+                    &custom,
+                    policy,
+                    config.request_timeout,
+                )
+                .await;
+                let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
+                log_attempt(&job, &sent, after);
+                m.attempt(sent.status, sent.duration);
+                match after {
+                    After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
+                    After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
+                    After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
+                    After::Unchanged => 0,
+                };
+                let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
+                let (wake, waited) = handoff.finished(&job, time::now_ms());
+                // Room for what waits in the queue; when nothing does, the dispatcher sleeps on.
+                if wake {
+                    state.wakeup.notify_one();
+                }
+                if waited.is_none() {
+                    m.in_flight.fetch_sub(1, Ordering::Relaxed);
+                }
+                next = waited.map(|(job, secrets, _)| (job, secrets));
             }
         });
     }

@@ -26,13 +26,26 @@ async fn a_fresh_event_to_a_quiet_webhook_goes_before_another_webhooks_backlog()
         rx.in_flight() == 4
     })
     .await;
-    api.post("/events", json!({"type": "call.missed", "data": {}}))
-        .await;
+    let fresh = api
+        .post("/events", json!({"type": "call.missed", "data": {}}))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Claimed while every slot is held: it waits in memory with the busy webhook's next ones.
+    wait_for(10, "the fresh delivery claimed", || {
+        app.deliveries_of(&fresh)
+            .iter()
+            .all(|d| d.lease_until.is_some())
+    })
+    .await;
     rx.release();
     wait_for(20, "everything", || rx.count() == 41).await;
     let at = rx.got().iter().position(|r| r.path == "/quiet").unwrap();
-    // The first slot that frees goes to the webhook with nothing in flight.
-    assert!(at < 9, "the fresh event went out as request {at} of 41");
+    // The first slot that frees goes to the webhook with nothing in flight (the busy one's held
+    // requests are 0-3; behind its four waiting the fresh one would be 8).
+    assert!(at < 7, "the fresh event went out as request {at} of 41");
 }
 
 #[actix_rt::test]
@@ -105,6 +118,53 @@ async fn a_single_workspace_installation_has_every_slot_to_itself() {
     wait_for(20, "the rest", || rx.count() == 10).await;
 }
 
+/// A claim takes more than the caps let start (the rest waits in memory, leased), so an
+/// attempt that finishes starts the next at once; those waiting never pass the caps, and a
+/// shutdown gives them back to the queue rather than leaving them leased.
+#[actix_rt::test]
+async fn deliveries_waiting_in_memory_for_room_keep_the_caps_and_are_given_back_at_shutdown() {
+    let mut app = TestApp::delivering(|c| {
+        c.max_in_flight = 8;
+        c.max_per_endpoint = 8;
+        c.max_per_workspace = 1;
+        c.request_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let rx = Receiver::start().await;
+    rx.always(Reply::status(204).held());
+    let api = app.api(&app.api_key());
+    // A second workspace, so that the cap per workspace applies.
+    api.call(
+        "PUT",
+        "/workspaces/acct_other",
+        Some(r#"{"name": "Other"}"#),
+    )
+    .await;
+    app.webhook(&rx.url("/h"), &["message.sent"]);
+    for _ in 0..10 {
+        api.post("/events", json!({"type": "message.sent", "data": {}}))
+            .await;
+    }
+    let leased = |app: &TestApp| {
+        use aethenox_webhooks::db::schema::deliveries::dsl::*;
+        use diesel::prelude::*;
+        let q = deliveries
+            .filter(status.eq("pending"))
+            .filter(lease_until.is_not_null())
+            .count();
+        q.get_result::<i64>(&mut *app.conn()).unwrap()
+    };
+    wait_for(
+        10,
+        "one attempt in flight and more claimed, waiting",
+        || rx.in_flight() == 1 && leased(&app) > 1,
+    )
+    .await;
+    assert_eq!(rx.max_in_flight(), 1, "the workspace's cap holds");
+    app.stop_delivering();
+    assert_eq!(leased(&app), 0, "nothing is left leased after a shutdown");
+}
+
 /// A claim says whether it left anything due behind. Only a claim that took everything due
 /// lets fresh deliveries go straight to the senders: one that merely filled the room its caps
 /// left must not, or room freed meanwhile lets fresh events pass the backlog while the
@@ -148,6 +208,7 @@ async fn a_claim_says_whether_it_left_anything_due_behind() {
         webhooks,
         workspaces: &idle,
         rate_held: &[],
+        ahead: (per_webhook, 64),
     };
     let mut claim = |room: claims::Room<'_>| {
         claims::claim_due(&mut conn, later, 10, &room, later + 60_000).unwrap()

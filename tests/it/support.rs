@@ -140,6 +140,14 @@ impl TestApp {
         }
     }
 
+    /// Stops the delivery actor as the server's shutdown does (attempts in flight get their
+    /// grace period; everything else leased is given back).
+    pub fn stop_delivering(&mut self) {
+        if let Some(worker) = self.delivery.take() {
+            worker.stop();
+        }
+    }
+
     /// The PostgreSQL URL of this test's database, when the suite runs on PostgreSQL.
     pub fn database_url(&self) -> Option<String> {
         self.pg.as_ref().map(|d| d.url.clone())

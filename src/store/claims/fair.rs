@@ -14,6 +14,22 @@ pub struct Room<'a> {
     /// Rate-limited webhooks a claim found out of room for the current second: left out of
     /// the reads until it ends.
     pub rate_held: &'a [String],
+    /// The caps of a webhook and of a workspace for rows that may wait in memory for room
+    /// (all but rate-limited webhooks', whose attempts must start in the second they are
+    /// counted in); the counts above then include those waiting.
+    pub ahead: (usize, usize),
+}
+
+impl Room<'_> {
+    /// The caps of a webhook and of a workspace for rows of a rate-limited webhook (`paced`)
+    /// or of any other.
+    pub fn caps(&self, paced: bool) -> (usize, usize) {
+        if !paced {
+            self.ahead
+        } else {
+            (self.per_webhook, self.per_workspace)
+        }
+    }
 }
 
 /// What a fair pick took, and the rate-limited webhooks it left rows of because their second
@@ -74,7 +90,8 @@ pub fn fair_pick<'a>(
         let in_ws = workspaces
             .entry(&next.2)
             .or_insert_with(|| count(room.workspaces, &next.2));
-        if n >= room.per_webhook || *in_ws >= room.per_workspace {
+        let (per_webhook, per_workspace) = room.caps(next.3.is_some());
+        if n >= per_webhook || *in_ws >= per_workspace {
             continue;
         }
         *in_ws += 1;
@@ -109,12 +126,35 @@ mod tests {
             webhooks: &webhooks,
             workspaces: &workspaces,
             rate_held: &[],
+            ahead: (3, 4),
         };
         fair_pick(candidates, limit, &room, &HashMap::new())
             .ids
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn taking_ahead_multiplies_the_caps_except_for_rate_limited_webhooks() {
+        let (webhooks, workspaces) = (HashMap::new(), HashMap::new());
+        let room = |ahead: usize| Room {
+            per_webhook: 2,
+            per_workspace: 10,
+            webhooks: &webhooks,
+            workspaces: &workspaces,
+            rate_held: &[],
+            ahead: (2 * ahead, 10 * ahead),
+        };
+        let backlog: Vec<Due> = (0..6).map(|i| due(&format!("a{i}"), "A", "X")).collect();
+        let none = HashMap::new();
+        assert_eq!(fair_pick(&backlog, 10, &room(1), &none).ids.len(), 2);
+        assert_eq!(fair_pick(&backlog, 10, &room(2), &none).ids.len(), 4);
+        let paced: Vec<Due> = (0..6)
+            .map(|i| (format!("p{i}"), "P".into(), "X".into(), Some(100)))
+            .collect();
+        let rate = HashMap::from([("P".to_owned(), 100)]);
+        assert_eq!(fair_pick(&paced, 10, &room(2), &rate).ids.len(), 2);
     }
 
     #[test]
@@ -173,6 +213,7 @@ mod tests {
             webhooks: &webhooks,
             workspaces: &workspaces,
             rate_held: &[],
+            ahead: (16, 16),
         };
         let got = fair_pick(&c, 10, &room, &rate);
         assert_eq!(got.ids, ["a0", "b0", "a1", "b1"]);

@@ -120,6 +120,13 @@ pub struct Claimed {
     /// Whether its webhook is ordered (recording the outcome lets the next one go).
     #[diesel(select_expression = webhooks::ordered)]
     pub ordered: bool,
+    /// Whether its webhook has a rate limit (its attempt must start in the second a claim
+    /// counted it in, so it never waits in memory for room).
+    #[diesel(
+        select_expression = webhooks::rate_limit.is_not_null(),
+        select_expression_type = diesel::dsl::IsNotNull<webhooks::rate_limit>
+    )]
+    pub paced: bool,
 }
 
 impl Claimed {
@@ -176,9 +183,10 @@ pub fn claim_due(
     room: &Room<'_>,
     lease_until: i64,
 ) -> QueryResult<Claim> {
-    let mut full_webhooks = full(room.webhooks, room.per_webhook);
+    let (per_webhook, per_workspace) = room.caps(false);
+    let mut full_webhooks = full(room.webhooks, per_webhook);
     full_webhooks.extend(room.rate_held.iter().cloned());
-    let full_workspaces = full(room.workspaces, room.per_workspace);
+    let full_workspaces = full(room.workspaces, per_workspace);
     let excluded = !full_webhooks.is_empty() || !full_workspaces.is_empty();
     // Room to skip over a busy webhook's backlog within one claim.
     let reach = (limit * 4).min(4096) as i64;
@@ -188,7 +196,7 @@ pub fn claim_due(
             now,
             reach.max(FRESH),
             // One more than a webhook may take: one left over shows that something waits.
-            room.per_webhook as i64 + 1,
+            per_webhook as i64 + 1,
             &full_webhooks,
             &full_workspaces,
         )?;
