@@ -15,17 +15,17 @@ pub mod manual;
 mod outcome;
 mod recorder;
 pub mod send;
+mod sender;
 mod wire;
 
 use crate::domain::time;
 use crate::state::AppState;
 use crate::store::claims;
-use crate::store::deliveries::{After, Outcome};
+use crate::store::deliveries::Outcome;
 use actix_web::web::Data;
 use in_flight::{InFlight, Job, lock};
-use outcome::{decide, log_attempt, outcome};
+use outcome::outcome;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -93,7 +93,7 @@ impl DeliveryWorker {
                     .name(format!("delivery-send-{i}"))
                     .spawn(move || {
                         actix_web::rt::System::new()
-                            .block_on(sender(state, job_rx, outcomes, handoff));
+                            .block_on(sender::sender(state, job_rx, outcomes, handoff));
                     })?,
             );
         }
@@ -279,6 +279,15 @@ async fn run(
             per_webhook,
             per_workspace,
         };
+        // Room freed otherwise than by a finished attempt (a hand-over given back, a lone
+        // workspace's larger cap) goes to the jobs waiting for it.
+        loop {
+            let Some(job) = lock(&in_flight).start_waiting(caps, time::now_ms()) else {
+                break;
+            };
+            let _ = senders[next_sender % senders.len()].send(job);
+            next_sender = next_sender.wrapping_add(1);
+        }
         if free == 0 {
             // Whatever is due waits for room: finished attempts wake the dispatcher.
             handoff.set_clear(false);
@@ -423,76 +432,5 @@ async fn run(
             deliveries = n,
             "attempts still in flight at shutdown were left pending"
         );
-    }
-}
-
-/// A sender thread: sends every job it is handed, each as its own task.
-async fn sender(
-    state: Data<AppState>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-    outcomes: mpsc::UnboundedSender<Outcome>,
-    handoff: Arc<handoff::Handoff>,
-) {
-    let config = &state.config;
-    let client = Rc::new(send::client(
-        config.allow_private_targets,
-        config.request_timeout,
-        config.max_in_flight,
-    ));
-    while let Some((job, secrets, straight)) = jobs.recv().await {
-        state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-        if straight {
-            state
-                .metrics
-                .deliveries_straight
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        let (state, client, outcomes, handoff) = (
-            state.clone(),
-            client.clone(),
-            outcomes.clone(),
-            handoff.clone(),
-        );
-        actix_web::rt::spawn(async move {
-            let config = &state.config;
-            let policy = send::Policy {
-                allow_private: config.allow_private_targets,
-                local: state.local_addr(),
-            };
-            let m = &state.metrics;
-            // One attempt, then the next job that waited for the room it leaves, if any.
-            let mut next = Some((job, secrets));
-            while let Some((job, secrets)) = next.take() {
-                let custom = send::custom_headers(&state.secrets, &job);
-                let sent = send::send(
-                    &client,
-                    &job,
-                    &secrets,
-                    &custom,
-                    policy,
-                    config.request_timeout,
-                )
-                .await;
-                let after = decide(&job, &sent, &config.retry_schedule, time::now_ms());
-                log_attempt(&job, &sent, after);
-                m.attempt(sent.status, sent.duration);
-                match after {
-                    After::Succeeded => m.deliveries_succeeded.fetch_add(1, Ordering::Relaxed),
-                    After::RetryAt(_) => m.deliveries_retried.fetch_add(1, Ordering::Relaxed),
-                    After::Failed => m.deliveries_failed.fetch_add(1, Ordering::Relaxed),
-                    After::Unchanged => 0,
-                };
-                let _ = outcomes.send(outcome(&job, sent, after, "automatic"));
-                let (wake, waited) = handoff.finished(&job, time::now_ms());
-                // Room for what waits in the queue; when nothing does, the dispatcher sleeps on.
-                if wake {
-                    state.wakeup.notify_one();
-                }
-                if waited.is_none() {
-                    m.in_flight.fetch_sub(1, Ordering::Relaxed);
-                }
-                next = waited.map(|(job, secrets, _)| (job, secrets));
-            }
-        });
     }
 }
