@@ -33,7 +33,7 @@ pub struct Handoff {
     /// seconds; going straight never assumes it is still alone).
     per_workspace: usize,
     /// Room of one workspace in the dispatcher's claims just now (`--max-in-flight` while
-    /// there is only one): what `claim_could_take` and `finished` count against.
+    /// there is only one): what `finished` counts against.
     claim_per_workspace: AtomicUsize,
     lease_ms: i64,
     secrets: SecretBox,
@@ -82,18 +82,6 @@ impl Handoff {
         self.claim_per_workspace.store(n, Ordering::Relaxed);
     }
 
-    /// Whether a claim now could take any of `queued` (stored without a lease, as (webhook,
-    /// workspace)): false when each one's webhook or workspace, or the whole, is at its cap.
-    /// Those wait for room, and the attempt that frees it wakes the dispatcher (`finished`),
-    /// so waking it now would only make it read a backlog it cannot take from.
-    pub fn claim_could_take(&self, queued: &[(String, String)]) -> bool {
-        let caps = self.claim_caps();
-        let f = lock(&self.in_flight);
-        queued
-            .iter()
-            .any(|(webhook, workspace)| f.claim_room(caps, webhook, workspace))
-    }
-
     /// The dispatcher's caps on attempts in flight just now.
     fn claim_caps(&self) -> Caps {
         Caps {
@@ -106,7 +94,7 @@ impl Handoff {
     /// Counts an attempt as finished and starts the next job waiting for room, if one may
     /// start (returned, counted in flight). Also returns whether the dispatcher should look at
     /// the queue: something due waits (not clear), or this freed room for claims where there
-    /// was none (rows the intake stored for a full webhook or workspace did not wake it).
+    /// was none.
     pub(super) fn finished(&self, job: &Claimed, now: i64) -> (bool, Option<Job>) {
         let caps = self.claim_caps();
         let mut f = lock(&self.in_flight);
@@ -303,7 +291,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_no_claim_could_take_wait_for_the_attempt_that_frees_their_room() {
+    fn a_finished_attempt_starts_a_waiting_job_and_wakes_the_dispatcher_when_room_was_full() {
         let mut config = crate::config::Config::with_data_dir("/nonexistent");
         config.max_per_endpoint = 4;
         config.max_per_workspace = 1;
@@ -315,23 +303,16 @@ mod tests {
             1000,
             SecretBox::new([7; 32]),
         );
-        let queued = |webhook: &str, ws: &str| vec![(webhook.to_owned(), ws.to_owned())];
         h.set_clear(true);
-        assert!(h.claim_could_take(&queued("wh", "ws")));
+        h.set_claim_per_workspace(1);
         // One in flight (the workspace's cap) and the rest of `AHEAD` times the cap waiting:
-        // claims have taken all they may, but could take another workspace's rows.
+        // claims have taken all they may.
         lock(&in_flight).start("a", "wh", "ws");
         for _ in 1..super::super::in_flight::AHEAD {
             lock(&in_flight)
                 .waiting
                 .push((job("b"), Vec::new(), false), 10);
         }
-        assert!(!h.claim_could_take(&queued("wh", "ws")));
-        assert!(h.claim_could_take(&queued("other", "elsewhere")));
-        // The dispatcher gives a lone workspace more room: then a claim could.
-        h.set_claim_per_workspace(4);
-        assert!(h.claim_could_take(&queued("wh", "ws")));
-        h.set_claim_per_workspace(1);
         // The attempt that frees room where there was none wakes the dispatcher, even while
         // the queue is clear, and a waiting job starts in its place.
         let (wake, next) = h.finished(&job("a"), 10);

@@ -180,9 +180,8 @@ impl Intake {
 struct Stored {
     answers: Vec<Accepted>,
     straight: Option<Reserved>,
-    /// The (webhook, workspace) of each delivery stored without a lease, once each: a claim
-    /// has to take them.
-    queued: Vec<(String, String)>,
+    /// Some delivery was stored without a lease: a claim has to take it.
+    queued: bool,
 }
 
 /// Stores a batch in a few statements whatever its size (a lookup of known ids unless every id
@@ -273,21 +272,11 @@ fn store_batch(
             store::deliveries::insert_many(conn, &rows, now)?;
         }
     }
-    let mut queued: Vec<(String, String)> = Vec::new();
-    for r in rows.iter().filter(|r| r.lease_until.is_none()) {
-        if !queued
-            .iter()
-            .any(|(w, ws)| w == r.webhook_id && ws == r.workspace.as_str())
-        {
-            queued.push((r.webhook_id.to_owned(), r.workspace.as_str().to_owned()));
-        }
-    }
+    let queued = rows.iter().any(|r| r.lease_until.is_none());
     // The other instances are told of rows to claim. The write above is committed already on
     // PostgreSQL, so a failure here must not fail the batch: this instance's own dispatcher,
     // woken once this returns, claims them anyway.
-    if !queued.is_empty()
-        && let Err(e) = store::claims::wake_others(conn)
-    {
+    if queued && let Err(e) = store::claims::wake_others(conn) {
         tracing::warn!(error = %e, "telling the other instances of queued deliveries failed");
     }
     Ok(Stored {
@@ -350,12 +339,6 @@ fn take_straight(
         });
     }
     Reserved::new(handoff.clone(), straight, sealed)
-}
-
-/// Whether the dispatcher should be woken for deliveries just stored without a lease: when a
-/// claim could take one of them now, or when there is no hand-off to ask.
-fn wake_for(handoff: Option<&Arc<Handoff>>, queued: &[(String, String)]) -> bool {
-    !queued.is_empty() && handoff.is_none_or(|h| h.claim_could_take(queued))
 }
 
 fn writer(
@@ -436,9 +419,7 @@ fn writer(
                 Err(NotStored::Fault(fault)) => health.fault(*fault),
                 // Woken after the commit: even if a publisher has hung up by now, what was
                 // stored is delivered at once.
-                // Not for rows no claim could take yet: the attempt that frees their room
-                // wakes it.
-                Ok(s) if wake_for(handoff.as_ref(), &s.queued) => wakeup.notify_one(),
+                Ok(s) if s.queued => wakeup.notify_one(),
                 _ => {}
             }
             stored.map(|s| s.answers)
