@@ -46,16 +46,19 @@ pub fn install() {
     });
 }
 
+/// A row of `EXPLAIN QUERY PLAN`, for tests that check which index a statement uses.
+#[cfg(test)]
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Plan {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub(crate) detail: String,
+}
+
 #[cfg(test)]
 mod tests {
+    use super::Plan;
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-
-    #[derive(QueryableByName)]
-    struct Plan {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        detail: String,
-    }
 
     fn plan(conn: &mut SqliteConnection, status: &str) -> String {
         let rows: Vec<Plan> = diesel::sql_query(

@@ -114,12 +114,14 @@ impl Handoff {
     /// the queue is no longer clear, and none goes straight until a claim has caught up.
     pub fn reserve(&self, fresh: &[Fresh<'_>]) -> Vec<bool> {
         let mut taken = Vec::with_capacity(fresh.len());
+        let caps = Caps {
+            max: self.max_in_flight,
+            per_webhook: self.per_webhook,
+            per_workspace: self.per_workspace,
+        };
         let mut f = lock(&self.in_flight);
         for d in fresh {
-            let room = self.is_clear()
-                && f.total < self.max_in_flight
-                && f.per_webhook.get(d.webhook_id).copied().unwrap_or(0) < self.per_webhook
-                && f.per_workspace.get(d.workspace_id).copied().unwrap_or(0) < self.per_workspace;
+            let room = self.is_clear() && f.may_start(caps, d.webhook_id, d.workspace_id);
             if room {
                 f.start(d.id, d.webhook_id, d.workspace_id);
             } else {
@@ -242,20 +244,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn room_is_taken_while_clear_and_given_back_unless_handed_over() {
+    /// A hand-off with `change` made to the default configuration, its counts, and (when
+    /// any) the senders' queues.
+    fn handoff(
+        change: impl FnOnce(&mut crate::config::Config),
+        senders: Vec<mpsc::UnboundedSender<Job>>,
+    ) -> (Arc<Handoff>, Arc<Mutex<InFlight>>) {
         let mut config = crate::config::Config::with_data_dir("/nonexistent");
-        config.max_per_endpoint = 1;
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        change(&mut config);
         let in_flight = Arc::new(Mutex::new(InFlight::default()));
-        let secrets = SecretBox::new([7; 32]);
-        let h = Arc::new(Handoff::new(
+        let h = Handoff::new(
             in_flight.clone(),
-            vec![tx],
+            senders,
             &config,
             1000,
-            secrets,
-        ));
+            SecretBox::new([7; 32]),
+        );
+        (Arc::new(h), in_flight)
+    }
+
+    #[test]
+    fn room_is_taken_while_clear_and_given_back_unless_handed_over() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (h, in_flight) = handoff(|c| c.max_per_endpoint = 1, vec![tx]);
 
         // Not clear until a claim says so: nothing goes straight, nothing is counted.
         assert_eq!(h.reserve(&[fresh("a")]), [false]);
@@ -292,16 +303,12 @@ mod tests {
 
     #[test]
     fn a_finished_attempt_starts_a_waiting_job_and_wakes_the_dispatcher_when_room_was_full() {
-        let mut config = crate::config::Config::with_data_dir("/nonexistent");
-        config.max_per_endpoint = 4;
-        config.max_per_workspace = 1;
-        let in_flight = Arc::new(Mutex::new(InFlight::default()));
-        let h = Handoff::new(
-            in_flight.clone(),
+        let (h, in_flight) = handoff(
+            |c| {
+                c.max_per_endpoint = 4;
+                c.max_per_workspace = 1;
+            },
             Vec::new(),
-            &config,
-            1000,
-            SecretBox::new([7; 32]),
         );
         h.set_clear(true);
         h.set_claim_per_workspace(1);
@@ -336,15 +343,7 @@ mod tests {
 
     #[test]
     fn a_job_that_waited_past_its_time_to_start_is_left_for_a_claim() {
-        let config = crate::config::Config::with_data_dir("/nonexistent");
-        let in_flight = Arc::new(Mutex::new(InFlight::default()));
-        let h = Handoff::new(
-            in_flight.clone(),
-            Vec::new(),
-            &config,
-            1000,
-            SecretBox::new([7; 32]),
-        );
+        let (h, in_flight) = handoff(|_| {}, Vec::new());
         h.set_claim_per_workspace(1);
         lock(&in_flight).start("a", "wh", "ws");
         lock(&in_flight)

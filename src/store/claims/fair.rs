@@ -24,10 +24,10 @@ impl Room<'_> {
     /// The caps of a webhook and of a workspace for rows of a rate-limited webhook (`paced`)
     /// or of any other.
     pub fn caps(&self, paced: bool) -> (usize, usize) {
-        if !paced {
-            self.ahead
-        } else {
+        if paced {
             (self.per_webhook, self.per_workspace)
+        } else {
+            self.ahead
         }
     }
 }

@@ -437,14 +437,9 @@ pub fn next_due_after(conn: &mut DbConn, after: i64) -> QueryResult<Option<i64>>
 
 #[cfg(test)]
 mod tests {
+    use crate::db::stable_plans::Plan;
     use diesel::prelude::*;
     use diesel_migrations::MigrationHarness;
-
-    #[derive(QueryableByName)]
-    struct Plan {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        detail: String,
-    }
 
     #[test]
     fn the_newest_due_are_read_from_the_top_of_the_pending_ids_not_sorted() {
