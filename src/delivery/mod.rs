@@ -353,7 +353,10 @@ async fn run(
                     next_sender = next_sender.wrapping_add(1);
                 } else if job.paced {
                     // Counted in this second's rate window: it starts now or not at all (only
-                    // when every slot in all is taken).
+                    // when every slot in all is taken). Given back, and its webhook held until
+                    // the next second as if its window were used up, rather than claimed and
+                    // given back again at every turn while the slots stay taken.
+                    rate_held.insert(job.webhook_id.clone(), reopens);
                     unstartable.push(job.id);
                 } else {
                     f.waiting.push((job, secrets, false), start_by);

@@ -223,8 +223,16 @@ try:
         samples = []
     accepted = metric(metrics(), "aethenox_events_accepted_total")
     expected = accepted * args.fanout
+    load_ended = time.monotonic() - start
+    # The drain, sampled every 50 ms: printed when it took more than half a second, to show where
+    # a backlog left at the end of the load waited: due in the queue, in flight, or neither (claimed
+    # and waiting in memory for room, or sent and its outcome not yet recorded).
+    drain = []
     while True:
-        done = succeeded()
+        m = metrics()
+        done = metric(m, 'aethenox_deliveries_total{outcome="succeeded"}')
+        drain.append((time.monotonic() - start, done, metric(m, 'aethenox_queue_depth{state="due"}'),
+                      metric(m, "aethenox_attempts_in_flight"), metric(m, "aethenox_deliveries_straight_total")))
         if done >= expected:
             break
         time.sleep(0.05)
@@ -240,6 +248,10 @@ try:
         print(f"  deliveries/s sustained during the load: {sustained:.0f}")
         per_delivery(mid)
         print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
+        if drained_at - load_ended > 0.5:
+            print(f"  drain after the load ended at {load_ended:.2f} s (s, left, due, in flight, sent straight):")
+            for t, done, due, in_flight, straight in drain:
+                print(f"    {t:6.2f} {expected - done:8.0f} {due:8.0f} {in_flight:5.0f} {straight:8.0f}")
 
     # 1b. Paced: wrk's delay() spaces each connection's requests to offer about --paced deliveries/s.
     if args.paced:

@@ -227,3 +227,77 @@ async fn a_claim_says_whether_it_left_anything_due_behind() {
     assert_eq!(rest.jobs.len(), 3);
     assert!(!rest.left_behind, "everything due was taken");
 }
+
+/// A rate-limited webhook's delivery is counted in its second's window when claimed, so it
+/// never waits in memory: claimed while every slot in all is taken, it is given back to the
+/// queue at once (not left leased until its lease runs out) and goes out when a slot frees.
+#[actix_rt::test]
+async fn a_rate_limited_delivery_claimed_without_a_free_slot_is_given_back_and_sent_later() {
+    let app = TestApp::delivering(|c| {
+        c.max_in_flight = 2;
+        c.max_per_endpoint = 2;
+        c.max_per_workspace = 2;
+    })
+    .await;
+    let (hanging, fine) = (Receiver::start().await, Receiver::start().await);
+    hanging.always(Reply::status(204).held());
+    let api = app.api(&app.api_key());
+    let ws = api
+        .call("PUT", "/workspaces/acct_paced", Some(r#"{"name": "Paced"}"#))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ws = aethenox_webhooks::domain::workspace::WorkspaceId::from_stored(ws);
+    app.webhook(&hanging.url("/h"), &["message.sent"]);
+    let res = api
+        .post(
+            "/workspaces/acct_paced/webhooks",
+            json!({"url": fine.url("/p"), "events": ["message.sent"], "rate_limit": {"per_second": 50}}),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 201, "{}", res.body);
+    let paced = res.json()["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        api.post("/events", json!({"type": "message.sent", "data": {}}))
+            .await;
+    }
+    wait_for(10, "every slot in all held", || hanging.in_flight() == 2).await;
+    let event = api
+        .post(
+            "/workspaces/acct_paced/events",
+            json!({"type": "message.sent", "data": {}}),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Its workspace has room, so a claim takes it and counts it in the window...
+    let used = |app: &TestApp| {
+        use aethenox_webhooks::db::schema::webhooks::dsl::*;
+        use diesel::prelude::*;
+        webhooks
+            .filter(id.eq(&paced))
+            .select(rate_used)
+            .first::<i32>(&mut *app.conn())
+            .unwrap()
+    };
+    wait_for(10, "the paced delivery claimed", || used(&app) > 0).await;
+    // ...and, with no slot free, gives it back at once.
+    wait_for(5, "the paced delivery given back", || {
+        let of_event =
+            aethenox_webhooks::store::deliveries::for_event(&mut app.conn(), &ws, &event).unwrap();
+        of_event.len() == 1 && of_event[0].lease_until.is_none()
+    })
+    .await;
+    assert_eq!(fine.count(), 0, "nothing past the cap on attempts in flight");
+    assert_eq!(hanging.in_flight(), 2);
+    // A lease left behind would hold it for 20 s (twice the request timeout and 10 s).
+    hanging.release();
+    wait_for(10, "the paced delivery sent once a slot freed", || {
+        fine.count() == 1
+    })
+    .await;
+}
