@@ -248,6 +248,16 @@ try:
         print(f"  deliveries/s sustained during the load: {sustained:.0f}")
         per_delivery(mid)
         print(f"  all {expected:.0f} deliveries done after {drained_at:.1f} s: {expected / drained_at:.0f} deliveries/s overall")
+        m = metrics()
+        retried = metric(m, 'aethenox_deliveries_total{outcome="retry_scheduled"}')
+        if retried:
+            print(f"  attempts not succeeded (each retried on the schedule): {retried:.0f}")
+            if not args.database_url:
+                db = sqlite3.connect(os.path.join(data_dir, "aethenox.db"))
+                for row in db.execute("SELECT status_code, error_class, error, count(*) FROM attempts "
+                                      "WHERE status_code IS NULL OR status_code >= 300 GROUP BY 1, 2, 3"):
+                    print("   ", *row)
+                db.close()
         if drained_at - load_ended > 0.5:
             print(f"  drain after the load ended at {load_ended:.2f} s (s, left, due, in flight, sent straight):")
             for t, done, due, in_flight, straight in drain:

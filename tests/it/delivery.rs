@@ -364,6 +364,41 @@ async fn rotation_grace_signs_with_both_secrets_then_only_the_new_one() {
     assert_eq!(r.header("webhook-signature").split(' ').count(), 1);
 }
 
+/// Deliveries of one webhook claimed together each carry one signature per valid secret. A
+/// claim once read a webhook's secrets once per delivery it took (on SQLite), so each of N
+/// deliveries claimed together carried N copies of the signature: past N of about 170 the
+/// header outgrew what nginx accepts, and every such attempt failed with a 400.
+#[actix_rt::test]
+async fn deliveries_claimed_together_carry_one_signature_each() {
+    let app = TestApp::delivering(|c| {
+        c.max_in_flight = 8;
+        c.max_per_endpoint = 4;
+    })
+    .await;
+    let rx = Receiver::start().await;
+    rx.script((0..4).map(|_| Reply::status(204).held()));
+    let (_, secret) = app.webhook(&rx.url("/h"), &["message.sent"]);
+    let api = app.api(&app.api_key());
+    for _ in 0..20 {
+        publish(&api, "message.sent", json!({})).await;
+    }
+    // The first four hold every slot of the webhook; the rest are claimed in batches, several
+    // deliveries of the one webhook in each.
+    wait_for(10, "the webhook's slots held", || rx.in_flight() == 4).await;
+    rx.release();
+    wait_for(20, "every delivery", || rx.count() == 20).await;
+    for r in rx.got() {
+        assert_eq!(
+            r.header("webhook-signature").split(' ').count(),
+            1,
+            "one secret, one signature: {}",
+            r.header("webhook-signature")
+        );
+        assert_eq!(standard_signature_count(&r, &[&secret]), 1);
+        assert!(aethenox_signature_ok(&r, &secret));
+    }
+}
+
 #[actix_rt::test]
 async fn repeating_an_event_id_returns_the_first_answer_and_creates_nothing() {
     let app = TestApp::delivering(|_| {}).await;

@@ -243,7 +243,11 @@ async fn a_rate_limited_delivery_claimed_without_a_free_slot_is_given_back_and_s
     hanging.always(Reply::status(204).held());
     let api = app.api(&app.api_key());
     let ws = api
-        .call("PUT", "/workspaces/acct_paced", Some(r#"{"name": "Paced"}"#))
+        .call(
+            "PUT",
+            "/workspaces/acct_paced",
+            Some(r#"{"name": "Paced"}"#),
+        )
         .await
         .json()["id"]
         .as_str()
@@ -292,7 +296,11 @@ async fn a_rate_limited_delivery_claimed_without_a_free_slot_is_given_back_and_s
         of_event.len() == 1 && of_event[0].lease_until.is_none()
     })
     .await;
-    assert_eq!(fine.count(), 0, "nothing past the cap on attempts in flight");
+    assert_eq!(
+        fine.count(),
+        0,
+        "nothing past the cap on attempts in flight"
+    );
     assert_eq!(hanging.in_flight(), 2);
     // A lease left behind would hold it for 20 s (twice the request timeout and 10 s).
     hanging.release();
