@@ -294,6 +294,14 @@ impl Metrics {
     }
 }
 
+/// The deliveries this instance has claimed that wait in memory for room under the caps on
+/// attempts in flight (claims take up to four times the caps ahead, `delivery::in_flight`).
+pub fn render_held(held: usize) -> String {
+    format!(
+        "# HELP aethenox_deliveries_held Deliveries this instance has claimed that wait in memory for room under the caps on attempts in flight.\n# TYPE aethenox_deliveries_held gauge\naethenox_deliveries_held {held}\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,7 @@ pub async fn metrics(state: &AppState) -> Result<String, AppError> {
     };
     let up = state.health.current().is_none();
     let mut text = state.metrics.render(queue, up);
+    text.push_str(&crate::metrics::render_held(state.intake.held()));
     if queue.is_some() {
         let storage = super::storage::numbers(state).await?;
         text.push_str(&state.metrics.render_storage(&storage));

@@ -104,6 +104,11 @@ impl Handoff {
         (was_full || !self.is_clear(), next)
     }
 
+    /// Deliveries claimed and waiting in memory for room under the caps.
+    pub fn held(&self) -> usize {
+        lock(&self.in_flight).waiting.len()
+    }
+
     /// Until when a delivery leased now is this process's.
     pub fn lease_until(&self, now: i64) -> i64 {
         now + self.lease_ms

@@ -157,6 +157,13 @@ impl Intake {
         *self.handoff.write().unwrap_or_else(|p| p.into_inner()) = handoff;
     }
 
+    /// Deliveries the delivery actor has claimed that wait in memory for room (0 before it
+    /// starts).
+    pub fn held(&self) -> usize {
+        let handoff = self.handoff.read().unwrap_or_else(|p| p.into_inner());
+        handoff.as_ref().map_or(0, |h| h.held())
+    }
+
     /// Hands the event to the writer; the answer comes once it is committed.
     pub fn publish(&self, publish: Publish) -> Result<(), NotQueued> {
         let cost = u32::try_from(publish.payload.len() + QUEUED_OVERHEAD).unwrap_or(u32::MAX);

@@ -605,6 +605,7 @@ async fn metrics_count_what_happened() {
         "aethenox_attempts_total{class=\"5xx\"} 1",
         "aethenox_attempt_duration_seconds_count 2",
         "aethenox_attempts_in_flight 0",
+        "aethenox_deliveries_held 0",
         "aethenox_queue_depth{state=\"due\"} 0",
     ];
     // The two outcomes may be recorded in separate batches: wait for all of them.
