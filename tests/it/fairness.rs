@@ -33,13 +33,15 @@ async fn a_fresh_event_to_a_quiet_webhook_goes_before_another_webhooks_backlog()
         .as_str()
         .unwrap()
         .to_owned();
-    // Claimed while every slot is held: it waits in memory with the busy webhook's next ones.
+    // Claimed while every slot is held: it waits in memory with the busy webhook's next ones
+    // (in the waiting line, not merely leased by a claim that has not yet put it there).
     wait_for(10, "the fresh delivery claimed", || {
         app.deliveries_of(&fresh)
             .iter()
             .all(|d| d.lease_until.is_some())
     })
     .await;
+    app.wait_until_held(4).await;
     rx.release();
     wait_for(20, "everything", || rx.count() == 41).await;
     let at = rx.got().iter().position(|r| r.path == "/quiet").unwrap();
@@ -147,47 +149,18 @@ async fn deliveries_waiting_in_memory_for_room_keep_the_caps_and_are_given_back_
         api.post("/events", json!({"type": "message.sent", "data": {}}))
             .await;
     }
-    let leased = |app: &TestApp| {
-        use aethenox_webhooks::db::schema::deliveries::dsl::*;
-        use diesel::prelude::*;
-        let q = deliveries
-            .filter(status.eq("pending"))
-            .filter(lease_until.is_not_null())
-            .count();
-        q.get_result::<i64>(&mut *app.conn()).unwrap()
-    };
     wait_for(
         10,
         "one attempt in flight and more claimed, waiting",
-        || rx.in_flight() == 1 && leased(&app) > 1,
+        || rx.in_flight() == 1 && app.leased() > 1,
     )
     .await;
     assert_eq!(rx.max_in_flight(), 1, "the workspace's cap holds");
     // /metrics shows them: every leased delivery but the one in flight is held in memory.
-    let key = app.api_key();
-    let held = |text: &str| -> i64 {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("aethenox_deliveries_held "))
-            .expect("aethenox_deliveries_held in /metrics");
-        line.rsplit(' ').next().unwrap().parse().unwrap()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (text, leased_now) = (metrics_text(&app.base, &key).await, leased(&app));
-        if held(&text) > 0 && held(&text) == leased_now - 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "held {} of {leased_now} leased",
-            held(&text)
-        );
-        actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.wait_until_held(1).await;
     app.stop_delivering();
-    assert_eq!(leased(&app), 0, "nothing is left leased after a shutdown");
-    assert_eq!(held(&metrics_text(&app.base, &key).await), 0);
+    assert_eq!(app.leased(), 0, "nothing is left leased after a shutdown");
+    assert_eq!(app.held(&app.api_key()).await, 0);
 }
 
 /// A claim says whether it left anything due behind. Only a claim that took everything due

@@ -140,6 +140,46 @@ impl TestApp {
         }
     }
 
+    /// Pending deliveries leased to the delivery actor (in flight, or claimed and waiting).
+    pub fn leased(&self) -> i64 {
+        use aethenox_webhooks::db::schema::deliveries::dsl::*;
+        use diesel::prelude::*;
+        let q = deliveries
+            .filter(status.eq("pending"))
+            .filter(lease_until.is_not_null())
+            .count();
+        q.get_result::<i64>(&mut *self.conn()).unwrap()
+    }
+
+    /// `aethenox_deliveries_held` in /metrics (read with `api_key`): deliveries claimed and
+    /// waiting in memory.
+    pub async fn held(&self, api_key: &str) -> i64 {
+        let text = metrics_text(&self.base, api_key).await;
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("aethenox_deliveries_held "))
+            .expect("aethenox_deliveries_held in /metrics");
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    /// Waits until some deliveries wait in memory and every leased one but the `in_flight`
+    /// ones does (no claim half done: its rows leased and not yet in the waiting line).
+    pub async fn wait_until_held(&self, in_flight: i64) {
+        let key = self.api_key();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (held, leased) = (self.held(&key).await, self.leased());
+            if held > 0 && held == leased - in_flight {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for every leased delivery but {in_flight} in memory: {held} of {leased}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops the delivery actor as the server's shutdown does (attempts in flight get their
     /// grace period; everything else leased is given back).
     pub fn stop_delivering(&mut self) {
