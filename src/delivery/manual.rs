@@ -87,10 +87,7 @@ async fn attempt(
         ));
     }
     let config = &state.config;
-    let policy = send::Policy {
-        allow_private: config.allow_private_targets,
-        local: state.local_addr(),
-    };
+    let policy = send::Policy::of(state);
     let custom = crate::domain::headers::open(&state.secrets, job.headers.as_deref())
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let sent = send::send(

@@ -211,7 +211,12 @@ async fn run(
     }
     let recorder = actix_web::rt::spawn(recorder::recorder(state.clone(), outcomes));
     let lease_ms = lease_ms(&config);
+    // The sender threads in turn.
     let mut next_sender = 0usize;
+    let mut hand = |job: Job| {
+        let _ = senders[next_sender % senders.len()].send(job);
+        next_sender = next_sender.wrapping_add(1);
+    };
     // On PostgreSQL a claim costs a few round trips whatever its size: when attempts finish
     // one by one, waiting a moment lets one claim take the slots of several.
     let coalesce = if state.location.is_postgres() {
@@ -285,8 +290,7 @@ async fn run(
             let Some(job) = lock(&in_flight).start_waiting(caps, time::now_ms()) else {
                 break;
             };
-            let _ = senders[next_sender % senders.len()].send(job);
-            next_sender = next_sender.wrapping_add(1);
+            hand(job);
         }
         if free == 0 {
             // Whatever is due waits for room: finished attempts wake the dispatcher.
@@ -349,8 +353,7 @@ async fn run(
                 if f.may_start(caps, &job.webhook_id, &job.workspace_id) {
                     f.start(&job.id, &job.webhook_id, &job.workspace_id);
                     drop(f);
-                    let _ = senders[next_sender % senders.len()].send((job, secrets, false));
-                    next_sender = next_sender.wrapping_add(1);
+                    hand((job, secrets, false));
                 } else if job.paced {
                     // Counted in this second's rate window: it starts now or not at all (only
                     // when every slot in all is taken). Given back, and its webhook held until

@@ -97,6 +97,16 @@ pub struct Policy {
     pub local: SocketAddr,
 }
 
+impl Policy {
+    /// This server's policy: its `--allow-private-targets` and its own address.
+    pub fn of(state: &crate::state::AppState) -> Policy {
+        Policy {
+            allow_private: state.config.allow_private_targets,
+            local: state.local_addr(),
+        }
+    }
+}
+
 /// What one attempt found out.
 #[derive(Debug, Clone)]
 pub struct Sent {

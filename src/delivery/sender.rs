@@ -43,10 +43,7 @@ pub(super) async fn sender(
         );
         actix_web::rt::spawn(async move {
             let config = &state.config;
-            let policy = send::Policy {
-                allow_private: config.allow_private_targets,
-                local: state.local_addr(),
-            };
+            let policy = send::Policy::of(&state);
             let m = &state.metrics;
             // One attempt, then the next job that waited for the room it leaves, if any.
             let mut next = Some((job, secrets));

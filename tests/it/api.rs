@@ -230,10 +230,7 @@ async fn bad_requests_get_json_errors_naming_the_field() {
             json!({"url": PUBLIC_URL, "events": ["message.sent"]}),
         )
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     let res = api
         .patch(
             &format!("/webhooks/{id}"),

@@ -29,10 +29,7 @@ async fn a_fresh_event_to_a_quiet_webhook_goes_before_another_webhooks_backlog()
     let fresh = api
         .post("/events", json!({"type": "call.missed", "data": {}}))
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     // Claimed while every slot is held: it waits in memory with the busy webhook's next ones
     // (in the waiting line, not merely leased by a claim that has not yet put it there).
     wait_for(10, "the fresh delivery claimed", || {
@@ -247,10 +244,7 @@ async fn a_rate_limited_delivery_claimed_without_a_free_slot_is_given_back_and_s
             Some(r#"{"name": "Paced"}"#),
         )
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     let ws = aethenox_webhooks::domain::workspace::WorkspaceId::from_stored(ws);
     app.webhook(&hanging.url("/h"), &["message.sent"]);
     let res = api
@@ -260,7 +254,7 @@ async fn a_rate_limited_delivery_claimed_without_a_free_slot_is_given_back_and_s
         )
         .await;
     assert_eq!(res.status.as_u16(), 201, "{}", res.body);
-    let paced = res.json()["id"].as_str().unwrap().to_owned();
+    let paced = res.id();
     for _ in 0..2 {
         api.post("/events", json!({"type": "message.sent", "data": {}}))
             .await;
@@ -272,10 +266,7 @@ async fn a_rate_limited_delivery_claimed_without_a_free_slot_is_given_back_and_s
             json!({"type": "message.sent", "data": {}}),
         )
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     // Its workspace has room, so a claim takes it and counts it in the window...
     let used = |app: &TestApp| {
         use aethenox_webhooks::db::schema::webhooks::dsl::*;

@@ -66,7 +66,7 @@ async fn a_webhooks_filter_decides_which_events_make_a_delivery() {
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     assert_eq!(res.json()["filter"], json!({"amount": {"$gte": 100}}));
     // Another webhook with no filter gets everything.
     api.post(

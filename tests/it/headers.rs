@@ -20,7 +20,7 @@ async fn custom_headers_go_out_with_every_attempt_and_are_kept_sealed_and_masked
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     assert_eq!(res.json()["headers"]["X-Api-Key"], key);
     // Sealed at rest: the value is nowhere in the webhook's row.
     let stored = store::webhooks::get(&mut app.conn(), &dws(), &id).unwrap();
@@ -33,7 +33,7 @@ async fn custom_headers_go_out_with_every_attempt_and_are_kept_sealed_and_masked
     let res = api
         .post("/events", json!({"type": "call.missed", "data": {}}))
         .await;
-    let event = res.json()["id"].as_str().unwrap().to_owned();
+    let event = res.id();
     wait_for(10, "the delivery", || rx.count() == 1).await;
     let got = &rx.got()[0];
     assert_eq!(got.header("x-api-key"), key);

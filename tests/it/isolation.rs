@@ -150,7 +150,7 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
                 Some(&json!({"name": uid}).to_string()),
             )
             .await;
-        ws.push(res.json()["id"].as_str().unwrap().to_owned());
+        ws.push(res.id());
     }
     let (a, b) = (
         WorkspaceId::from_stored(&ws[0]),
@@ -163,20 +163,14 @@ async fn every_route_answers_404_to_another_workspaces_credentials() {
             json!({"url": "http://127.0.0.1:9/b", "events": ["call.missed"]}),
         )
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     let event = instance
         .post(
             "/workspaces/acct_b/events",
             json!({"type": "call.missed", "data": {}}),
         )
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     let delivery = store::deliveries::for_event(&mut app.conn(), &b, &event).unwrap()[0]
         .id
         .clone();

@@ -13,7 +13,7 @@ async fn publish(api: &Api, event_type: &str) -> String {
         .post("/events", json!({"type": event_type, "data": {"n": 1}}))
         .await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
-    res.json()["id"].as_str().unwrap().to_owned()
+    res.id()
 }
 
 fn finished(app: &TestApp, event_id: &str) -> bool {

@@ -47,14 +47,14 @@ async fn disabled_webhooks_and_exhausted_deliveries_are_told_to_operational_webh
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let broken_id = res.json()["id"].as_str().unwrap().to_owned();
+    let broken_id = res.id();
 
     // A workspace with a uid, a webhook answering 500 and one answering 410.
     let res = instance
         .post("/workspaces", json!({"name": "Acme", "uid": "acct_77"}))
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let acme = WorkspaceId::from_stored(res.json()["id"].as_str().unwrap());
+    let acme = WorkspaceId::from_stored(res.id());
     let failing = Receiver::start().await;
     failing.always(Reply::status(500));
     let gone = Receiver::start().await;
@@ -66,14 +66,14 @@ async fn disabled_webhooks_and_exhausted_deliveries_are_told_to_operational_webh
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let failing_id = res.json()["id"].as_str().unwrap().to_owned();
+    let failing_id = res.id();
     let res = instance
         .post(
             "/workspaces/acct_77/webhooks",
             json!({"url": gone.url("/b"), "events": ["call.missed"]}),
         )
         .await;
-    let gone_id = res.json()["id"].as_str().unwrap().to_owned();
+    let gone_id = res.id();
     let res = instance
         .post(
             "/workspaces/acct_77/events",
@@ -209,7 +209,7 @@ async fn operational_webhooks_belong_to_instance_admins_and_stay_out_of_every_wo
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     let res = instance
         .patch(
             &format!("{OPS}/{id}"),
@@ -337,7 +337,7 @@ async fn operational_webhooks_belong_to_instance_admins_and_stay_out_of_every_wo
         .post("/workspaces", json!({"name": "Acme", "uid": "acme"}))
         .await;
     assert_eq!(res.status, StatusCode::CREATED);
-    let acme = WorkspaceId::from_stored(res.json()["id"].as_str().unwrap());
+    let acme = WorkspaceId::from_stored(res.id());
     let hash = aethenox_webhooks::domain::passwords::hash(PASSWORD).unwrap();
     let now = aethenox_webhooks::domain::time::now_ms();
     let user =

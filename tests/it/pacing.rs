@@ -172,14 +172,14 @@ async fn a_rate_limit_starts_at_most_n_a_second_keeps_the_rest_pending_and_spare
             json!({"url": rx.url("/rate"), "events": ["message.sent"], "rate_limit": {"per_second": N}}),
         )
         .await;
-    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     let mut events = Vec::new();
     for n in 0..EVENTS {
         let res = api
             .post("/events", json!({"type": "message.sent", "data": {"n": n}}))
             .await;
         assert_eq!(res.status, StatusCode::ACCEPTED);
-        events.push(res.json()["id"].as_str().unwrap().to_owned());
+        events.push(res.id());
     }
     // While some wait: pending (not failed), and the webhook's page says why.
     let admin = app.signed_in(ADMIN_EMAIL).await;
@@ -262,13 +262,13 @@ async fn ordered_delivery_goes_one_at_a_time_in_order_and_a_failing_one_holds_th
             json!({"url": rx.url("/ordered"), "events": ["message.sent"], "ordered": true}),
         )
         .await;
-    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let id = res.id();
     let mut events = Vec::new();
     for n in 0..6 {
         let res = api
             .post("/events", json!({"type": "message.sent", "data": {"n": n}}))
             .await;
-        events.push(res.json()["id"].as_str().unwrap().to_owned());
+        events.push(res.id());
     }
     wait_for(10, "the second event's attempt", || rx.count() == 2).await;
     // Nothing else goes while it is in flight, and the page says who waits behind whom.

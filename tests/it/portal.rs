@@ -17,7 +17,7 @@ async fn acme(change: impl FnOnce(&mut aethenox_webhooks::Config)) -> (TestApp, 
         .call("PUT", "/workspaces/acme", Some(r#"{"name": "Acme Corp"}"#))
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let id = WorkspaceId::from_stored(res.json()["id"].as_str().unwrap());
+    let id = WorkspaceId::from_stored(res.id());
     (app, api, id)
 }
 
@@ -191,7 +191,7 @@ async fn who_may_ask_for_links_and_what_a_link_may_ask_for() {
     let other = api
         .call("PUT", "/workspaces/other", Some(r#"{"name": "Other"}"#))
         .await;
-    let other = WorkspaceId::from_stored(other.json()["id"].as_str().unwrap());
+    let other = WorkspaceId::from_stored(other.id());
     let other_admin = app.workspace_api_key(&other, Role::Admin);
     let path = "/workspaces/acme/portal-links";
     assert_eq!(

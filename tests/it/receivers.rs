@@ -104,7 +104,7 @@ async fn check_receiver(interpreter: &str, lang: &str, ext: &str) {
             json!({"type": "message.read", "data": {"message_id": "msg_9", "text": "héllo ✓"}}),
         )
         .await;
-    let event_id = res.json()["id"].as_str().unwrap().to_owned();
+    let event_id = res.id();
     wait_for(20, "both outcomes", || {
         app.deliveries_of(&event_id)
             .iter()

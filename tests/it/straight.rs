@@ -98,7 +98,7 @@ async fn a_success_after_failures_is_recorded_in_full_and_clears_the_run_of_fail
     let res = api
         .post("/events", json!({"type": "contact.created", "data": {}}))
         .await;
-    let event_id = res.json()["id"].as_str().unwrap().to_owned();
+    let event_id = res.id();
     let webhook = || store::webhooks::get(&mut app.conn(), &dws(), &webhook_id).unwrap();
     let delivery = || app.deliveries_of(&event_id).pop();
     wait_for(10, "the failure recorded", || {

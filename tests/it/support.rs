@@ -419,6 +419,11 @@ impl Resp {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
+    /// The `id` of the JSON object answered: a created webhook or workspace, a published event.
+    pub fn id(&self) -> String {
+        let id = self.json()["id"].as_str().map(str::to_owned);
+        id.unwrap_or_else(|| panic!("no id in {}", self.body))
+    }
     /// The id in a `Location: /w/{workspace}/webhooks/{id}...` header.
     pub fn location_webhook_id(&self) -> String {
         let loc = self.header("location");

@@ -70,10 +70,7 @@ async fn roles_are_enforced_on_every_route_as_a_matrix() {
     let event = api
         .post("/events", json!({"type": "call.missed", "data": {}}))
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     wait_for(10, "the delivery", || rx.count() == 1).await;
     let delivery = app.deliveries_of(&event)[0].id.clone();
     let admin = app.signed_in(ADMIN_EMAIL).await;
@@ -153,10 +150,7 @@ async fn api_keys_act_with_their_role() {
     let event = admin
         .post("/events", json!({"type": "call.missed", "data": {}}))
         .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     wait_for(10, "the delivery", || rx.count() == 1).await;
     let delivery = app.deliveries_of(&event)[0].id.clone();
     let body = json!({"url": "https://93.184.215.14/x", "events": ["call.missed"]});

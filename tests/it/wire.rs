@@ -211,7 +211,7 @@ async fn https_targets_are_reached_over_tls_for_their_host_name_over_http_1_1() 
     let res = api
         .post("/events", json!({"type": "call.missed", "data": {}}))
         .await;
-    let event_id = res.json()["id"].as_str().unwrap().to_owned();
+    let event_id = res.id();
     let id = app.deliveries_of(&event_id)[0].id.clone();
     wait_for(10, "the attempt", || app.delivery(&id).attempt_count >= 1).await;
     let attempt = app.attempts(&id).remove(0);

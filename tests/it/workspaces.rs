@@ -19,7 +19,7 @@ async fn workspace(api: &Api, uid: &str) -> String {
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    res.json()["id"].as_str().unwrap().to_owned()
+    res.id()
 }
 
 /// A user who is a member of one workspace only.
